@@ -1,0 +1,133 @@
+using System;
+
+namespace BatchNorm;
+
+/// <summary>
+/// The view the kernels take of a contiguous, channel-major tensor: <see cref="BatchSize"/> (outer count),
+/// <see cref="Channels"/> and <see cref="SpatialSize"/> (inner count), laid out as <c>(N, C, S)</c>.
+/// </summary>
+/// <remarks>
+/// A PyTorch tensor of shape <c>(N, C, d1, …, dk)</c> maps to <c>N</c>, <c>C</c> and <c>S = d1 * … * dk</c>
+/// (<c>S = 1</c> for <c>(N, C)</c>). Element <c>(n, c, s)</c> is at index <c>(n * C + c) * S + s</c>.
+/// Each channel holds <see cref="ValuesPerChannel"/> = <c>N * S</c> values.
+/// </remarks>
+public readonly struct BatchNormLayout : IEquatable<BatchNormLayout>
+{
+    /// <summary>Creates the layout <c>(batchSize, channels, spatialSize)</c>.</summary>
+    /// <param name="batchSize">The outer count <c>N</c>; zero or more.</param>
+    /// <param name="channels">The channel count <c>C</c>; one or more.</param>
+    /// <param name="spatialSize">The inner count <c>S</c>; zero or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A count is negative, <paramref name="channels"/> is zero, or <c>N * C * S</c> exceeds <see cref="int.MaxValue"/>.</exception>
+    public BatchNormLayout(int batchSize, int channels, int spatialSize)
+    {
+        if (batchSize < 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(batchSize), batchSize, "Expected a batch size of zero or more.");
+        }
+
+        if (channels <= 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(channels), channels, "Expected one or more channels.");
+        }
+
+        if (spatialSize < 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(spatialSize), spatialSize, "Expected a spatial size of zero or more.");
+        }
+
+        if ((long)batchSize * channels * spatialSize > int.MaxValue)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(
+                nameof(batchSize),
+                batchSize,
+                $"The element count {batchSize} * {channels} * {spatialSize} exceeds int.MaxValue.");
+        }
+
+        BatchSize = batchSize;
+        Channels = channels;
+        SpatialSize = spatialSize;
+    }
+
+    /// <summary>The outer count <c>N</c>.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The channel count <c>C</c>.</summary>
+    public int Channels { get; }
+
+    /// <summary>The inner (spatial) count <c>S</c>.</summary>
+    public int SpatialSize { get; }
+
+    /// <summary>The number of values in each channel, <c>N * S</c>.</summary>
+    public int ValuesPerChannel => BatchSize * SpatialSize;
+
+    /// <summary>The number of elements, <c>N * C * S</c>.</summary>
+    public int Length => BatchSize * Channels * SpatialSize;
+
+    /// <summary>Maps a PyTorch-style shape <c>(N, C, d1, …, dk)</c> to its layout.</summary>
+    /// <param name="shape">The shape; rank 2 or more.</param>
+    /// <returns>The layout <c>(N, C, d1 * … * dk)</c>.</returns>
+    /// <exception cref="ArgumentException">The rank is below 2, a dimension is negative, the channel count is zero, or the element count exceeds <see cref="int.MaxValue"/>.</exception>
+    public static BatchNormLayout FromShape(ReadOnlySpan<int> shape)
+    {
+        if (shape.Length < 2)
+        {
+            ThrowHelper.ThrowArgument(nameof(shape), $"Expected a shape of rank 2 or more (N, C, ...), but got rank {shape.Length}.");
+        }
+
+        long total = 1;
+        long spatial = 1;
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] < 0)
+            {
+                ThrowHelper.ThrowArgument(nameof(shape), $"Expected non-negative dimensions, but dimension {i} is {shape[i]} in {Format(shape)}.");
+            }
+
+            // Saturate so a long product of large dimensions cannot wrap around.
+            total = Math.Min(total * shape[i], (long)int.MaxValue + 1);
+            if (i >= 2)
+            {
+                spatial = Math.Min(spatial * shape[i], (long)int.MaxValue + 1);
+            }
+        }
+
+        if (shape[1] == 0)
+        {
+            ThrowHelper.ThrowArgument(nameof(shape), $"Expected one or more channels, but dimension 1 is 0 in {Format(shape)}.");
+        }
+
+        if (total > int.MaxValue || spatial > int.MaxValue)
+        {
+            ThrowHelper.ThrowArgument(nameof(shape), $"The element count of {Format(shape)} exceeds int.MaxValue.");
+        }
+
+        return new BatchNormLayout(shape[0], shape[1], (int)spatial);
+    }
+
+    /// <inheritdoc/>
+    public bool Equals(BatchNormLayout other) =>
+        BatchSize == other.BatchSize && Channels == other.Channels && SpatialSize == other.SpatialSize;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is BatchNormLayout other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(BatchSize, Channels, SpatialSize);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"(N={BatchSize}, C={Channels}, S={SpatialSize})";
+
+    /// <summary>Whether two layouts are equal.</summary>
+    /// <param name="left">The first layout.</param>
+    /// <param name="right">The second layout.</param>
+    /// <returns><see langword="true"/> when all three counts are equal.</returns>
+    public static bool operator ==(BatchNormLayout left, BatchNormLayout right) => left.Equals(right);
+
+    /// <summary>Whether two layouts differ.</summary>
+    /// <param name="left">The first layout.</param>
+    /// <param name="right">The second layout.</param>
+    /// <returns><see langword="true"/> when any count differs.</returns>
+    public static bool operator !=(BatchNormLayout left, BatchNormLayout right) => !left.Equals(right);
+
+    internal static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+}

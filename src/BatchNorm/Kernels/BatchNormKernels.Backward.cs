@@ -1,0 +1,237 @@
+using System;
+using System.Numerics;
+using System.Numerics.Tensors;
+using BatchNorm.Kernels;
+
+namespace BatchNorm;
+
+public static partial class BatchNormKernels
+{
+    /// <summary>
+    /// Training backward: the gradients of a <see cref="ForwardTraining{T}"/> call with respect to its input, weight and
+    /// bias, given the gradient of its output and the statistics it returned.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The forward's input, of length <c>layout.Length</c>.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the forward's output.</param>
+    /// <param name="gradInput">Overwritten with the input gradient; empty to skip it. May be the very same memory as <paramref name="gradOutput"/> or <paramref name="input"/>.</param>
+    /// <param name="layout">The view <c>(N, C, S)</c> of the tensors.</param>
+    /// <param name="weight">Gamma, of length <c>C</c>; empty for 1.</param>
+    /// <param name="mean">The batch mean the forward used (length <c>C</c>).</param>
+    /// <param name="inverseStandardDeviation">The inverse standard deviation the forward used (length <c>C</c>).</param>
+    /// <param name="weightGradient">Length <c>C</c>: the weight gradient is added to it; empty to skip.</param>
+    /// <param name="biasGradient">Length <c>C</c>: the bias gradient is added to it; empty to skip.</param>
+    /// <param name="maxDegreeOfParallelism">The most threads to use; -1 or 0 for all processors.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="layout"/>, or <paramref name="gradInput"/> partially overlaps another span.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes, per channel with <c>xhat = (x - mean) * invstd</c> over its <c>M</c> values,
+    /// <c>biasGradient += Σdy</c>, <c>weightGradient += Σ(dy * xhat)</c> and
+    /// <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>.
+    /// The sums accumulate in <see cref="double"/>; the input gradient is one fused pass <c>dx = dy * a + (x - mean) * k + d</c>.
+    /// </remarks>
+    public static void BackwardTraining<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<T> gradOutput,
+        Span<T> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
+        CheckLength(mean, layout.Channels, nameof(mean));
+        CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
+        Backward(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, default, default, 0, weightGradient, biasGradient, maxDegreeOfParallelism);
+    }
+
+    /// <summary>
+    /// Inference backward: the gradients of a <see cref="ForwardInference{T}"/> call, whose running statistics are
+    /// constants, with respect to its input, weight and bias.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The forward's input, of length <c>layout.Length</c>.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the forward's output.</param>
+    /// <param name="gradInput">Overwritten with the input gradient; empty to skip it. May be the very same memory as <paramref name="gradOutput"/> or <paramref name="input"/>.</param>
+    /// <param name="layout">The view <c>(N, C, S)</c> of the tensors.</param>
+    /// <param name="weight">Gamma, of length <c>C</c>; empty for 1.</param>
+    /// <param name="runningMean">The mean the forward used (length <c>C</c>).</param>
+    /// <param name="runningVariance">The variance the forward used (length <c>C</c>).</param>
+    /// <param name="epsilon">The value the forward added to the variance; zero or more.</param>
+    /// <param name="weightGradient">Length <c>C</c>: the weight gradient is added to it; empty to skip.</param>
+    /// <param name="biasGradient">Length <c>C</c>: the bias gradient is added to it; empty to skip.</param>
+    /// <param name="maxDegreeOfParallelism">The most threads to use; -1 or 0 for all processors.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="layout"/>, or <paramref name="gradInput"/> partially overlaps another span.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epsilon"/> is negative or NaN.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes, per channel with <c>invstd = 1 / sqrt(runningVariance + epsilon)</c> and
+    /// <c>xhat = (x - runningMean) * invstd</c>: <c>dx = dy * weight * invstd</c>, <c>biasGradient += Σdy</c> and
+    /// <c>weightGradient += Σ(dy * xhat)</c>, the sums in <see cref="double"/>.
+    /// </remarks>
+    public static void BackwardInference<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<T> gradOutput,
+        Span<T> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> runningMean,
+        ReadOnlySpan<T> runningVariance,
+        double epsilon,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
+        CheckEpsilon(epsilon);
+        CheckLength(runningMean, layout.Channels, nameof(runningMean));
+        CheckLength(runningVariance, layout.Channels, nameof(runningVariance));
+        Backward(input, gradOutput, gradInput, layout, weight, default, default, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
+    }
+
+    private static void ValidateBackward<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<T> gradOutput,
+        ReadOnlySpan<T> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> weightGradient,
+        ReadOnlySpan<T> biasGradient)
+    {
+        EnsureSupported<T>();
+        CheckLength(input, layout.Length, nameof(input));
+        CheckLength(gradOutput, layout.Length, nameof(gradOutput));
+        CheckOptionalLength(gradInput, layout.Length, nameof(gradInput));
+        CheckOptionalLength(weight, layout.Channels, nameof(weight));
+        CheckOptionalLength(weightGradient, layout.Channels, nameof(weightGradient));
+        CheckOptionalLength(biasGradient, layout.Channels, nameof(biasGradient));
+        CheckAliasing(gradOutput, gradInput, nameof(gradInput), nameof(gradOutput));
+        CheckAliasing(input, gradInput, nameof(gradInput), nameof(input));
+        CheckAliasing(weightGradient, gradInput, nameof(gradInput), nameof(weightGradient));
+        CheckAliasing(biasGradient, gradInput, nameof(gradInput), nameof(biasGradient));
+        CheckAliasing(weightGradient, biasGradient, nameof(biasGradient), nameof(weightGradient));
+    }
+
+    private static unsafe void Backward<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<T> gradOutput,
+        Span<T> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        ReadOnlySpan<T> runningMean,
+        ReadOnlySpan<T> runningVariance,
+        double epsilon,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        fixed (T* x = input, dy = gradOutput, dx = gradInput, w = weight, rm = runningMean, rv = runningVariance)
+        fixed (T* dw = weightGradient, db = biasGradient)
+        fixed (double* m = mean, s = inverseStandardDeviation)
+        {
+            var body = new BackwardBody<T>
+            {
+                X = x,
+                Dy = dy,
+                Dx = gradInput.IsEmpty ? null : dx,
+                Weight = w,
+                Mean = m,
+                InverseStd = s,
+                RunningMean = rm,
+                RunningVariance = rv,
+                Epsilon = epsilon,
+                WeightGradient = weightGradient.IsEmpty ? null : dw,
+                BiasGradient = biasGradient.IsEmpty ? null : db,
+                Layout = layout,
+            };
+            ParallelChunks.Run(body, layout.Channels, layout.Length, maxDegreeOfParallelism);
+        }
+    }
+
+    /// <summary>One channel of a backward pass: the two sums, the parameter gradients, then the input-gradient pass.</summary>
+    private unsafe struct BackwardBody<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X;
+        public T* Dy;
+        public T* Dx;
+        public T* Weight;
+        public double* Mean;
+        public double* InverseStd;
+        public T* RunningMean;
+        public T* RunningVariance;
+        public double Epsilon;
+        public T* WeightGradient;
+        public T* BiasGradient;
+        public BatchNormLayout Layout;
+
+        public readonly void Run(int c)
+        {
+            int n = Layout.BatchSize, s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            long offset = (long)c * s;
+            bool training = RunningMean == null;
+            double mean = training ? Mean[c] : double.CreateTruncating(RunningMean[c]);
+            double invStd = training ? InverseStd[c] : InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon);
+            double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+
+            double sumDy = 0, sumDyX = 0;
+            if (training || WeightGradient != null || BiasGradient != null)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    long at = offset + i * stride;
+                    ChannelOps.AddGradientSums(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), mean, ref sumDy, ref sumDyX);
+                }
+            }
+
+            if (WeightGradient != null)
+            {
+                WeightGradient[c] = T.CreateTruncating(double.CreateTruncating(WeightGradient[c]) + sumDyX * invStd);
+            }
+
+            if (BiasGradient != null)
+            {
+                BiasGradient[c] = T.CreateTruncating(double.CreateTruncating(BiasGradient[c]) + sumDy);
+            }
+
+            if (Dx == null)
+            {
+                return;
+            }
+
+            T a = T.CreateTruncating(weight * invStd);
+            if (!training)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    long at = offset + i * stride;
+                    TensorPrimitives.Multiply(new ReadOnlySpan<T>(Dy + at, s), a, new Span<T>(Dx + at, s));
+                }
+
+                return;
+            }
+
+            // dx = a*dy + k*(x - mean) + d, with mean split as in the forward pass.
+            double count = (double)n * s;
+            double k = -weight * invStd * invStd * invStd * sumDyX / count;
+            double d = -weight * invStd * sumDy / count;
+            T center = T.CreateTruncating(mean);
+            T dT = T.CreateTruncating(d - k * (mean - double.CreateTruncating(center)));
+            T kT = T.CreateTruncating(k);
+            for (int i = 0; i < n; i++)
+            {
+                long at = offset + i * stride;
+                ChannelOps.InputGradient(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), new Span<T>(Dx + at, s), a, center, kT, dT);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System;
+using System.Numerics;
+
+namespace BatchNorm;
+
+public static partial class BatchNormKernels
+{
+    /// <summary>Blends a batch's statistics into the running statistics.</summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="runningMean">The running mean (length <c>C</c>), updated in place.</param>
+    /// <param name="runningVariance">The running variance (length <c>C</c>), updated in place.</param>
+    /// <param name="mean">The batch mean (length <c>C</c>).</param>
+    /// <param name="variance">The biased batch variance (length <c>C</c>), as <see cref="ForwardTraining{T}"/> returns it.</param>
+    /// <param name="valuesPerChannel">The count <c>M</c> the batch statistics were taken over; two or more.</param>
+    /// <param name="factor">The weight of the batch, in [0, 1]: the momentum, or <c>1 / numBatchesTracked</c> for a cumulative average.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="runningMean"/>'s, or the running spans overlap.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="valuesPerChannel"/> is below 2, or <paramref name="factor"/> is outside [0, 1].</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes <c>runningMean = (1 - factor) * runningMean + factor * mean</c> and
+    /// <c>runningVariance = (1 - factor) * runningVariance + factor * variance * M / (M - 1)</c> (the unbiased
+    /// variance, as PyTorch), in <see cref="double"/>. NaN statistics propagate into the running statistics.
+    /// </remarks>
+    public static void UpdateRunningStatistics<T>(
+        Span<T> runningMean,
+        Span<T> runningVariance,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> variance,
+        int valuesPerChannel,
+        double factor)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        EnsureSupported<T>();
+        int channels = runningMean.Length;
+        CheckLength<T>(runningVariance, channels, nameof(runningVariance));
+        CheckLength(mean, channels, nameof(mean));
+        CheckLength(variance, channels, nameof(variance));
+        CheckAliasing<T, T>(runningMean, runningVariance, nameof(runningVariance), nameof(runningMean));
+        if (valuesPerChannel < 2)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(valuesPerChannel), valuesPerChannel, "Expected two or more values per channel for an unbiased variance.");
+        }
+
+        if (!(factor >= 0 && factor <= 1))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(factor), factor, "Expected a factor in [0, 1].");
+        }
+
+        double unbias = valuesPerChannel / (valuesPerChannel - 1.0);
+        for (int c = 0; c < channels; c++)
+        {
+            runningMean[c] = T.CreateTruncating((1 - factor) * double.CreateTruncating(runningMean[c]) + factor * mean[c]);
+            runningVariance[c] = T.CreateTruncating((1 - factor) * double.CreateTruncating(runningVariance[c]) + factor * variance[c] * unbias);
+        }
+    }
+}

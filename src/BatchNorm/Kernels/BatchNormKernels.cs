@@ -1,0 +1,82 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace BatchNorm;
+
+/// <summary>
+/// The stateless, allocation-free functional API under the layers: span in, span out, for a channel-major
+/// <see cref="BatchNormLayout"/> <c>(N, C, S)</c>. The element type <c>T</c> of each method is <see cref="float"/>
+/// or <see cref="double"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Per-channel statistics are <see cref="double"/> whatever the element type: they accumulate in <see cref="double"/>
+/// around a shift (the channel's first value), so <c>float</c> data with a large mean relative to its spread keeps
+/// float's accuracy.
+/// </para>
+/// <para>
+/// Work is split across threads by channel; every channel is computed by one thread in a fixed order, so results are
+/// bit-identical for every degree of parallelism. A <c>maxDegreeOfParallelism</c> of -1 (or 0) uses all processors;
+/// small inputs stay on the calling thread. Results may differ in the last bits between machines with different
+/// SIMD widths. The methods are safe to call concurrently on disjoint buffers.
+/// </para>
+/// </remarks>
+public static partial class BatchNormKernels
+{
+    /// <summary>The inverse standard deviation <c>1 / sqrt(variance + epsilon)</c>, and 0 where <c>variance + epsilon</c> is 0 (as PyTorch).</summary>
+    /// <param name="variance">The (biased) variance.</param>
+    /// <param name="epsilon">The value added to the variance.</param>
+    /// <returns>The inverse standard deviation.</returns>
+    public static double InverseStandardDeviation(double variance, double epsilon)
+    {
+        double sum = variance + epsilon;
+        return sum == 0 ? 0 : 1 / Math.Sqrt(sum);
+    }
+
+    private static void EnsureSupported<T>()
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            ThrowHelper.ThrowNotSupportedType(typeof(T));
+        }
+    }
+
+    private static void CheckLength<T>(ReadOnlySpan<T> span, int expected, string paramName)
+    {
+        if (span.Length != expected)
+        {
+            ThrowHelper.ThrowLengthMismatch(paramName, expected, span.Length);
+        }
+    }
+
+    private static void CheckOptionalLength<T>(ReadOnlySpan<T> span, int expected, string paramName)
+    {
+        if (!span.IsEmpty && span.Length != expected)
+        {
+            ThrowHelper.ThrowLengthMismatch(paramName, expected, span.Length);
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="destination"/> is exactly <paramref name="source"/> or disjoint from it.</summary>
+    private static void CheckAliasing<TSource, TDestination>(
+        ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName)
+    {
+        if (source.IsEmpty || destination.IsEmpty)
+        {
+            return;
+        }
+
+        ref byte s = ref Unsafe.As<TSource, byte>(ref Unsafe.AsRef(in source[0]));
+        ref byte d = ref Unsafe.As<TDestination, byte>(ref Unsafe.AsRef(in destination[0]));
+        long sourceBytes = (long)source.Length * Unsafe.SizeOf<TSource>();
+        long destinationBytes = (long)destination.Length * Unsafe.SizeOf<TDestination>();
+        long offset = (long)Unsafe.ByteOffset(ref s, ref d);
+        bool disjoint = offset >= sourceBytes || -offset >= destinationBytes;
+        bool identical = offset == 0 && sourceBytes == destinationBytes && typeof(TSource) == typeof(TDestination);
+        if (!disjoint && !identical)
+        {
+            ThrowHelper.ThrowPartialOverlap(destinationName, sourceName);
+        }
+    }
+}

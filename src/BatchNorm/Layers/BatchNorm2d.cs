@@ -1,0 +1,34 @@
+using System.Numerics;
+
+namespace BatchNorm;
+
+/// <summary>
+/// Batch normalization over input of shape (N, C, H, W), with PyTorch's <c>torch.nn.BatchNorm2d</c> semantics.
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+/// <remarks>All members are those of <see cref="BatchNormBase{T}"/>; only the accepted rank (4) differs.</remarks>
+/// <example>
+/// <code>
+/// var bn = new BatchNorm2d&lt;float&gt;(numFeatures: 3);
+/// bn.Forward(x, shape, y);                 // training: batch statistics, running statistics updated
+/// bn.Backward(x, shape, dy, dx);           // dx overwritten; WeightGradient and BiasGradient accumulate
+/// bn.Eval();
+/// bn.Forward(x, shape, y);                 // inference: running statistics
+/// </code>
+/// </example>
+public sealed class BatchNorm2d<T> : BatchNormBase<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>Creates the layer with weight 1, bias 0, running mean 0, running variance 1, in training mode.</summary>
+    /// <param name="numFeatures">The number of channels <c>C</c>.</param>
+    /// <param name="epsilon">The value added to the variance; zero or more.</param>
+    /// <param name="momentum">The weight of each batch in the running statistics, in [0, 1]; <see langword="null"/> for a cumulative moving average.</param>
+    /// <param name="affine">Whether the layer has a learnable weight and bias.</param>
+    /// <param name="trackRunningStatistics">Whether the layer keeps running statistics for evaluation.</param>
+    /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive, <paramref name="epsilon"/> is negative or NaN, or <paramref name="momentum"/> is NaN or outside [0, 1].</exception>
+    /// <exception cref="System.NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    public BatchNorm2d(int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStatistics = true)
+        : base(numFeatures, epsilon, momentum, affine, trackRunningStatistics, 4, 4, "of rank 4 (N, C, H, W)")
+    {
+    }
+}

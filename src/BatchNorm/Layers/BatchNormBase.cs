@@ -1,0 +1,310 @@
+using System;
+using System.Numerics;
+
+namespace BatchNorm;
+
+/// <summary>
+/// The state and behaviour shared by <see cref="BatchNorm1d{T}"/>, <see cref="BatchNorm2d{T}"/> and
+/// <see cref="BatchNorm3d{T}"/>, which differ only in the input ranks they accept. Semantics follow PyTorch's
+/// <c>torch.nn.BatchNorm*d</c>.
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+/// <remarks>
+/// <para>
+/// The layer holds the hyperparameters, the parameters (<see cref="Weight"/>, <see cref="Bias"/>), their gradients,
+/// the running statistics and what the last <see cref="Forward"/> saved for <see cref="Backward"/>; the arithmetic is
+/// in <see cref="BatchNormKernels"/>. A call that throws leaves every piece of this state exactly as it was.
+/// </para>
+/// <para>
+/// Thread safety: an instance is not safe for concurrent use; distinct instances may be used concurrently.
+/// Results are bit-identical whatever <see cref="MaxDegreeOfParallelism"/> is.
+/// </para>
+/// </remarks>
+public abstract class BatchNormBase<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private const int MaxRank = 5;
+
+    private readonly int _minRank;
+    private readonly int _maxRank;
+    private readonly string _expectedShape;
+
+    private readonly T[] _weight;
+    private readonly T[] _bias;
+    private readonly T[] _weightGradient;
+    private readonly T[] _biasGradient;
+    private readonly T[] _runningMean;
+    private readonly T[] _runningVariance;
+    private long _numBatchesTracked;
+    private int _maxDegreeOfParallelism = -1;
+
+    // What the last successful Forward saved for Backward.
+    private readonly int[] _savedShape = new int[MaxRank];
+    private int _savedRank;
+    private bool _savedBatchStatistics;
+    private readonly double[] _savedMean;
+    private readonly double[] _savedInverseStd;
+    private readonly double[] _batchVariance;
+    private readonly T[] _savedRunningMean;
+    private readonly T[] _savedRunningVariance;
+
+    private protected BatchNormBase(
+        int numFeatures, double epsilon, double? momentum, bool affine, bool trackRunningStatistics, int minRank, int maxRank, string expectedShape)
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            ThrowHelper.ThrowNotSupportedType(typeof(T));
+        }
+
+        if (numFeatures <= 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(numFeatures), numFeatures, "Expected one or more features (channels).");
+        }
+
+        if (!(epsilon >= 0))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(epsilon), epsilon, "Expected an epsilon of zero or more, not NaN.");
+        }
+
+        if (momentum is double m && !(m >= 0 && m <= 1))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(momentum), momentum, "Expected a momentum in [0, 1], or null for a cumulative moving average.");
+        }
+
+        NumFeatures = numFeatures;
+        Epsilon = epsilon;
+        Momentum = momentum;
+        Affine = affine;
+        TrackRunningStatistics = trackRunningStatistics;
+        _minRank = minRank;
+        _maxRank = maxRank;
+        _expectedShape = expectedShape;
+
+        int parameters = affine ? numFeatures : 0;
+        _weight = new T[parameters];
+        _bias = new T[parameters];
+        _weightGradient = new T[parameters];
+        _biasGradient = new T[parameters];
+        int running = trackRunningStatistics ? numFeatures : 0;
+        _runningMean = new T[running];
+        _runningVariance = new T[running];
+        _savedRunningMean = new T[running];
+        _savedRunningVariance = new T[running];
+        _savedMean = new double[numFeatures];
+        _savedInverseStd = new double[numFeatures];
+        _batchVariance = new double[numFeatures];
+        ResetParameters();
+    }
+
+    /// <summary>The number of channels <c>C</c> (PyTorch: <c>num_features</c>).</summary>
+    public int NumFeatures { get; }
+
+    /// <summary>The value added to the variance for numerical stability (PyTorch: <c>eps</c>).</summary>
+    public double Epsilon { get; }
+
+    /// <summary>The weight of each new batch in the running statistics, or <see langword="null"/> for a cumulative moving average.</summary>
+    public double? Momentum { get; }
+
+    /// <summary>Whether the layer has a learnable <see cref="Weight"/> and <see cref="Bias"/>.</summary>
+    public bool Affine { get; }
+
+    /// <summary>Whether the layer keeps running statistics (PyTorch: <c>track_running_stats</c>).</summary>
+    public bool TrackRunningStatistics { get; }
+
+    /// <summary>Whether the layer is in training mode; <see langword="true"/> after construction.</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>Gamma: the per-channel scale, of length <c>C</c> (empty when not <see cref="Affine"/>); initially 1.</summary>
+    public Span<T> Weight => _weight;
+
+    /// <summary>Beta: the per-channel shift, of length <c>C</c> (empty when not <see cref="Affine"/>); initially 0.</summary>
+    public Span<T> Bias => _bias;
+
+    /// <summary>The gradient of the loss with respect to <see cref="Weight"/>; accumulates (+=) across <see cref="Backward"/> calls until <see cref="ZeroGrad"/>.</summary>
+    public Span<T> WeightGradient => _weightGradient;
+
+    /// <summary>The gradient of the loss with respect to <see cref="Bias"/>; accumulates (+=) across <see cref="Backward"/> calls until <see cref="ZeroGrad"/>.</summary>
+    public Span<T> BiasGradient => _biasGradient;
+
+    /// <summary>The running mean, of length <c>C</c> (empty when not <see cref="TrackRunningStatistics"/>); initially 0.</summary>
+    public Span<T> RunningMean => _runningMean;
+
+    /// <summary>The running (unbiased) variance, of length <c>C</c> (empty when not <see cref="TrackRunningStatistics"/>); initially 1.</summary>
+    public Span<T> RunningVariance => _runningVariance;
+
+    /// <summary>The number of training batches folded into the running statistics; stays 0 when they are not tracked.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    /// <exception cref="InvalidOperationException">A non-zero value is set on a layer that does not track running statistics.</exception>
+    public long NumBatchesTracked
+    {
+        get => _numBatchesTracked;
+        set
+        {
+            if (value < 0)
+            {
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected a count of zero or more.");
+            }
+
+            if (value != 0 && !TrackRunningStatistics)
+            {
+                ThrowHelper.ThrowInvalidOperation("This layer does not track running statistics; its counter stays 0.");
+            }
+
+            _numBatchesTracked = value;
+        }
+    }
+
+    /// <summary>The most threads a call may use; -1 (the default) for all processors.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is 0 or below -1.</exception>
+    public int MaxDegreeOfParallelism
+    {
+        get => _maxDegreeOfParallelism;
+        set
+        {
+            if (value == 0 || value < -1)
+            {
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected -1 (all processors) or a positive thread count.");
+            }
+
+            _maxDegreeOfParallelism = value;
+        }
+    }
+
+    /// <summary>Sets training mode (batch statistics, running-statistics updates) or, with <see langword="false"/>, evaluation mode.</summary>
+    /// <param name="training">Whether to train.</param>
+    public void Train(bool training = true) => IsTraining = training;
+
+    /// <summary>Sets evaluation mode: the running statistics normalize (batch statistics when they are not tracked).</summary>
+    public void Eval() => IsTraining = false;
+
+    /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward"/> needs.</summary>
+    /// <param name="input">Contiguous row-major data of shape <paramref name="shape"/>.</param>
+    /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
+    /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory.</param>
+    /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; or batch statistics are needed and a channel has fewer than two values.</exception>
+    /// <remarks>
+    /// In training, this method effectively computes <c>y = (x - mean) / sqrt(var + eps) * weight + bias</c> with the
+    /// batch mean and biased variance per channel, then, when <see cref="TrackRunningStatistics"/>, increments
+    /// <see cref="NumBatchesTracked"/> and blends the batch mean and unbiased variance into the running statistics with
+    /// factor <see cref="Momentum"/> (or <c>1 / NumBatchesTracked</c> when it is null). In evaluation, the running
+    /// statistics replace the batch ones (the batch ones are used when none are tracked). NaN or infinity in a channel
+    /// under batch statistics makes that channel's outputs NaN.
+    /// </remarks>
+    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)
+    {
+        BatchNormLayout layout = ValidateShape(shape);
+        bool batchStatistics = IsTraining || !TrackRunningStatistics;
+        if (batchStatistics)
+        {
+            // Validates every argument before it writes anything.
+            BatchNormKernels.ForwardTraining<T>(
+                input, output, layout, _weight, _bias, Epsilon, _savedMean, _batchVariance, _savedInverseStd, _maxDegreeOfParallelism);
+            if (IsTraining && TrackRunningStatistics)
+            {
+                _numBatchesTracked++;
+                double factor = Momentum ?? 1.0 / _numBatchesTracked;
+                BatchNormKernels.UpdateRunningStatistics<T>(
+                    _runningMean, _runningVariance, _savedMean, _batchVariance, layout.ValuesPerChannel, factor);
+            }
+        }
+        else
+        {
+            BatchNormKernels.ForwardInference<T>(
+                input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
+            _runningMean.CopyTo(_savedRunningMean, 0);
+            _runningVariance.CopyTo(_savedRunningVariance, 0);
+        }
+
+        _savedBatchStatistics = batchStatistics;
+        shape.CopyTo(_savedShape);
+        _savedRank = shape.Length;
+    }
+
+    /// <summary>
+    /// Differentiates the most recent <see cref="Forward"/> as it was computed (its statistics and mode), with the
+    /// current <see cref="Weight"/>: overwrites <paramref name="gradInput"/> and adds to the parameter gradients.
+    /// </summary>
+    /// <param name="input">The input that <see cref="Forward"/> was given.</param>
+    /// <param name="shape">The shape that <see cref="Forward"/> was given.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
+    /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/>.</param>
+    /// <exception cref="InvalidOperationException">No <see cref="Forward"/> has succeeded yet.</exception>
+    /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
+    /// <remarks>
+    /// After a forward with batch statistics, this method effectively computes, per channel with
+    /// <c>xhat = (x - mean) * invstd</c> over its <c>M</c> values, <c>BiasGradient += Σdy</c>,
+    /// <c>WeightGradient += Σ(dy * xhat)</c> and <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>.
+    /// After a forward with running statistics, these are constants: <c>dx = dy * weight * invstd</c>, and the
+    /// parameter gradients are as above with the running statistics in <c>xhat</c>.
+    /// </remarks>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    {
+        if (_savedRank == 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
+        }
+
+        ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
+        if (!shape.SequenceEqual(savedShape))
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(shape),
+                $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
+        }
+
+        BatchNormLayout layout = BatchNormLayout.FromShape(shape);
+        if (_savedBatchStatistics)
+        {
+            BatchNormKernels.BackwardTraining<T>(
+                input, gradOutput, gradInput, layout, _weight, _savedMean, _savedInverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+        }
+        else
+        {
+            BatchNormKernels.BackwardInference<T>(
+                input, gradOutput, gradInput, layout, _weight, _savedRunningMean, _savedRunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+        }
+    }
+
+    /// <summary>Sets <see cref="WeightGradient"/> and <see cref="BiasGradient"/> to zero.</summary>
+    public void ZeroGrad()
+    {
+        _weightGradient.AsSpan().Clear();
+        _biasGradient.AsSpan().Clear();
+    }
+
+    /// <summary>Sets <see cref="Weight"/> to 1 and <see cref="Bias"/> to 0, and resets the running statistics; gradients are untouched.</summary>
+    public void ResetParameters()
+    {
+        _weight.AsSpan().Fill(T.One);
+        _bias.AsSpan().Clear();
+        ResetRunningStatistics();
+    }
+
+    /// <summary>Sets <see cref="RunningMean"/> to 0, <see cref="RunningVariance"/> to 1 and <see cref="NumBatchesTracked"/> to 0.</summary>
+    public void ResetRunningStatistics()
+    {
+        _runningMean.AsSpan().Clear();
+        _runningVariance.AsSpan().Fill(T.One);
+        _numBatchesTracked = 0;
+    }
+
+    private BatchNormLayout ValidateShape(ReadOnlySpan<int> shape)
+    {
+        if (shape.Length < _minRank || shape.Length > _maxRank)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(shape),
+                $"{GetType().Name.Split('`')[0]} expects a shape {_expectedShape}, but got rank {shape.Length}: {BatchNormLayout.Format(shape)}.");
+        }
+
+        BatchNormLayout layout = BatchNormLayout.FromShape(shape);
+        if (layout.Channels != NumFeatures)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(shape),
+                $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {layout.Channels} in {BatchNormLayout.Format(shape)}.");
+        }
+
+        return layout;
+    }
+}

@@ -1,0 +1,40 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+
+namespace BatchNorm;
+
+/// <summary>Throws the library's exceptions; one place so the hot paths stay small.</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    public static void ThrowArgument(string paramName, string message) =>
+        throw new ArgumentException(message, paramName);
+
+    [DoesNotReturn]
+    public static void ThrowArgumentOutOfRange(string paramName, object? actualValue, string message) =>
+        throw new ArgumentOutOfRangeException(paramName, actualValue, message);
+
+    [DoesNotReturn]
+    public static void ThrowInvalidOperation(string message) =>
+        throw new InvalidOperationException(message);
+
+    [DoesNotReturn]
+    public static void ThrowLengthMismatch(string paramName, int expected, int actual) =>
+        throw new ArgumentException($"Expected a span of length {expected}, but got length {actual}.", paramName);
+
+    [DoesNotReturn]
+    public static void ThrowPartialOverlap(string paramName, string otherName) =>
+        throw new ArgumentException(
+            $"'{paramName}' must either be exactly the same memory as '{otherName}' or not overlap it; it overlaps partially.",
+            paramName);
+
+    [DoesNotReturn]
+    public static void ThrowNotSupportedType(Type type) =>
+        throw new NotSupportedException($"Element type {type} is not supported; use float or double.");
+
+    [DoesNotReturn]
+    public static void ThrowTooFewValues(string paramName, long valuesPerChannel) =>
+        throw new ArgumentException(
+            $"Expected more than 1 value per channel when using batch statistics, but got {valuesPerChannel} (batch size times spatial size).",
+            paramName);
+}
