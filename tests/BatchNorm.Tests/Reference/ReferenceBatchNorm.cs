@@ -1,0 +1,231 @@
+using System;
+
+namespace BatchNorm.Tests.Reference;
+
+/// <summary>
+/// The test oracle: a plain scalar model of a PyTorch <c>BatchNorm*d</c> layer in <see cref="double"/>, written from
+/// the formulas in DESIGN.md ("Semantics") and not from the library. Loops only, two passes (mean, then variance).
+/// Data is channel-major: element <c>(n, c, s)</c> of shape <c>(N, C, d1, …)</c> is at <c>(n * C + c) * S + s</c>.
+/// </summary>
+public sealed class ReferenceBatchNorm
+{
+    // What the last Forward used, for Backward.
+    private double[] _usedMean = Array.Empty<double>();
+    private double[] _usedInvStd = Array.Empty<double>();
+    private bool _usedBatchStatistics;
+
+    public ReferenceBatchNorm(int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool track = true)
+    {
+        NumFeatures = numFeatures;
+        Epsilon = epsilon;
+        Momentum = momentum;
+        Affine = affine;
+        Track = track;
+        Weight = new double[affine ? numFeatures : 0];
+        Bias = new double[affine ? numFeatures : 0];
+        WeightGrad = new double[affine ? numFeatures : 0];
+        BiasGrad = new double[affine ? numFeatures : 0];
+        RunningMean = new double[track ? numFeatures : 0];
+        RunningVar = new double[track ? numFeatures : 0];
+        ResetParameters();
+    }
+
+    public int NumFeatures { get; }
+
+    public double Epsilon { get; }
+
+    public double? Momentum { get; }
+
+    public bool Affine { get; }
+
+    public bool Track { get; }
+
+    public double[] Weight { get; }
+
+    public double[] Bias { get; }
+
+    public double[] WeightGrad { get; }
+
+    public double[] BiasGrad { get; }
+
+    public double[] RunningMean { get; }
+
+    public double[] RunningVar { get; }
+
+    public long NumBatchesTracked { get; set; }
+
+    public bool Training { get; set; } = true;
+
+    /// <summary>The batch mean of the last Forward that used batch statistics.</summary>
+    public double[] BatchMean { get; private set; } = Array.Empty<double>();
+
+    /// <summary>The biased batch variance of the last Forward that used batch statistics.</summary>
+    public double[] BatchVar { get; private set; } = Array.Empty<double>();
+
+    /// <summary>1 / sqrt(var + eps), or 0 when var + eps is 0 (as PyTorch).</summary>
+    public static double InvStd(double variance, double epsilon) =>
+        variance + epsilon == 0 ? 0 : 1.0 / Math.Sqrt(variance + epsilon);
+
+    /// <summary>Splits a shape (N, C, d1, …) into N, C and S = d1 * … (1 for rank 2).</summary>
+    public static (int N, int C, int S) View(int[] shape)
+    {
+        int s = 1;
+        for (int i = 2; i < shape.Length; i++)
+        {
+            s *= shape[i];
+        }
+
+        return (shape[0], shape[1], s);
+    }
+
+    public double[] Forward(double[] x, int[] shape)
+    {
+        (int n, int channels, int s) = View(shape);
+        if (channels != NumFeatures || x.Length != n * channels * s)
+        {
+            throw new ArgumentException("Shape does not match the layer or the data.", nameof(shape));
+        }
+
+        int m = n * s;
+        var y = new double[x.Length];
+        _usedMean = new double[channels];
+        _usedInvStd = new double[channels];
+        _usedBatchStatistics = Training || !Track;
+        if (_usedBatchStatistics)
+        {
+            BatchMean = new double[channels];
+            BatchVar = new double[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < s; j++)
+                    {
+                        sum += x[((i * channels) + c) * s + j];
+                    }
+                }
+
+                double mean = sum / m;
+                double squares = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < s; j++)
+                    {
+                        double d = x[((i * channels) + c) * s + j] - mean;
+                        squares += d * d;
+                    }
+                }
+
+                BatchMean[c] = mean;
+                BatchVar[c] = squares / m;
+                _usedMean[c] = mean;
+                _usedInvStd[c] = InvStd(BatchVar[c], Epsilon);
+            }
+
+            if (Training && Track)
+            {
+                NumBatchesTracked++;
+                double f = Momentum ?? 1.0 / NumBatchesTracked;
+                for (int c = 0; c < channels; c++)
+                {
+                    RunningMean[c] = (1 - f) * RunningMean[c] + f * BatchMean[c];
+                    RunningVar[c] = (1 - f) * RunningVar[c] + f * BatchVar[c] * m / (m - 1);
+                }
+            }
+        }
+        else
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                _usedMean[c] = RunningMean[c];
+                _usedInvStd[c] = InvStd(RunningVar[c], Epsilon);
+            }
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                for (int j = 0; j < s; j++)
+                {
+                    int at = ((i * channels) + c) * s + j;
+                    y[at] = (x[at] - _usedMean[c]) * _usedInvStd[c] * W(c) + B(c);
+                }
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>Differentiates the last Forward (its statistics and mode) with the current weight.</summary>
+    public double[] Backward(double[] x, int[] shape, double[] dy)
+    {
+        (int n, int channels, int s) = View(shape);
+        int m = n * s;
+        var dx = new double[x.Length];
+        for (int c = 0; c < channels; c++)
+        {
+            double mean = _usedMean[c], invStd = _usedInvStd[c];
+            double sumDy = 0, sumDyXhat = 0;
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < s; j++)
+                {
+                    int at = ((i * channels) + c) * s + j;
+                    sumDy += dy[at];
+                    sumDyXhat += dy[at] * (x[at] - mean) * invStd;
+                }
+            }
+
+            if (Affine)
+            {
+                WeightGrad[c] += sumDyXhat;
+                BiasGrad[c] += sumDy;
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < s; j++)
+                {
+                    int at = ((i * channels) + c) * s + j;
+                    if (_usedBatchStatistics)
+                    {
+                        double xhat = (x[at] - mean) * invStd;
+                        dx[at] = W(c) * invStd * (dy[at] - sumDy / m - xhat * sumDyXhat / m);
+                    }
+                    else
+                    {
+                        dx[at] = dy[at] * W(c) * invStd;
+                    }
+                }
+            }
+        }
+
+        return dx;
+    }
+
+    public void ResetParameters()
+    {
+        Array.Fill(Weight, 1.0);
+        Array.Fill(Bias, 0.0);
+        ResetRunningStatistics();
+    }
+
+    public void ResetRunningStatistics()
+    {
+        Array.Fill(RunningMean, 0.0);
+        Array.Fill(RunningVar, 1.0);
+        NumBatchesTracked = 0;
+    }
+
+    public void ZeroGrad()
+    {
+        Array.Fill(WeightGrad, 0.0);
+        Array.Fill(BiasGrad, 0.0);
+    }
+
+    private double W(int c) => Affine ? Weight[c] : 1.0;
+
+    private double B(int c) => Affine ? Bias[c] : 0.0;
+}
