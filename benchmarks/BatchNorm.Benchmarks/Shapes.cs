@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 
@@ -18,8 +19,14 @@ public static class Shapes
         "7x37x31x29", // odd: not a multiple of any vector width
     ];
 
-    /// <summary>All shapes, or only the first in a quick run. The first must stay first: child processes index into this list.</summary>
-    public static IEnumerable<string> All => Program.Quick ? s_all.Take(1) : s_all;
+    /// <summary>
+    /// All shapes; only the first in a quick run; or those listed (comma-separated) in the environment variable
+    /// <c>BATCHNORM_SHAPES</c>.
+    /// </summary>
+    public static IEnumerable<string> All =>
+        Environment.GetEnvironmentVariable("BATCHNORM_SHAPES") is { Length: > 0 } list
+            ? list.Split(',')
+            : Program.Quick ? s_all.Take(1) : s_all;
 
     public static int[] Parse(string shape) => shape.Split('x').Select(int.Parse).ToArray();
 }

@@ -151,12 +151,16 @@ public static partial class BatchNormKernels
                 WeightGradient = weightGradient.IsEmpty ? null : dw,
                 BiasGradient = biasGradient.IsEmpty ? null : db,
                 Layout = layout,
+                Block = ChannelsPerChunk<T>(layout),
             };
-            ParallelChunks.Run(body, layout.Channels, layout.Length, maxDegreeOfParallelism);
+            ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
     }
 
-    /// <summary>One channel of a backward pass: the two sums, the parameter gradients, then the input-gradient pass.</summary>
+    /// <summary>
+    /// One chunk of a backward pass, a block of consecutive channels walked as in the forward pass: the two sums, the
+    /// parameter gradients, then the input-gradient pass.
+    /// </summary>
     private unsafe struct BackwardBody<T> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -172,27 +176,136 @@ public static partial class BatchNormKernels
         public T* WeightGradient;
         public T* BiasGradient;
         public BatchNormLayout Layout;
+        public int Block;
 
-        public readonly void Run(int c)
+        private readonly bool Training => RunningMean == null;
+
+        private readonly bool NeedsSums => Training || WeightGradient != null || BiasGradient != null;
+
+        public readonly void Run(int chunk)
+        {
+            int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
+            if (Layout.SpatialSize == 1)
+            {
+                RunColumns(c0, width);
+            }
+            else
+            {
+                RunChannels(c0, width);
+            }
+        }
+
+        private readonly void RunChannels(int c0, int width)
         {
             int n = Layout.BatchSize, s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
-            long offset = (long)c * s;
-            bool training = RunningMean == null;
-            double mean = training ? Mean[c] : double.CreateTruncating(RunningMean[c]);
-            double invStd = training ? InverseStd[c] : InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon);
-            double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+            long first = (long)c0 * s;
+            double* mean = stackalloc double[MaxBlock];
+            double* invStd = stackalloc double[MaxBlock];
+            Sums* sums = stackalloc Sums[MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                (mean[j], invStd[j]) = Statistics(c0 + j);
+                sums[j] = default;
+            }
 
-            double sumDy = 0, sumDyX = 0;
-            if (training || WeightGradient != null || BiasGradient != null)
+            if (NeedsSums)
             {
                 for (int i = 0; i < n; i++)
                 {
-                    long at = offset + i * stride;
-                    ChannelOps.AddGradientSums(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), mean, ref sumDy, ref sumDyX);
+                    for (int j = 0; j < width; j++)
+                    {
+                        long at = first + i * stride + j * s;
+                        ChannelOps.AddGradientSums(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), mean[j], ref sums[j]);
+                    }
                 }
             }
 
+            T* a = stackalloc T[MaxBlock];
+            T* center = stackalloc T[MaxBlock];
+            T* k = stackalloc T[MaxBlock];
+            T* d = stackalloc T[MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                Finish(c0 + j, mean[j], invStd[j], sums[j].Total1, sums[j].Total2, out a[j], out center[j], out k[j], out d[j]);
+            }
+
+            if (Dx == null)
+            {
+                return;
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    long at = first + i * stride + j * s;
+                    if (Training)
+                    {
+                        ChannelOps.InputGradient(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), new Span<T>(Dx + at, s), a[j], center[j], k[j], d[j]);
+                    }
+                    else
+                    {
+                        TensorPrimitives.Multiply(new ReadOnlySpan<T>(Dy + at, s), a[j], new Span<T>(Dx + at, s));
+                    }
+                }
+            }
+        }
+
+        private readonly void RunColumns(int c0, int width)
+        {
+            int n = Layout.BatchSize, channels = Layout.Channels;
+            double* mean = stackalloc double[MaxBlock];
+            double* invStd = stackalloc double[MaxBlock];
+            double* sumDy = stackalloc double[MaxBlock];
+            double* sumDyX = stackalloc double[MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                (mean[j], invStd[j]) = Statistics(c0 + j);
+            }
+
+            if (NeedsSums)
+            {
+                ColumnOps.GradientSums(Dy + c0, X + c0, channels, n, width, mean, sumDy, sumDyX);
+            }
+
+            T* a = stackalloc T[MaxBlock];
+            T* center = stackalloc T[MaxBlock];
+            T* k = stackalloc T[MaxBlock];
+            T* d = stackalloc T[MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                Finish(c0 + j, mean[j], invStd[j], sumDy[j], sumDyX[j], out a[j], out center[j], out k[j], out d[j]);
+            }
+
+            if (Dx == null)
+            {
+                return;
+            }
+
+            if (Training)
+            {
+                ColumnOps.InputGradient(Dy + c0, X + c0, Dx + c0, channels, n, width, a, center, k, d);
+            }
+            else
+            {
+                // dx = (dy - 0) * a + 0: the normalize loop with zero center and shift.
+                T* zero = stackalloc T[MaxBlock];
+                ColumnOps.Normalize(Dy + c0, Dx + c0, channels, n, width, zero, a, zero);
+            }
+        }
+
+        private readonly (double Mean, double InvStd) Statistics(int c) =>
+            Training
+                ? (Mean[c], InverseStd[c])
+                : (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
+
+        /// <summary>
+        /// Adds channel c's parameter gradients and returns the constants of dx = dy * a + ((x - center) * k + d)
+        /// (in evaluation k = d = 0). The mean is split into center and a remainder folded into d, as in the forward pass.
+        /// </summary>
+        private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, out T a, out T center, out T k, out T d)
+        {
             if (WeightGradient != null)
             {
                 WeightGradient[c] = T.CreateTruncating(double.CreateTruncating(WeightGradient[c]) + sumDyX * invStd);
@@ -203,35 +316,14 @@ public static partial class BatchNormKernels
                 BiasGradient[c] = T.CreateTruncating(double.CreateTruncating(BiasGradient[c]) + sumDy);
             }
 
-            if (Dx == null)
-            {
-                return;
-            }
-
-            T a = T.CreateTruncating(weight * invStd);
-            if (!training)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    long at = offset + i * stride;
-                    TensorPrimitives.Multiply(new ReadOnlySpan<T>(Dy + at, s), a, new Span<T>(Dx + at, s));
-                }
-
-                return;
-            }
-
-            // dx = a*dy + k*(x - mean) + d, with mean split as in the forward pass.
-            double count = (double)n * s;
-            double k = -weight * invStd * invStd * invStd * sumDyX / count;
-            double d = -weight * invStd * sumDy / count;
-            T center = T.CreateTruncating(mean);
-            T dT = T.CreateTruncating(d - k * (mean - double.CreateTruncating(center)));
-            T kT = T.CreateTruncating(k);
-            for (int i = 0; i < n; i++)
-            {
-                long at = offset + i * stride;
-                ChannelOps.InputGradient(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), new Span<T>(Dx + at, s), a, center, kT, dT);
-            }
+            double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+            double count = Layout.ValuesPerChannel;
+            double kd = Training ? -weight * invStd * invStd * invStd * sumDyX / count : 0;
+            double dd = Training ? -weight * invStd * sumDy / count : 0;
+            a = T.CreateTruncating(weight * invStd);
+            center = T.CreateTruncating(mean);
+            k = T.CreateTruncating(kd);
+            d = T.CreateTruncating(dd - kd * (mean - double.CreateTruncating(center)));
         }
     }
 }

@@ -175,12 +175,17 @@ public static partial class BatchNormKernels
                 InverseStd = s,
                 Epsilon = epsilon,
                 Layout = layout,
+                Block = ChannelsPerChunk<T>(layout),
             };
-            ParallelChunks.Run(body, layout.Channels, layout.Length, maxDegreeOfParallelism);
+            ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
     }
 
-    /// <summary>One channel of a forward pass: statistics (batch or running), then the normalize pass.</summary>
+    /// <summary>
+    /// One chunk of a forward pass, a block of consecutive channels: statistics (batch or running), then the normalize
+    /// pass. Channel-major data is walked sample by sample, channel by channel, in runs of <c>S</c> values
+    /// (<see cref="ChannelOps"/>); <c>S = 1</c> data row by row (<see cref="ColumnOps"/>).
+    /// </summary>
     private unsafe struct ForwardBody<T> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -195,27 +200,56 @@ public static partial class BatchNormKernels
         public double* InverseStd;
         public double Epsilon;
         public BatchNormLayout Layout;
+        public int Block;
 
-        public readonly void Run(int c)
+        public readonly void Run(int chunk)
         {
-            int n = Layout.BatchSize, s = Layout.SpatialSize;
-            long stride = (long)Layout.Channels * s;
-            T* first = X + (long)c * s;
-            double mean, invStd;
-            if (RunningMean != null)
+            int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
+            if (Layout.SpatialSize == 1)
             {
-                mean = double.CreateTruncating(RunningMean[c]);
-                invStd = InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon);
+                RunColumns(c0, width);
             }
             else
             {
-                ChannelStatistics(first, n, s, stride, out mean, out double variance);
-                invStd = InverseStandardDeviation(variance, Epsilon);
-                Mean[c] = mean;
-                Variance[c] = variance;
-                if (InverseStd != null)
+                RunChannels(c0, width);
+            }
+        }
+
+        private readonly void RunChannels(int c0, int width)
+        {
+            int n = Layout.BatchSize, s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            T* x = X + (long)c0 * s;
+            double* mean = stackalloc double[MaxBlock];
+            double* invStd = stackalloc double[MaxBlock];
+            if (RunningMean != null)
+            {
+                for (int j = 0; j < width; j++)
                 {
-                    InverseStd[c] = invStd;
+                    (mean[j], invStd[j]) = RunningStatistics(c0 + j);
+                }
+            }
+            else
+            {
+                double* shift = stackalloc double[MaxBlock];
+                Sums* sums = stackalloc Sums[MaxBlock];
+                for (int j = 0; j < width; j++)
+                {
+                    shift[j] = double.CreateTruncating(x[j * s]);
+                    sums[j] = default;
+                }
+
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < width; j++)
+                    {
+                        ChannelOps.AddShiftedSums(new ReadOnlySpan<T>(x + i * stride + j * s, s), shift[j], ref sums[j]);
+                    }
+                }
+
+                for (int j = 0; j < width; j++)
+                {
+                    (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], sums[j].Total1, sums[j].Total2);
                 }
             }
 
@@ -224,35 +258,101 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            // y = (x - mean) * scale + bias, with mean split into a T part (subtracted exactly from nearby x) and
-            // a remainder folded into the shift, so a large mean does not cost accuracy.
-            double scale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
-            double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
-            T center = T.CreateTruncating(mean);
-            T shift = T.CreateTruncating(bias - (mean - double.CreateTruncating(center)) * scale);
-            T scaleT = T.CreateTruncating(scale);
-            T* yFirst = Y + (long)c * s;
+            T* center = stackalloc T[MaxBlock];
+            T* scale = stackalloc T[MaxBlock];
+            T* shiftT = stackalloc T[MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shiftT[j]);
+            }
+
+            T* y = Y + (long)c0 * s;
             for (int i = 0; i < n; i++)
             {
-                ChannelOps.Normalize(new ReadOnlySpan<T>(first + i * stride, s), new Span<T>(yFirst + i * stride, s), center, scaleT, shift);
+                for (int j = 0; j < width; j++)
+                {
+                    long at = i * stride + j * s;
+                    ChannelOps.Normalize(new ReadOnlySpan<T>(x + at, s), new Span<T>(y + at, s), center[j], scale[j], shiftT[j]);
+                }
             }
         }
-    }
 
-    /// <summary>Mean and biased variance of one channel's <c>n</c> runs of <c>s</c> values, <c>stride</c> apart.</summary>
-    private static unsafe void ChannelStatistics<T>(T* first, int n, int s, long stride, out double mean, out double variance)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        double count = (double)n * s;
-        double shift = double.CreateTruncating(first[0]);
-        double sum = 0, sumOfSquares = 0;
-        for (int i = 0; i < n; i++)
+        private readonly void RunColumns(int c0, int width)
         {
-            ChannelOps.AddShiftedSums(new ReadOnlySpan<T>(first + i * stride, s), shift, ref sum, ref sumOfSquares);
+            int n = Layout.BatchSize, channels = Layout.Channels;
+            double* mean = stackalloc double[MaxBlock];
+            double* invStd = stackalloc double[MaxBlock];
+            if (RunningMean != null)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    (mean[j], invStd[j]) = RunningStatistics(c0 + j);
+                }
+            }
+            else
+            {
+                double* shift = stackalloc double[MaxBlock];
+                double* sum = stackalloc double[MaxBlock];
+                double* sumOfSquares = stackalloc double[MaxBlock];
+                for (int j = 0; j < width; j++)
+                {
+                    shift[j] = double.CreateTruncating(X[c0 + j]);
+                }
+
+                ColumnOps.ShiftedSums(X + c0, channels, n, width, shift, sum, sumOfSquares);
+                for (int j = 0; j < width; j++)
+                {
+                    (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], sum[j], sumOfSquares[j]);
+                }
+            }
+
+            if (Y != null)
+            {
+                T* center = stackalloc T[MaxBlock];
+                T* scale = stackalloc T[MaxBlock];
+                T* shift = stackalloc T[MaxBlock];
+                for (int j = 0; j < width; j++)
+                {
+                    Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shift[j]);
+                }
+
+                ColumnOps.Normalize(X + c0, Y + c0, channels, n, width, center, scale, shift);
+            }
         }
 
-        double d = sum / count;
-        mean = shift + d;
-        variance = Math.Max(sumOfSquares / count - d * d, 0);
+        private readonly (double Mean, double InvStd) RunningStatistics(int c) =>
+            (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
+
+        /// <summary>Finishes channel c's statistics from its shifted sums and stores them.</summary>
+        private readonly (double Mean, double InvStd) BatchStatistics(int c, double shift, double sum, double sumOfSquares)
+        {
+            double count = Layout.ValuesPerChannel;
+            double d = sum / count;
+            double mean = shift + d;
+            double variance = Math.Max(sumOfSquares / count - d * d, 0);
+            double invStd = InverseStandardDeviation(variance, Epsilon);
+            Mean[c] = mean;
+            Variance[c] = variance;
+            if (InverseStd != null)
+            {
+                InverseStd[c] = invStd;
+            }
+
+            return (mean, invStd);
+        }
+
+        /// <summary>
+        /// y = (x - mean) * scale + bias as y = (x - center) * scale + shift: the mean is split into a
+        /// <typeparamref name="T"/> part, subtracted exactly from nearby x, and a remainder folded into the shift,
+        /// so a large mean costs no accuracy.
+        /// </summary>
+        private readonly void Coefficients(int c, double mean, double invStd, out T center, out T scale, out T shift)
+        {
+            double s = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
+            double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
+            center = T.CreateTruncating(mean);
+            scale = T.CreateTruncating(s);
+            shift = T.CreateTruncating(bias - (mean - double.CreateTruncating(center)) * s);
+        }
     }
 }

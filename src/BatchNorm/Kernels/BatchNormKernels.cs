@@ -1,6 +1,7 @@
 using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using BatchNorm.Kernels;
 
 namespace BatchNorm;
 
@@ -24,6 +25,33 @@ namespace BatchNorm;
 /// </remarks>
 public static partial class BatchNormKernels
 {
+    /// <summary>The most channels one chunk takes, and the length of its per-channel scratch buffers.</summary>
+    private const int MaxBlock = 64;
+
+    /// <summary>The contiguous bytes per sample a chunk aims for, so that its reads stream.</summary>
+    private const long StreamBytes = 2048;
+
+    /// <summary>The most bytes a chunk's channels should span, so that its second pass still finds them in L2.</summary>
+    private const long CacheBytes = 384 * 1024;
+
+    /// <summary>
+    /// The consecutive channels one chunk takes: <see cref="MaxBlock"/> columns when <c>S = 1</c>; otherwise enough that
+    /// each sample's part of the chunk is a contiguous run of <see cref="StreamBytes"/>, but few enough that the whole
+    /// chunk fits in <see cref="CacheBytes"/>. The partition depends only on the layout, never on the thread count.
+    /// </summary>
+    private static int ChannelsPerChunk<T>(BatchNormLayout layout)
+    {
+        if (layout.SpatialSize == 1)
+        {
+            return MaxBlock;
+        }
+
+        long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
+        long forStreaming = (StreamBytes + runBytes - 1) / runBytes;
+        long forCache = CacheBytes / Math.Max(runBytes * layout.BatchSize, 1);
+        return (int)Math.Clamp(Math.Min(forStreaming, forCache), 1, MaxBlock);
+    }
+
     /// <summary>The inverse standard deviation <c>1 / sqrt(variance + epsilon)</c>, and 0 where <c>variance + epsilon</c> is 0 (as PyTorch).</summary>
     /// <param name="variance">The (biased) variance.</param>
     /// <param name="epsilon">The value added to the variance.</param>

@@ -7,15 +7,34 @@ using System.Runtime.InteropServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// The element loops over one contiguous run of a channel (one <c>(n, c)</c> row of <c>S</c> values).
-/// Reductions accumulate in <see cref="double"/>; <see cref="float"/> data is widened exactly before it is used,
-/// so a sum's only roundings are the additions in <see cref="double"/>. Element-wise passes handle the tail
-/// with an overlapping last vector, computed before the main loop so that in-place calls stay correct.
+/// Two running sums: vector partial sums (two lanes sets each, for the two halves of a widened float vector, which
+/// also halves the dependency chains) plus scalar tails, combined once at the end.
+/// </summary>
+internal struct Sums
+{
+    public Vector<double> Vector1;
+    public Vector<double> Vector1B;
+    public Vector<double> Vector2;
+    public Vector<double> Vector2B;
+    public double Scalar1;
+    public double Scalar2;
+
+    public readonly double Total1 => Vector.Sum(Vector1 + Vector1B) + Scalar1;
+
+    public readonly double Total2 => Vector.Sum(Vector2 + Vector2B) + Scalar2;
+}
+
+/// <summary>
+/// The element loops over one contiguous run of a channel (<c>S</c> values of one <c>(n, c)</c> pair). Reductions
+/// accumulate in <see cref="double"/>: <see cref="float"/> data is widened exactly before use, so a sum's only
+/// roundings are its additions. Element-wise passes handle the tail with an overlapping last vector computed before
+/// the main loop, which keeps in-place calls correct.
 /// </summary>
 internal static class ChannelOps
 {
-    /// <summary>sum += Σ(x - shift); sumOfSquares += Σ(x - shift)², in <see cref="double"/>.</summary>
-    public static void AddShiftedSums<T>(ReadOnlySpan<T> x, double shift, ref double sum, ref double sumOfSquares)
+    /// <summary>sums += (Σ(x - shift), Σ(x - shift)²)</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddShiftedSums<T>(ReadOnlySpan<T> x, double shift, ref Sums sums)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ref T xr = ref MemoryMarshal.GetReference(x);
@@ -23,8 +42,9 @@ internal static class ChannelOps
         int i = 0;
         if (Vector.IsHardwareAccelerated && length >= Vector<T>.Count)
         {
+            // Accumulate in registers, not in the caller's memory.
             Vector<double> k = new(shift);
-            Vector<double> s1 = Vector<double>.Zero, s2 = Vector<double>.Zero;
+            Vector<double> s1 = sums.Vector1, s1b = sums.Vector1B, s2 = sums.Vector2, s2b = sums.Vector2B;
             for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 Widen(Vector.LoadUnsafe(ref xr, (nuint)i), out Vector<double> lo, out Vector<double> hi);
@@ -34,25 +54,28 @@ internal static class ChannelOps
                 if (typeof(T) == typeof(float))
                 {
                     hi -= k;
-                    s1 += hi;
-                    s2 += hi * hi;
+                    s1b += hi;
+                    s2b += hi * hi;
                 }
             }
 
-            sum += Vector.Sum(s1);
-            sumOfSquares += Vector.Sum(s2);
+            sums.Vector1 = s1;
+            sums.Vector1B = s1b;
+            sums.Vector2 = s2;
+            sums.Vector2B = s2b;
         }
 
         for (; i < length; i++)
         {
             double d = double.CreateTruncating(Unsafe.Add(ref xr, i)) - shift;
-            sum += d;
-            sumOfSquares += d * d;
+            sums.Scalar1 += d;
+            sums.Scalar2 += d * d;
         }
     }
 
-    /// <summary>sumDy += Σdy; sumDyX += Σdy·(x - center), in <see cref="double"/>.</summary>
-    public static void AddGradientSums<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, double center, ref double sumDy, ref double sumDyX)
+    /// <summary>sums += (Σdy, Σdy·(x - center))</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddGradientSums<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, double center, ref Sums sums)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Debug.Assert(dy.Length == x.Length);
@@ -63,7 +86,7 @@ internal static class ChannelOps
         if (Vector.IsHardwareAccelerated && length >= Vector<T>.Count)
         {
             Vector<double> c = new(center);
-            Vector<double> s1 = Vector<double>.Zero, s2 = Vector<double>.Zero;
+            Vector<double> s1 = sums.Vector1, s1b = sums.Vector1B, s2 = sums.Vector2, s2b = sums.Vector2B;
             for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 Widen(Vector.LoadUnsafe(ref dyr, (nuint)i), out Vector<double> gLo, out Vector<double> gHi);
@@ -72,35 +95,38 @@ internal static class ChannelOps
                 s2 += gLo * (xLo - c);
                 if (typeof(T) == typeof(float))
                 {
-                    s1 += gHi;
-                    s2 += gHi * (xHi - c);
+                    s1b += gHi;
+                    s2b += gHi * (xHi - c);
                 }
             }
 
-            sumDy += Vector.Sum(s1);
-            sumDyX += Vector.Sum(s2);
+            sums.Vector1 = s1;
+            sums.Vector1B = s1b;
+            sums.Vector2 = s2;
+            sums.Vector2B = s2b;
         }
 
         for (; i < length; i++)
         {
             double g = double.CreateTruncating(Unsafe.Add(ref dyr, i));
-            sumDy += g;
-            sumDyX += g * (double.CreateTruncating(Unsafe.Add(ref xr, i)) - center);
+            sums.Scalar1 += g;
+            sums.Scalar2 += g * (double.CreateTruncating(Unsafe.Add(ref xr, i)) - center);
         }
     }
 
     /// <summary>y = (x - center) * scale + shift</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Normalize<T>(ReadOnlySpan<T> x, Span<T> y, T center, T scale, T shift)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Debug.Assert(x.Length == y.Length);
         ref T xr = ref MemoryMarshal.GetReference(x);
         ref T yr = ref MemoryMarshal.GetReference(y);
-        int length = x.Length;
-        if (Vector.IsHardwareAccelerated && length >= Vector<T>.Count)
+        nuint length = (nuint)x.Length;
+        if (Vector.IsHardwareAccelerated && length >= (nuint)Vector<T>.Count)
         {
             Vector<T> c = new(center), a = new(scale), b = new(shift);
-            nuint last = (nuint)(length - Vector<T>.Count);
+            nuint last = length - (nuint)Vector<T>.Count;
             Vector<T> tail = (Vector.LoadUnsafe(ref xr, last) - c) * a + b;
             for (nuint i = 0; i < last; i += (nuint)Vector<T>.Count)
             {
@@ -111,13 +137,14 @@ internal static class ChannelOps
             return;
         }
 
-        for (int i = 0; i < length; i++)
+        for (nuint i = 0; i < length; i++)
         {
             Unsafe.Add(ref yr, i) = (Unsafe.Add(ref xr, i) - center) * scale + shift;
         }
     }
 
-    /// <summary>dx = dy * a + (x - center) * k + d</summary>
+    /// <summary>dx = dy * a + ((x - center) * k + d)</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void InputGradient<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> dx, T a, T center, T k, T d)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -125,11 +152,11 @@ internal static class ChannelOps
         ref T dyr = ref MemoryMarshal.GetReference(dy);
         ref T xr = ref MemoryMarshal.GetReference(x);
         ref T dxr = ref MemoryMarshal.GetReference(dx);
-        int length = x.Length;
-        if (Vector.IsHardwareAccelerated && length >= Vector<T>.Count)
+        nuint length = (nuint)x.Length;
+        if (Vector.IsHardwareAccelerated && length >= (nuint)Vector<T>.Count)
         {
             Vector<T> va = new(a), vc = new(center), vk = new(k), vd = new(d);
-            nuint last = (nuint)(length - Vector<T>.Count);
+            nuint last = length - (nuint)Vector<T>.Count;
             Vector<T> tail = Vector.LoadUnsafe(ref dyr, last) * va + ((Vector.LoadUnsafe(ref xr, last) - vc) * vk + vd);
             for (nuint i = 0; i < last; i += (nuint)Vector<T>.Count)
             {
@@ -140,15 +167,15 @@ internal static class ChannelOps
             return;
         }
 
-        for (int i = 0; i < length; i++)
+        for (nuint i = 0; i < length; i++)
         {
             Unsafe.Add(ref dxr, i) = Unsafe.Add(ref dyr, i) * a + ((Unsafe.Add(ref xr, i) - center) * k + d);
         }
     }
 
-    /// <summary>Widens a vector of <typeparamref name="T"/> to <see cref="double"/>: two halves for float, the vector itself for double.</summary>
+    /// <summary>Widens a vector to <see cref="double"/>: two halves for float; for double, the vector itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Widen<T>(Vector<T> v, out Vector<double> lo, out Vector<double> hi)
+    internal static void Widen<T>(Vector<T> v, out Vector<double> lo, out Vector<double> hi)
         where T : unmanaged
     {
         if (typeof(T) == typeof(float))

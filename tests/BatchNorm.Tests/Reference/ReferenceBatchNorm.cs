@@ -9,9 +9,6 @@ namespace BatchNorm.Tests.Reference;
 /// </summary>
 public sealed class ReferenceBatchNorm
 {
-    // What the last Forward used, for Backward.
-    private double[] _usedMean = Array.Empty<double>();
-    private double[] _usedInvStd = Array.Empty<double>();
     private bool _usedBatchStatistics;
 
     public ReferenceBatchNorm(int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool track = true)
@@ -62,6 +59,12 @@ public sealed class ReferenceBatchNorm
     /// <summary>The biased batch variance of the last Forward that used batch statistics.</summary>
     public double[] BatchVar { get; private set; } = Array.Empty<double>();
 
+    /// <summary>The mean the last Forward normalized with (batch or running), which Backward differentiates.</summary>
+    public double[] UsedMean { get; private set; } = Array.Empty<double>();
+
+    /// <summary>The inverse standard deviation the last Forward normalized with.</summary>
+    public double[] UsedInvStd { get; private set; } = Array.Empty<double>();
+
     /// <summary>1 / sqrt(var + eps), or 0 when var + eps is 0 (as PyTorch).</summary>
     public static double InvStd(double variance, double epsilon) =>
         variance + epsilon == 0 ? 0 : 1.0 / Math.Sqrt(variance + epsilon);
@@ -88,8 +91,8 @@ public sealed class ReferenceBatchNorm
 
         int m = n * s;
         var y = new double[x.Length];
-        _usedMean = new double[channels];
-        _usedInvStd = new double[channels];
+        UsedMean = new double[channels];
+        UsedInvStd = new double[channels];
         _usedBatchStatistics = Training || !Track;
         if (_usedBatchStatistics)
         {
@@ -106,7 +109,23 @@ public sealed class ReferenceBatchNorm
                     }
                 }
 
+                // Corrected two-pass: the first mean is refined by the mean of the (exact, for nearby values)
+                // deviations from it, so a large mean relative to the spread keeps double's accuracy.
                 double mean = sum / m;
+                double deviation = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < s; j++)
+                    {
+                        deviation += x[((i * channels) + c) * s + j] - mean;
+                    }
+                }
+
+                if (double.IsFinite(deviation))
+                {
+                    mean += deviation / m; // (an infinite mean stays infinite, as PyTorch's)
+                }
+
                 double squares = 0;
                 for (int i = 0; i < n; i++)
                 {
@@ -119,8 +138,8 @@ public sealed class ReferenceBatchNorm
 
                 BatchMean[c] = mean;
                 BatchVar[c] = squares / m;
-                _usedMean[c] = mean;
-                _usedInvStd[c] = InvStd(BatchVar[c], Epsilon);
+                UsedMean[c] = mean;
+                UsedInvStd[c] = InvStd(BatchVar[c], Epsilon);
             }
 
             if (Training && Track)
@@ -138,8 +157,8 @@ public sealed class ReferenceBatchNorm
         {
             for (int c = 0; c < channels; c++)
             {
-                _usedMean[c] = RunningMean[c];
-                _usedInvStd[c] = InvStd(RunningVar[c], Epsilon);
+                UsedMean[c] = RunningMean[c];
+                UsedInvStd[c] = InvStd(RunningVar[c], Epsilon);
             }
         }
 
@@ -150,7 +169,7 @@ public sealed class ReferenceBatchNorm
                 for (int j = 0; j < s; j++)
                 {
                     int at = ((i * channels) + c) * s + j;
-                    y[at] = (x[at] - _usedMean[c]) * _usedInvStd[c] * W(c) + B(c);
+                    y[at] = (x[at] - UsedMean[c]) * UsedInvStd[c] * W(c) + B(c);
                 }
             }
         }
@@ -166,7 +185,7 @@ public sealed class ReferenceBatchNorm
         var dx = new double[x.Length];
         for (int c = 0; c < channels; c++)
         {
-            double mean = _usedMean[c], invStd = _usedInvStd[c];
+            double mean = UsedMean[c], invStd = UsedInvStd[c];
             double sumDy = 0, sumDyXhat = 0;
             for (int i = 0; i < n; i++)
             {

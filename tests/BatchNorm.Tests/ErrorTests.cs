@@ -1,0 +1,1354 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Xunit;
+using static BatchNorm.Tests.BatchNormTestKit;
+
+namespace BatchNorm.Tests;
+
+/// <summary>
+/// Helpers shared by <c>ErrorTests.cs</c>, <c>KnownValueTests.cs</c> and <c>AllocationTests.cs</c>: layer factories,
+/// deterministic data, bit-exact and tolerant comparisons, a snapshot of all layer state, a pair of identically
+/// trained layers (to check that a failed call changed nothing, including what Backward uses), and a bag of kernel
+/// arguments.
+/// </summary>
+internal static class BatchNormTestKit
+{
+    /// <summary>The channel count of the layers in <see cref="TrainedPair{T}"/>.</summary>
+    public const int Channels = 3;
+
+    /// <summary>A layer for input of the given rank: 2 or 3 → BatchNorm1d, 4 → BatchNorm2d, 5 → BatchNorm3d.</summary>
+    public static BatchNormBase<T> CreateLayer<T>(
+        int rank, int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStatistics = true)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        rank switch
+        {
+            2 or 3 => new BatchNorm1d<T>(numFeatures, epsilon, momentum, affine, trackRunningStatistics),
+            4 => new BatchNorm2d<T>(numFeatures, epsilon, momentum, affine, trackRunningStatistics),
+            5 => new BatchNorm3d<T>(numFeatures, epsilon, momentum, affine, trackRunningStatistics),
+            _ => throw new ArgumentOutOfRangeException(nameof(rank), rank, "No layer takes this rank."),
+        };
+
+    /// <summary>A valid shape of the given rank: (N, C), (N, C, 5), (N, C, 2, 3), (N, C, 2, 1, 3).</summary>
+    public static int[] MakeShape(int rank, int batch, int channels = Channels) =>
+        rank switch
+        {
+            2 => [batch, channels],
+            3 => [batch, channels, 5],
+            4 => [batch, channels, 2, 3],
+            5 => [batch, channels, 2, 1, 3],
+            _ => throw new ArgumentOutOfRangeException(nameof(rank), rank, "No layer takes this rank."),
+        };
+
+    public static int ElementCount(ReadOnlySpan<int> shape)
+    {
+        long count = 1;
+        foreach (int d in shape)
+        {
+            count *= d;
+        }
+
+        return checked((int)count);
+    }
+
+    /// <summary><c>N * d2 * … * dk</c>: the values per channel of a shape of rank 2 or more.</summary>
+    public static int ValuesPerChannel(ReadOnlySpan<int> shape)
+    {
+        int count = shape[0];
+        for (int i = 2; i < shape.Length; i++)
+        {
+            count *= shape[i];
+        }
+
+        return count;
+    }
+
+    /// <summary>Deterministic values uniform in <c>[center - spread, center + spread)</c>.</summary>
+    public static T[] RandomValues<T>(int length, int seed, double center = 0, double spread = 1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var random = new Random(seed);
+        var values = new T[length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = T.CreateChecked(center + (spread * ((2 * random.NextDouble()) - 1)));
+        }
+
+        return values;
+    }
+
+    public static T[] Values<T>(params double[] values)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        values.Select(T.CreateChecked).ToArray();
+
+    public static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string FormatShape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    /// <summary>Relative tolerance (against max(1, |expected|)) for results computed in <typeparamref name="T"/>.</summary>
+    public static double Tolerance<T>() => typeof(T) == typeof(float) ? 2e-6 : 1e-12;
+
+    public static void AssertClose<T>(double expected, T actual, string what)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        double value = double.CreateChecked(actual);
+        double tolerance = Tolerance<T>() * Math.Max(1, Math.Abs(expected));
+        Assert.True(
+            Math.Abs(value - expected) <= tolerance,
+            $"{what}: got {value:R}, expected {expected:R} (tolerance {tolerance:R}).");
+    }
+
+    public static void AssertBitEqual<T>(ReadOnlySpan<T> expected, ReadOnlySpan<T> actual, string what)
+        where T : unmanaged
+    {
+        Assert.True(expected.Length == actual.Length, $"{what}: length {actual.Length}, expected {expected.Length}.");
+        int size = Unsafe.SizeOf<T>();
+        ReadOnlySpan<byte> e = MemoryMarshal.AsBytes(expected);
+        ReadOnlySpan<byte> a = MemoryMarshal.AsBytes(actual);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (!e.Slice(i * size, size).SequenceEqual(a.Slice(i * size, size)))
+            {
+                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]} (bit for bit).");
+            }
+        }
+    }
+
+    /// <summary>Every piece of observable layer state, plus the contents of one buffer (an output, say).</summary>
+    public sealed class LayerSnapshot<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        private readonly T[] _weight;
+        private readonly T[] _bias;
+        private readonly T[] _weightGradient;
+        private readonly T[] _biasGradient;
+        private readonly T[] _runningMean;
+        private readonly T[] _runningVariance;
+        private readonly long _numBatchesTracked;
+        private readonly bool _isTraining;
+        private readonly int _maxDegreeOfParallelism;
+        private readonly T[] _watched;
+
+        public LayerSnapshot(BatchNormBase<T> layer, ReadOnlySpan<T> watched)
+        {
+            _weight = layer.Weight.ToArray();
+            _bias = layer.Bias.ToArray();
+            _weightGradient = layer.WeightGradient.ToArray();
+            _biasGradient = layer.BiasGradient.ToArray();
+            _runningMean = layer.RunningMean.ToArray();
+            _runningVariance = layer.RunningVariance.ToArray();
+            _numBatchesTracked = layer.NumBatchesTracked;
+            _isTraining = layer.IsTraining;
+            _maxDegreeOfParallelism = layer.MaxDegreeOfParallelism;
+            _watched = watched.ToArray();
+        }
+
+        public void AssertSame(BatchNormBase<T> layer, ReadOnlySpan<T> watched, string context)
+        {
+            AssertBitEqual<T>(_weight, layer.Weight, $"{context}: Weight");
+            AssertBitEqual<T>(_bias, layer.Bias, $"{context}: Bias");
+            AssertBitEqual<T>(_weightGradient, layer.WeightGradient, $"{context}: WeightGradient");
+            AssertBitEqual<T>(_biasGradient, layer.BiasGradient, $"{context}: BiasGradient");
+            AssertBitEqual<T>(_runningMean, layer.RunningMean, $"{context}: RunningMean");
+            AssertBitEqual<T>(_runningVariance, layer.RunningVariance, $"{context}: RunningVariance");
+            Assert.Equal(_numBatchesTracked, layer.NumBatchesTracked);
+            Assert.Equal(_isTraining, layer.IsTraining);
+            Assert.Equal(_maxDegreeOfParallelism, layer.MaxDegreeOfParallelism);
+            AssertBitEqual<T>(_watched, watched, $"{context}: output buffer");
+        }
+    }
+
+    /// <summary>
+    /// Two layers driven through the same steps: weight and bias set, two training Forward + Backward steps on
+    /// another batch size (with an SGD update in between), then the mode is set and a last good
+    /// <c>Forward(Input, Shape, Output)</c> leaves what Backward needs. A test makes one call fail on
+    /// <see cref="Layer"/> only; <see cref="ExpectFailure{TException}"/> then checks that nothing changed, and that
+    /// the next Backward and Forward agree bit for bit with <see cref="Twin"/>, which never saw the failed call.
+    /// </summary>
+    public sealed class TrainedPair<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        private readonly T[] _twinOutput;
+
+        public TrainedPair(int rank, bool training, bool affine = true, bool trackRunningStatistics = true, double? momentum = 0.1)
+        {
+            Rank = rank;
+            Shape = MakeShape(rank, 4);
+            int length = ElementCount(Shape);
+            Input = RandomValues<T>(length, seed: 11, center: 1.5, spread: 2);
+            GradOutput = RandomValues<T>(length, seed: 12);
+            Output = RandomValues<T>(length, seed: 13);
+            _twinOutput = (T[])Output.Clone();
+            Layer = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
+            Twin = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
+            Prepare(Layer, training, Output);
+            Prepare(Twin, training, _twinOutput);
+            AssertBitEqual<T>(_twinOutput, Output, "twin outputs");
+        }
+
+        public int Rank { get; }
+
+        public BatchNormBase<T> Layer { get; }
+
+        public BatchNormBase<T> Twin { get; }
+
+        public int[] Shape { get; }
+
+        public T[] Input { get; }
+
+        public T[] Output { get; }
+
+        public T[] GradOutput { get; }
+
+        /// <summary>
+        /// Runs <paramref name="call"/> on <see cref="Layer"/>, expects <typeparamref name="TException"/> (or a subclass)
+        /// naming <paramref name="paramName"/> (when not null) with every one of <paramref name="messageParts"/> in its
+        /// message, and checks that the layer and <paramref name="watched"/> are bit-identical to before and that the
+        /// layer still behaves exactly like <see cref="Twin"/>.
+        /// </summary>
+        public TException ExpectFailure<TException>(Action<BatchNormBase<T>> call, T[] watched, string? paramName, params string[] messageParts)
+            where TException : Exception
+        {
+            var before = new LayerSnapshot<T>(Layer, watched);
+            TException ex = Assert.ThrowsAny<TException>(() => call(Layer));
+            if (paramName is not null)
+            {
+                ArgumentException argumentException = Assert.IsAssignableFrom<ArgumentException>(ex);
+                Assert.Equal(paramName, argumentException.ParamName);
+            }
+
+            foreach (string part in messageParts)
+            {
+                Assert.Contains(part, ex.Message, StringComparison.Ordinal);
+            }
+
+            before.AssertSame(Layer, watched, "after the failed call");
+            AssertStillMatchesTwin();
+            return ex;
+        }
+
+        /// <summary>The next Backward (of the last good Forward) and a further Forward give what the twin's give.</summary>
+        public void AssertStillMatchesTwin()
+        {
+            int length = Input.Length;
+            var gradInput = new T[length];
+            var twinGradInput = new T[length];
+            Layer.Backward(Input, Shape, GradOutput, gradInput);
+            Twin.Backward(Input, Shape, GradOutput, twinGradInput);
+            AssertBitEqual<T>(twinGradInput, gradInput, "gradInput of the Backward after the failed call");
+            AssertBitEqual<T>(Twin.WeightGradient, Layer.WeightGradient, "WeightGradient after that Backward");
+            AssertBitEqual<T>(Twin.BiasGradient, Layer.BiasGradient, "BiasGradient after that Backward");
+
+            T[] input = RandomValues<T>(length, seed: 21, center: -0.5, spread: 3);
+            var output = new T[length];
+            var twinOutput = new T[length];
+            Layer.Forward(input, Shape, output);
+            Twin.Forward(input, Shape, twinOutput);
+            AssertBitEqual<T>(twinOutput, output, "output of the Forward after the failed call");
+            AssertBitEqual<T>(Twin.RunningMean, Layer.RunningMean, "RunningMean after that Forward");
+            AssertBitEqual<T>(Twin.RunningVariance, Layer.RunningVariance, "RunningVariance after that Forward");
+            Assert.Equal(Twin.NumBatchesTracked, Layer.NumBatchesTracked);
+        }
+
+        private void Prepare(BatchNormBase<T> layer, bool training, T[] output)
+        {
+            for (int c = 0; c < layer.Weight.Length; c++)
+            {
+                layer.Weight[c] = T.CreateChecked(0.75 + (0.5 * c));
+                layer.Bias[c] = T.CreateChecked(0.25 - (0.5 * c));
+            }
+
+            int[] stepShape = MakeShape(Rank, 6);
+            int stepLength = ElementCount(stepShape);
+            for (int step = 0; step < 2; step++)
+            {
+                T[] x = RandomValues<T>(stepLength, seed: 100 + step, center: step - 0.5, spread: 1 + step);
+                T[] dy = RandomValues<T>(stepLength, seed: 200 + step);
+                var y = new T[stepLength];
+                var dx = new T[stepLength];
+                layer.Forward(x, stepShape, y);
+                layer.Backward(x, stepShape, dy, dx);
+                for (int c = 0; c < layer.Weight.Length; c++)
+                {
+                    layer.Weight[c] -= T.CreateChecked(0.1) * layer.WeightGradient[c];
+                    layer.Bias[c] -= T.CreateChecked(0.1) * layer.BiasGradient[c];
+                }
+            }
+
+            layer.Train(training);
+            layer.Forward(Input, Shape, output);
+        }
+    }
+
+    /// <summary>Arguments for every <see cref="BatchNormKernels"/> method, over a layout, with a snapshot of all buffers.</summary>
+    public sealed class KernelArgs<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        private readonly List<(string Name, Array Buffer)> _buffers = [];
+        private int _seed = 1000;
+
+        public KernelArgs(BatchNormLayout layout)
+        {
+            Layout = layout;
+            ValuesPerChannel = layout.ValuesPerChannel;
+            foreach (string name in TypedNames)
+            {
+                Resize(name, DefaultLength(name));
+            }
+
+            foreach (string name in DoubleNames)
+            {
+                Resize(name, layout.Channels);
+            }
+        }
+
+        public static IReadOnlyList<string> TypedNames { get; } =
+            ["input", "output", "gradOutput", "gradInput", "weight", "bias", "runningMean", "runningVariance", "weightGradient", "biasGradient"];
+
+        public static IReadOnlyList<string> DoubleNames { get; } = ["mean", "variance", "inverseStandardDeviation"];
+
+        public BatchNormLayout Layout { get; }
+
+        public double Epsilon { get; set; } = 1e-5;
+
+        public int ValuesPerChannel { get; set; }
+
+        public double Factor { get; set; } = 0.1;
+
+        public Memory<T> Input { get; set; }
+
+        public Memory<T> Output { get; set; }
+
+        public Memory<T> GradOutput { get; set; }
+
+        public Memory<T> GradInput { get; set; }
+
+        public Memory<T> Weight { get; set; }
+
+        public Memory<T> Bias { get; set; }
+
+        public Memory<T> RunningMean { get; set; }
+
+        public Memory<T> RunningVariance { get; set; }
+
+        public Memory<T> WeightGradient { get; set; }
+
+        public Memory<T> BiasGradient { get; set; }
+
+        public Memory<double> Mean { get; set; }
+
+        public Memory<double> Variance { get; set; }
+
+        public Memory<double> InverseStandardDeviation { get; set; }
+
+        public int DefaultLength(string name) =>
+            name is "input" or "output" or "gradOutput" or "gradInput" ? Layout.Length : Layout.Channels;
+
+        /// <summary>Gives the named argument a fresh buffer of <paramref name="length"/> values (positive, for variances).</summary>
+        public void Resize(string name, int length)
+        {
+            bool positive = name.Contains("ariance", StringComparison.Ordinal) || name == "inverseStandardDeviation";
+            double center = positive ? 1.5 : 0.25;
+            double spread = positive ? 0.5 : 1.5;
+            if (DoubleNames.Contains(name))
+            {
+                double[] values = RandomValues<double>(length, _seed++, center, spread);
+                _buffers.Add((name, values));
+                SetDouble(name, values);
+            }
+            else
+            {
+                T[] values = RandomValues<T>(length, _seed++, center, spread);
+                _buffers.Add((name, values));
+                SetTyped(name, values);
+            }
+        }
+
+        /// <summary>Places <paramref name="destination"/> <paramref name="shift"/> elements after <paramref name="source"/> in one buffer.</summary>
+        public void Overlap(string destination, string source, int shift)
+        {
+            int sourceLength = GetTyped(source).Length;
+            int destinationLength = GetTyped(destination).Length;
+            int sourceStart = Math.Max(0, -shift);
+            int destinationStart = sourceStart + shift;
+            T[] buffer = RandomValues<T>(Math.Max(sourceStart + sourceLength, destinationStart + destinationLength), _seed++, 1.5, 0.5);
+            _buffers.Add((destination + "+" + source, buffer));
+            SetTyped(source, buffer.AsMemory(sourceStart, sourceLength));
+            SetTyped(destination, buffer.AsMemory(destinationStart, destinationLength));
+        }
+
+        public Memory<T> GetTyped(string name) =>
+            name switch
+            {
+                "input" => Input,
+                "output" => Output,
+                "gradOutput" => GradOutput,
+                "gradInput" => GradInput,
+                "weight" => Weight,
+                "bias" => Bias,
+                "runningMean" => RunningMean,
+                "runningVariance" => RunningVariance,
+                "weightGradient" => WeightGradient,
+                "biasGradient" => BiasGradient,
+                _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument."),
+            };
+
+        public void SetTyped(string name, Memory<T> value)
+        {
+            switch (name)
+            {
+                case "input": Input = value; break;
+                case "output": Output = value; break;
+                case "gradOutput": GradOutput = value; break;
+                case "gradInput": GradInput = value; break;
+                case "weight": Weight = value; break;
+                case "bias": Bias = value; break;
+                case "runningMean": RunningMean = value; break;
+                case "runningVariance": RunningVariance = value; break;
+                case "weightGradient": WeightGradient = value; break;
+                case "biasGradient": BiasGradient = value; break;
+                default: throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument.");
+            }
+        }
+
+        public void SetDouble(string name, Memory<double> value)
+        {
+            switch (name)
+            {
+                case "mean": Mean = value; break;
+                case "variance": Variance = value; break;
+                case "inverseStandardDeviation": InverseStandardDeviation = value; break;
+                default: throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument.");
+            }
+        }
+
+        public void Invoke(string kernel, int maxDegreeOfParallelism = -1)
+        {
+            switch (kernel)
+            {
+                case nameof(BatchNormKernels.ForwardTraining):
+                    BatchNormKernels.ForwardTraining<T>(
+                        Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, Epsilon, Mean.Span, Variance.Span, InverseStandardDeviation.Span, maxDegreeOfParallelism);
+                    break;
+                case nameof(BatchNormKernels.ForwardInference):
+                    BatchNormKernels.ForwardInference<T>(
+                        Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, RunningMean.Span, RunningVariance.Span, Epsilon, maxDegreeOfParallelism);
+                    break;
+                case nameof(BatchNormKernels.ComputeStatistics):
+                    BatchNormKernels.ComputeStatistics<T>(Input.Span, Layout, Mean.Span, Variance.Span, maxDegreeOfParallelism);
+                    break;
+                case nameof(BatchNormKernels.UpdateRunningStatistics):
+                    BatchNormKernels.UpdateRunningStatistics<T>(RunningMean.Span, RunningVariance.Span, Mean.Span, Variance.Span, ValuesPerChannel, Factor);
+                    break;
+                case nameof(BatchNormKernels.BackwardTraining):
+                    BatchNormKernels.BackwardTraining<T>(
+                        Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, Mean.Span, InverseStandardDeviation.Span,
+                        WeightGradient.Span, BiasGradient.Span, maxDegreeOfParallelism);
+                    break;
+                case nameof(BatchNormKernels.BackwardInference):
+                    BatchNormKernels.BackwardInference<T>(
+                        Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, RunningMean.Span, RunningVariance.Span, Epsilon,
+                        WeightGradient.Span, BiasGradient.Span, maxDegreeOfParallelism);
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "Unknown kernel.");
+            }
+        }
+
+        /// <summary>A copy of every buffer ever handed out (the current arguments among them).</summary>
+        public List<byte[]> Snapshot() => _buffers.Select(b => AsBytes(b.Buffer).ToArray()).ToList();
+
+        public void AssertUnchanged(List<byte[]> snapshot, string context)
+        {
+            for (int i = 0; i < snapshot.Count; i++)
+            {
+                Assert.True(
+                    snapshot[i].AsSpan().SequenceEqual(AsBytes(_buffers[i].Buffer)),
+                    $"{context}: buffer '{_buffers[i].Name}' changed.");
+            }
+        }
+
+        private static ReadOnlySpan<byte> AsBytes(Array buffer) =>
+            buffer switch
+            {
+                double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
+                float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
+                _ => throw new ArgumentOutOfRangeException(nameof(buffer), buffer.GetType(), "Unexpected buffer type."),
+            };
+    }
+}
+
+/// <summary>Theory data for the error tests.</summary>
+public static class ErrorTestCases
+{
+    public static IEnumerable<object[]> Ranks => Cross([2, 3, 4, 5]);
+
+    public static IEnumerable<object[]> RanksAndModes => Cross([2, 3, 4, 5], [true, false]);
+
+    /// <summary>(layer rank, a shape of a rank that layer does not take but with C = 3).</summary>
+    public static IEnumerable<object[]> WrongRanks =>
+    [
+        [2, new[] { 3 }], [2, Array.Empty<int>()], [2, new[] { 2, 3, 2, 2 }], [2, new[] { 2, 3, 1, 1, 1 }],
+        [4, new[] { 2, 3 }], [4, new[] { 2, 3, 4 }], [4, new[] { 2, 3, 2, 2, 1 }], [4, new[] { 2, 3, 1, 1, 1, 1 }],
+        [5, new[] { 2, 3 }], [5, new[] { 2, 3, 4 }], [5, new[] { 2, 3, 2, 2 }], [5, new[] { 2, 3, 1, 1, 1, 1 }],
+    ];
+
+    /// <summary>Shapes whose element count exceeds int.MaxValue; the comments give what a wrapped 32-bit (or 64-bit) product would be.</summary>
+    public static IEnumerable<object[]> OverflowingShapes =>
+    [
+        [new[] { 1431655766, 3 }],                 // 4294967298, wraps to 2
+        [new[] { 65536, 3, 65536 }],               // 3 * 2^32, wraps to 0
+        [new[] { 65537, 3, 65536 }],               // wraps to 196608
+        [new[] { 65536, 3, 65536, 2 }],            // the example, wraps to 0
+        [new[] { 65537, 3, 65536, 1 }],            // wraps to 196608
+        [new[] { 1, 3, 46341, 46341 }],            // 6442464843, wraps to a negative int
+        [new[] { 65536, 3, 65536, 1, 2 }],         // wraps to 0
+        [new[] { 65536, 3, 65536, 65536, 65536 }], // 3 * 2^64: even a 64-bit product wraps to 0
+    ];
+
+    /// <summary>(shape, mode) where batch statistics would be taken over fewer than two values per channel.</summary>
+    public static IEnumerable<object[]> TooFewValues =>
+        Cross(
+            [
+                new[] { 1, 3 }, new[] { 0, 3 }, new[] { 1, 3, 1 }, new[] { 0, 3, 4 }, new[] { 2, 3, 0 },
+                new[] { 1, 3, 1, 1 }, new[] { 0, 3, 2, 2 }, new[] { 3, 3, 0, 2 }, new[] { 1, 3, 1, 1, 1 }, new[] { 0, 3, 1, 2, 1 },
+            ],
+            ["train", "train-untracked", "eval-untracked"]);
+
+    /// <summary>(rank, a shape other than MakeShape(rank, 4) for Backward).</summary>
+    public static IEnumerable<object[]> OtherShapes =>
+    [
+        [2, new[] { 5, 3 }], [2, new[] { 4, 3, 1 }], [2, new[] { 2, 3, 2 }],
+        [3, new[] { 4, 3, 4 }], [3, new[] { 2, 3, 10 }], [3, new[] { 20, 3 }], [3, new[] { 4, 3, 5, 1 }],
+        [4, new[] { 4, 3, 3, 2 }], [4, new[] { 4, 3, 2, 2 }], [4, new[] { 2, 3, 4, 3 }], [4, new[] { 4, 3, 6 }],
+        [5, new[] { 4, 3, 1, 2, 3 }], [5, new[] { 4, 3, 2, 3, 1 }], [5, new[] { 4, 3, 6 }], [5, new[] { 3, 3, 2, 1, 3 }],
+    ];
+
+    /// <summary>(kernel, parameter, a wrong length) for layout (4, 3, 5): 60 elements, 3 channels.</summary>
+    public static IEnumerable<object[]> KernelLengths
+    {
+        get
+        {
+            string[] data = ["input", "output", "gradOutput", "gradInput"];
+            string[] optional = ["weight", "bias", "gradInput", "weightGradient", "biasGradient"];
+            (string Kernel, string[] Parameters)[] kernels =
+            [
+                (nameof(BatchNormKernels.ForwardTraining), ["input", "output", "weight", "bias", "mean", "variance", "inverseStandardDeviation"]),
+                (nameof(BatchNormKernels.ForwardInference), ["input", "output", "weight", "bias", "runningMean", "runningVariance"]),
+                (nameof(BatchNormKernels.ComputeStatistics), ["input", "mean", "variance"]),
+                (nameof(BatchNormKernels.UpdateRunningStatistics), ["runningVariance", "mean", "variance"]),
+                (nameof(BatchNormKernels.BackwardTraining), ["input", "gradOutput", "gradInput", "weight", "mean", "inverseStandardDeviation", "weightGradient", "biasGradient"]),
+                (nameof(BatchNormKernels.BackwardInference), ["input", "gradOutput", "gradInput", "weight", "runningMean", "runningVariance", "weightGradient", "biasGradient"]),
+            ];
+            foreach ((string kernel, string[] parameters) in kernels)
+            {
+                foreach (string parameter in parameters)
+                {
+                    int expected = data.Contains(parameter) ? 60 : 3;
+                    yield return [kernel, parameter, expected - 1];
+                    yield return [kernel, parameter, expected + 1];
+                    if (!optional.Contains(parameter))
+                    {
+                        yield return [kernel, parameter, 0];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>(kernel, parameter) that may be empty.</summary>
+    public static IEnumerable<object[]> KernelOptionalSpans =>
+    [
+        [nameof(BatchNormKernels.ForwardTraining), "weight"], [nameof(BatchNormKernels.ForwardTraining), "bias"],
+        [nameof(BatchNormKernels.ForwardInference), "weight"], [nameof(BatchNormKernels.ForwardInference), "bias"],
+        [nameof(BatchNormKernels.BackwardTraining), "gradInput"], [nameof(BatchNormKernels.BackwardTraining), "weight"],
+        [nameof(BatchNormKernels.BackwardTraining), "weightGradient"], [nameof(BatchNormKernels.BackwardTraining), "biasGradient"],
+        [nameof(BatchNormKernels.BackwardInference), "gradInput"], [nameof(BatchNormKernels.BackwardInference), "weight"],
+        [nameof(BatchNormKernels.BackwardInference), "weightGradient"], [nameof(BatchNormKernels.BackwardInference), "biasGradient"],
+    ];
+
+    /// <summary>(kernel, destination, source, shift) for a partial overlap; the destination is the parameter named.</summary>
+    public static IEnumerable<object[]> KernelOverlaps =>
+    [
+        [nameof(BatchNormKernels.ForwardTraining), "output", "input", 1],
+        [nameof(BatchNormKernels.ForwardTraining), "output", "input", -1],
+        [nameof(BatchNormKernels.ForwardTraining), "output", "input", 59],
+        [nameof(BatchNormKernels.ForwardTraining), "output", "input", -59],
+        [nameof(BatchNormKernels.ForwardInference), "output", "input", 1],
+        [nameof(BatchNormKernels.ForwardInference), "output", "input", -30],
+        [nameof(BatchNormKernels.BackwardTraining), "gradInput", "gradOutput", 1],
+        [nameof(BatchNormKernels.BackwardTraining), "gradInput", "gradOutput", -1],
+        [nameof(BatchNormKernels.BackwardTraining), "gradInput", "gradOutput", 30],
+        [nameof(BatchNormKernels.BackwardTraining), "gradInput", "input", 1],
+        [nameof(BatchNormKernels.BackwardTraining), "gradInput", "weightGradient", -1],
+        [nameof(BatchNormKernels.BackwardTraining), "biasGradient", "weightGradient", 1],
+        [nameof(BatchNormKernels.BackwardInference), "gradInput", "gradOutput", 1],
+        [nameof(BatchNormKernels.BackwardInference), "gradInput", "gradOutput", -59],
+        [nameof(BatchNormKernels.BackwardInference), "gradInput", "input", -1],
+        [nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance", "runningMean", 1],
+        [nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance", "runningMean", -2],
+    ];
+
+    public static IEnumerable<object[]> Cross(params object[][] axes)
+    {
+        IEnumerable<object[]> rows = [[]];
+        foreach (object[] axis in axes)
+        {
+            rows = rows.SelectMany(row => axis.Select(value => row.Append(value).ToArray())).ToList();
+        }
+
+        return rows;
+    }
+}
+
+/// <summary>Layer errors: the exception type, its ParamName and message, and that every piece of state is left as it was.</summary>
+public abstract class LayerErrorTests<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    [Theory]
+    [InlineData(2, 0)]
+    [InlineData(2, -1)]
+    [InlineData(4, 0)]
+    [InlineData(4, -7)]
+    [InlineData(5, 0)]
+    [InlineData(5, int.MinValue)]
+    public void Constructor_NonPositiveNumFeatures_ThrowsOutOfRange(int rank, int numFeatures)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CreateLayer<T>(rank, numFeatures));
+        Assert.Equal("numFeatures", ex.ParamName);
+        Assert.Equal(numFeatures, ex.ActualValue);
+        Assert.Contains(Text(numFeatures), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(2, -1e-5)]
+    [InlineData(4, -double.Epsilon)]
+    [InlineData(5, double.NaN)]
+    [InlineData(2, double.NegativeInfinity)]
+    [InlineData(4, -1.0)]
+    public void Constructor_NegativeOrNaNEpsilon_ThrowsOutOfRange(int rank, double epsilon)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CreateLayer<T>(rank, 3, epsilon));
+        Assert.Equal("epsilon", ex.ParamName);
+        Assert.Equal(epsilon, Assert.IsType<double>(ex.ActualValue));
+        Assert.Contains(Text(epsilon), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(2, double.NaN)]
+    [InlineData(4, -0.1)]
+    [InlineData(5, 1.5)]
+    [InlineData(2, 1.0000001)]
+    [InlineData(4, -double.Epsilon)]
+    [InlineData(5, double.PositiveInfinity)]
+    [InlineData(2, double.NegativeInfinity)]
+    public void Constructor_MomentumNaNOrOutsideZeroOne_ThrowsOutOfRange(int rank, double momentum)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CreateLayer<T>(rank, 3, momentum: momentum));
+        Assert.Equal("momentum", ex.ParamName);
+        Assert.Equal(momentum, Assert.IsType<double>(ex.ActualValue));
+        Assert.Contains(Text(momentum), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.Ranks), MemberType = typeof(ErrorTestCases))]
+    public void Constructor_BoundaryValues_AreAccepted(int rank)
+    {
+        foreach (double? momentum in new double?[] { 0, 1, null })
+        {
+            BatchNormBase<T> layer = CreateLayer<T>(rank, 1, epsilon: 0, momentum: momentum);
+            Assert.Equal(1, layer.NumFeatures);
+            Assert.Equal(0, layer.Epsilon);
+            Assert.Equal(momentum, layer.Momentum);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void NumBatchesTracked_Negative_ThrowsOutOfRange(int rank, bool training)
+    {
+        foreach (long value in new[] { -1L, long.MinValue })
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            var ex = pair.ExpectFailure<ArgumentOutOfRangeException>(l => l.NumBatchesTracked = value, pair.Output, "value", Text(value));
+            Assert.Equal(value, ex.ActualValue);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.Ranks), MemberType = typeof(ErrorTestCases))]
+    public void NumBatchesTracked_NonZeroWithoutRunningStatistics_ThrowsInvalidOperation(int rank)
+    {
+        var pair = new TrainedPair<T>(rank, training: true, trackRunningStatistics: false);
+        pair.ExpectFailure<InvalidOperationException>(l => l.NumBatchesTracked = 3, pair.Output, paramName: null);
+    }
+
+    [Theory]
+    [InlineData(2, 0)]
+    [InlineData(3, -2)]
+    [InlineData(4, -100)]
+    [InlineData(5, int.MinValue)]
+    public void MaxDegreeOfParallelism_ZeroOrBelowMinusOne_ThrowsOutOfRange(int rank, int value)
+    {
+        var pair = new TrainedPair<T>(rank, training: true);
+        pair.Layer.MaxDegreeOfParallelism = 2;
+        pair.Twin.MaxDegreeOfParallelism = 2;
+        var ex = pair.ExpectFailure<ArgumentOutOfRangeException>(l => l.MaxDegreeOfParallelism = value, pair.Output, "value", Text(value));
+        Assert.Equal(value, ex.ActualValue);
+        Assert.Equal(2, pair.Layer.MaxDegreeOfParallelism);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    [InlineData(64)]
+    public void MaxDegreeOfParallelism_MinusOneOrPositive_IsAccepted(int value)
+    {
+        BatchNormBase<T> layer = CreateLayer<T>(4, 3);
+        layer.MaxDegreeOfParallelism = value;
+        Assert.Equal(value, layer.MaxDegreeOfParallelism);
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.WrongRanks), MemberType = typeof(ErrorTestCases))]
+    public void Forward_WrongRank_Throws(int layerRank, int[] shape)
+    {
+        foreach (bool training in new[] { true, false })
+        {
+            var pair = new TrainedPair<T>(layerRank, training);
+            int length = ElementCount(shape);
+            T[] input = RandomValues<T>(length, 1);
+            var output = new T[length];
+            string[] accepted = layerRank == 2 ? ["rank 2", "rank 3"] : [$"rank {layerRank}"];
+            pair.ExpectFailure<ArgumentException>(
+                l => l.Forward(input, shape, output), output, "shape", [$"rank {shape.Length}", .. accepted]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_ChannelCountOtherThanNumFeatures_Throws(int rank, bool training)
+    {
+        foreach (int channels in new[] { 2, 4, 0 })
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            int[] shape = MakeShape(rank, 4, channels);
+            int length = ElementCount(shape);
+            T[] input = RandomValues<T>(length, 2);
+            var output = new T[length];
+            string[] parts = channels == 0 ? [] : [Text(Channels), Text(channels)];
+            pair.ExpectFailure<ArgumentException>(l => l.Forward(input, shape, output), output, "shape", parts);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_InputLengthMismatch_Throws(int rank, bool training)
+    {
+        var pair = new TrainedPair<T>(rank, training);
+        int expected = pair.Input.Length;
+        foreach (int length in new[] { expected - 1, expected + 1, 0 })
+        {
+            T[] input = RandomValues<T>(length, 3);
+            var output = new T[expected];
+            pair.ExpectFailure<ArgumentException>(l => l.Forward(input, pair.Shape, output), output, "input", Text(expected), Text(length));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_OutputLengthMismatch_Throws(int rank, bool training)
+    {
+        var pair = new TrainedPair<T>(rank, training);
+        int expected = pair.Input.Length;
+        foreach (int length in new[] { expected - 1, expected + 1, 0 })
+        {
+            T[] output = RandomValues<T>(length, 4);
+            pair.ExpectFailure<ArgumentException>(l => l.Forward(pair.Input, pair.Shape, output), output, "output", Text(expected), Text(length));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_NegativeDimension_Throws(int rank, bool training)
+    {
+        for (int dimension = 0; dimension < rank; dimension++)
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            int[] shape = (int[])pair.Shape.Clone();
+            shape[dimension] = dimension == 1 ? -3 : -2;
+            var output = (T[])pair.Output.Clone();
+            pair.ExpectFailure<ArgumentException>(
+                l => l.Forward(pair.Input, shape, output), output, "shape", Text(shape[dimension]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.OverflowingShapes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_ElementCountOverflowingInt_IsRejectedNotWrapped(int[] shape)
+    {
+        // Spans of the length a wrapped product would give, so that only the overflow check can reject the call.
+        long wrapped64 = 1;
+        foreach (int d in shape)
+        {
+            wrapped64 = unchecked(wrapped64 * d);
+        }
+
+        int wrapped = unchecked((int)wrapped64);
+        int length = wrapped is >= 0 and <= 1 << 20 ? wrapped : 0;
+        foreach (bool training in new[] { true, false })
+        {
+            var pair = new TrainedPair<T>(shape.Length, training);
+            T[] input = RandomValues<T>(length, 5);
+            T[] output = RandomValues<T>(length, 6);
+            pair.ExpectFailure<ArgumentException>(l => l.Forward(input, shape, output), output, "shape", Text(shape[0]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_OutputPartiallyOverlapsInput_Throws(int rank, bool training)
+    {
+        foreach (int shift in new[] { 1, -1, 11, -11 })
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            int length = pair.Input.Length;
+            T[] buffer = RandomValues<T>(length + Math.Abs(shift), 7, 1, 2);
+            int inputStart = Math.Max(0, -shift);
+            pair.ExpectFailure<ArgumentException>(
+                l => l.Forward(buffer.AsSpan(inputStart, length), pair.Shape, buffer.AsSpan(inputStart + shift, length)),
+                buffer,
+                "output",
+                "input");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Forward_OutputExactlyAliasingInput_IsAllowedAndMatchesSeparateOutput(int rank, bool training)
+    {
+        var pair = new TrainedPair<T>(rank, training);
+        T[] inPlace = RandomValues<T>(pair.Input.Length, 8, 2, 3);
+        T[] input = (T[])inPlace.Clone();
+        var output = new T[input.Length];
+        pair.Layer.Forward(inPlace, pair.Shape, inPlace);
+        pair.Twin.Forward(input, pair.Shape, output);
+        AssertBitEqual<T>(output, inPlace, "in-place output");
+        AssertBitEqual<T>(pair.Twin.RunningMean, pair.Layer.RunningMean, "RunningMean");
+        AssertBitEqual<T>(pair.Twin.RunningVariance, pair.Layer.RunningVariance, "RunningVariance");
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.TooFewValues), MemberType = typeof(ErrorTestCases))]
+    public void Forward_BatchStatisticsOverFewerThanTwoValues_Throws(int[] shape, string mode)
+    {
+        var pair = new TrainedPair<T>(shape.Length, training: mode != "eval-untracked", trackRunningStatistics: mode == "train");
+        int length = ElementCount(shape);
+        T[] input = RandomValues<T>(length, 9);
+        T[] output = RandomValues<T>(length, 10);
+        var ex = pair.ExpectFailure<ArgumentException>(l => l.Forward(input, shape, output), output, paramName: null, Text(ValuesPerChannel(shape)));
+        Assert.Contains(ex.ParamName, new[] { "input", "shape" });
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 3 })]
+    [InlineData(new[] { 1, 3, 1 })]
+    [InlineData(new[] { 1, 3, 1, 1 })]
+    [InlineData(new[] { 1, 3, 1, 1, 1 })]
+    public void Forward_OneValuePerChannelInEvalWithRunningStatistics_IsAllowed(int[] shape)
+    {
+        var pair = new TrainedPair<T>(shape.Length, training: false);
+        T[] input = Values<T>(0.5, -1, 2);
+        var output = new T[3];
+        pair.Layer.Forward(input, shape, output);
+        for (int c = 0; c < Channels; c++)
+        {
+            double mean = double.CreateChecked(pair.Layer.RunningMean[c]);
+            double invStd = 1 / Math.Sqrt(double.CreateChecked(pair.Layer.RunningVariance[c]) + pair.Layer.Epsilon);
+            double expected = ((double.CreateChecked(input[c]) - mean) * invStd * double.CreateChecked(pair.Layer.Weight[c])) + double.CreateChecked(pair.Layer.Bias[c]);
+            AssertClose(expected, output[c], $"output[{c}]");
+        }
+    }
+
+    [Theory]
+    [InlineData(2, true, true)]
+    [InlineData(3, false, true)]
+    [InlineData(4, true, false)]
+    [InlineData(5, false, false)]
+    public void Backward_BeforeAnyForward_ThrowsInvalidOperation(int rank, bool affine, bool trackRunningStatistics)
+    {
+        BatchNormBase<T> layer = CreateLayer<T>(rank, Channels, affine: affine, trackRunningStatistics: trackRunningStatistics);
+        int[] shape = MakeShape(rank, 4);
+        int length = ElementCount(shape);
+        T[] input = RandomValues<T>(length, 1);
+        T[] gradOutput = RandomValues<T>(length, 2);
+        T[] gradInput = RandomValues<T>(length, 3);
+        var before = new LayerSnapshot<T>(layer, gradInput);
+        var ex = Assert.Throws<InvalidOperationException>(() => layer.Backward(input, shape, gradOutput, gradInput));
+        Assert.Contains("Forward", ex.Message, StringComparison.Ordinal);
+        before.AssertSame(layer, gradInput, "after Backward before Forward");
+
+        // A Forward that failed does not count as one.
+        var output = new T[length - 1];
+        Assert.ThrowsAny<ArgumentException>(() => layer.Forward(input, shape, output));
+        Assert.Throws<InvalidOperationException>(() => layer.Backward(input, shape, gradOutput, gradInput));
+        before.AssertSame(layer, gradInput, "after Backward after a failed Forward");
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.OtherShapes), MemberType = typeof(ErrorTestCases))]
+    public void Backward_ShapeOtherThanLastForwards_Throws(int rank, int[] shape)
+    {
+        foreach (bool training in new[] { true, false })
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            int length = ElementCount(shape);
+            T[] input = RandomValues<T>(length, 1);
+            T[] gradOutput = RandomValues<T>(length, 2);
+            T[] gradInput = RandomValues<T>(length, 3);
+            pair.ExpectFailure<ArgumentException>(
+                l => l.Backward(input, shape, gradOutput, gradInput), gradInput, "shape", FormatShape(pair.Shape), FormatShape(shape));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Backward_SpanLengthMismatch_Throws(int rank, bool training)
+    {
+        foreach (string parameter in new[] { "input", "gradOutput", "gradInput" })
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            int expected = pair.Input.Length;
+            int[] lengths = parameter == "gradInput" ? [expected - 1, expected + 1] : [expected - 1, expected + 1, 0];
+            foreach (int length in lengths)
+            {
+                T[] input = parameter == "input" ? RandomValues<T>(length, 1) : pair.Input;
+                T[] gradOutput = parameter == "gradOutput" ? RandomValues<T>(length, 2) : pair.GradOutput;
+                T[] gradInput = RandomValues<T>(parameter == "gradInput" ? length : expected, 3);
+                pair.ExpectFailure<ArgumentException>(
+                    l => l.Backward(input, pair.Shape, gradOutput, gradInput), gradInput, parameter, Text(expected), Text(length));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Backward_EmptyGradInput_SkipsItButAccumulatesParameterGradients(int rank, bool training)
+    {
+        var pair = new TrainedPair<T>(rank, training);
+        pair.Layer.Backward(pair.Input, pair.Shape, pair.GradOutput, Span<T>.Empty);
+        pair.Twin.Backward(pair.Input, pair.Shape, pair.GradOutput, new T[pair.Input.Length]);
+        AssertBitEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
+        AssertBitEqual<T>(pair.Twin.BiasGradient, pair.Layer.BiasGradient, "BiasGradient");
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Backward_GradInputPartiallyOverlapsGradOutput_Throws(int rank, bool training)
+    {
+        foreach (int shift in new[] { 1, -1, 11, -11 })
+        {
+            var pair = new TrainedPair<T>(rank, training);
+            int length = pair.Input.Length;
+            T[] buffer = RandomValues<T>(length + Math.Abs(shift), 7);
+            int gradOutputStart = Math.Max(0, -shift);
+            pair.ExpectFailure<ArgumentException>(
+                l => l.Backward(pair.Input, pair.Shape, buffer.AsSpan(gradOutputStart, length), buffer.AsSpan(gradOutputStart + shift, length)),
+                buffer,
+                "gradInput",
+                "gradOutput");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Backward_GradInputPartiallyOverlapsInput_Throws(int rank, bool training)
+    {
+        var pair = new TrainedPair<T>(rank, training);
+        int length = pair.Input.Length;
+        T[] buffer = new T[length + 1];
+        pair.Input.CopyTo(buffer, 0);
+        pair.ExpectFailure<ArgumentException>(
+            l => l.Backward(buffer.AsSpan(0, length), pair.Shape, pair.GradOutput, buffer.AsSpan(1, length)), buffer, "gradInput", "input");
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void Backward_GradInputExactlyAliasingGradOutput_IsAllowedAndMatchesSeparateGradInput(int rank, bool training)
+    {
+        var pair = new TrainedPair<T>(rank, training);
+        T[] inPlace = (T[])pair.GradOutput.Clone();
+        var gradInput = new T[inPlace.Length];
+        pair.Layer.Backward(pair.Input, pair.Shape, inPlace, inPlace);
+        pair.Twin.Backward(pair.Input, pair.Shape, pair.GradOutput, gradInput);
+        AssertBitEqual<T>(gradInput, inPlace, "in-place gradInput");
+        AssertBitEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
+        AssertBitEqual<T>(pair.Twin.BiasGradient, pair.Layer.BiasGradient, "BiasGradient");
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
+    public void FailedForward_KeepsWhatBackwardNeeds(int rank, bool training)
+    {
+        // A failing Forward on a different, valid shape (the output is one element short): Backward must still
+        // differentiate the last good Forward, and still refuse the failed call's shape.
+        var pair = new TrainedPair<T>(rank, training);
+        int[] otherShape = MakeShape(rank, 6);
+        int otherLength = ElementCount(otherShape);
+        T[] otherInput = RandomValues<T>(otherLength, 31, 5, 1);
+        var shortOutput = new T[otherLength - 1];
+        pair.ExpectFailure<ArgumentException>(l => l.Forward(otherInput, otherShape, shortOutput), shortOutput, "output");
+
+        // Statistics over one value per channel (in training) fail too, after which Backward is unchanged.
+        int[] single = MakeShape(rank, 1);
+        if (training && ValuesPerChannel(single) < 2)
+        {
+            T[] singleInput = RandomValues<T>(ElementCount(single), 32);
+            var singleOutput = new T[singleInput.Length];
+            pair.ExpectFailure<ArgumentException>(l => l.Forward(singleInput, single, singleOutput), singleOutput, paramName: null);
+        }
+
+        var gradInput = new T[otherLength];
+        pair.ExpectFailure<ArgumentException>(
+            l => l.Backward(otherInput, otherShape, RandomValues<T>(otherLength, 33), gradInput), gradInput, "shape");
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.Ranks), MemberType = typeof(ErrorTestCases))]
+    public void FailedForwardInOtherMode_BackwardStillDifferentiatesLastGoodForward(int rank)
+    {
+        // The good Forward trained; the mode switches to eval and an eval Forward fails: Backward must still use the
+        // batch statistics of the training Forward (the twin, switched to eval too, never saw the failure).
+        var pair = new TrainedPair<T>(rank, training: true);
+        pair.Layer.Eval();
+        pair.Twin.Eval();
+        var output = new T[pair.Input.Length + 1];
+        pair.ExpectFailure<ArgumentException>(l => l.Forward(pair.Input, pair.Shape, output), output, "output");
+    }
+}
+
+public sealed class LayerErrorTestsFloat : LayerErrorTests<float>
+{
+}
+
+public sealed class LayerErrorTestsDouble : LayerErrorTests<double>
+{
+}
+
+/// <summary>Errors of the functional <see cref="BatchNormKernels"/> API; every output buffer must stay untouched.</summary>
+public abstract class KernelErrorTests<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private static BatchNormLayout Layout => new(4, 3, 5);
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.KernelLengths), MemberType = typeof(ErrorTestCases))]
+    public void SpanLengthMismatch_Throws(string kernel, string parameter, int length)
+    {
+        var args = new KernelArgs<T>(Layout);
+        int expected = KernelArgs<T>.DoubleNames.Contains(parameter) ? Layout.Channels : args.DefaultLength(parameter);
+        args.Resize(parameter, length);
+        ArgumentException ex = ExpectFailure<ArgumentException>(args, kernel, parameter);
+        Assert.Contains(Text(expected), ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Text(length), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.KernelOptionalSpans), MemberType = typeof(ErrorTestCases))]
+    public void OptionalSpan_MayBeEmpty(string kernel, string parameter)
+    {
+        var args = new KernelArgs<T>(Layout);
+        args.SetTyped(parameter, Memory<T>.Empty);
+        args.Invoke(kernel);
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.KernelOverlaps), MemberType = typeof(ErrorTestCases))]
+    public void PartialOverlap_Throws(string kernel, string destination, string source, int shift)
+    {
+        var args = new KernelArgs<T>(Layout);
+        args.Overlap(destination, source, shift);
+        ArgumentException ex = ExpectFailure<ArgumentException>(args, kernel, destination);
+        Assert.Contains(source, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(nameof(BatchNormKernels.ForwardTraining), "output", "input")]
+    [InlineData(nameof(BatchNormKernels.ForwardInference), "output", "input")]
+    [InlineData(nameof(BatchNormKernels.BackwardTraining), "gradInput", "gradOutput")]
+    [InlineData(nameof(BatchNormKernels.BackwardInference), "gradInput", "gradOutput")]
+    public void ExactAlias_IsAllowedAndMatchesSeparateBuffers(string kernel, string destination, string source)
+    {
+        var separate = new KernelArgs<T>(Layout);
+        var aliased = new KernelArgs<T>(Layout);
+        aliased.SetTyped(destination, aliased.GetTyped(source));
+        separate.Invoke(kernel);
+        aliased.Invoke(kernel);
+        AssertBitEqual<T>(separate.GetTyped(destination).Span, aliased.GetTyped(destination).Span, destination);
+        AssertBitEqual<T>(separate.WeightGradient.Span, aliased.WeightGradient.Span, "weightGradient");
+        AssertBitEqual<T>(separate.BiasGradient.Span, aliased.BiasGradient.Span, "biasGradient");
+        AssertBitEqual<double>(separate.Mean.Span, aliased.Mean.Span, "mean");
+    }
+
+    [Theory]
+    [InlineData(nameof(BatchNormKernels.ForwardTraining), -1e-5)]
+    [InlineData(nameof(BatchNormKernels.ForwardTraining), double.NaN)]
+    [InlineData(nameof(BatchNormKernels.ForwardInference), double.NegativeInfinity)]
+    [InlineData(nameof(BatchNormKernels.ForwardInference), double.NaN)]
+    [InlineData(nameof(BatchNormKernels.BackwardInference), -1.0)]
+    [InlineData(nameof(BatchNormKernels.BackwardInference), double.NaN)]
+    public void NegativeOrNaNEpsilon_ThrowsOutOfRange(string kernel, double epsilon)
+    {
+        var args = new KernelArgs<T>(Layout) { Epsilon = epsilon };
+        var ex = ExpectFailure<ArgumentOutOfRangeException>(args, kernel, "epsilon");
+        Assert.Equal(epsilon, Assert.IsType<double>(ex.ActualValue));
+        Assert.Contains(Text(epsilon), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    public void UpdateRunningStatistics_FewerThanTwoValuesPerChannel_ThrowsOutOfRange(int valuesPerChannel)
+    {
+        var args = new KernelArgs<T>(Layout) { ValuesPerChannel = valuesPerChannel };
+        var ex = ExpectFailure<ArgumentOutOfRangeException>(args, nameof(BatchNormKernels.UpdateRunningStatistics), "valuesPerChannel");
+        Assert.Equal(valuesPerChannel, ex.ActualValue);
+        Assert.Contains(Text(valuesPerChannel), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-0.01)]
+    [InlineData(1.01)]
+    [InlineData(-double.Epsilon)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    public void UpdateRunningStatistics_FactorNaNOrOutsideZeroOne_ThrowsOutOfRange(double factor)
+    {
+        var args = new KernelArgs<T>(Layout) { Factor = factor };
+        var ex = ExpectFailure<ArgumentOutOfRangeException>(args, nameof(BatchNormKernels.UpdateRunningStatistics), "factor");
+        Assert.Equal(factor, Assert.IsType<double>(ex.ActualValue));
+        Assert.Contains(Text(factor), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UpdateRunningStatistics_BoundaryArguments_AreAccepted()
+    {
+        var keep = new KernelArgs<T>(Layout) { Factor = 0, ValuesPerChannel = 2 };
+        T[] mean = keep.RunningMean.ToArray();
+        T[] variance = keep.RunningVariance.ToArray();
+        keep.Invoke(nameof(BatchNormKernels.UpdateRunningStatistics));
+        AssertBitEqual<T>(mean, keep.RunningMean.Span, "runningMean with factor 0");
+        AssertBitEqual<T>(variance, keep.RunningVariance.Span, "runningVariance with factor 0");
+
+        var replace = new KernelArgs<T>(Layout) { Factor = 1, ValuesPerChannel = 2 };
+        replace.Invoke(nameof(BatchNormKernels.UpdateRunningStatistics));
+        for (int c = 0; c < Layout.Channels; c++)
+        {
+            AssertClose(replace.Mean.Span[c], replace.RunningMean.Span[c], $"runningMean[{c}] with factor 1");
+            AssertClose(replace.Variance.Span[c] * 2, replace.RunningVariance.Span[c], $"runningVariance[{c}] with factor 1, M = 2");
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 3, 1)]
+    [InlineData(0, 3, 5)]
+    [InlineData(2, 3, 0)]
+    [InlineData(1, 1, 0)]
+    public void ForwardTraining_FewerThanTwoValuesPerChannel_Throws(int batch, int channels, int spatial)
+    {
+        var layout = new BatchNormLayout(batch, channels, spatial);
+        var args = new KernelArgs<T>(layout);
+        var ex = ExpectFailure<ArgumentException>(args, nameof(BatchNormKernels.ForwardTraining), paramName: null);
+        Assert.Contains(ex.ParamName, new[] { "input", "layout" });
+        Assert.Contains(Text(layout.ValuesPerChannel), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ComputeStatistics_EmptyChannels_Throws()
+    {
+        var args = new KernelArgs<T>(new BatchNormLayout(0, 3, 5));
+        var ex = ExpectFailure<ArgumentException>(args, nameof(BatchNormKernels.ComputeStatistics), paramName: null);
+        Assert.Contains(ex.ParamName, new[] { "input", "layout" });
+    }
+
+    [Fact]
+    public void ComputeStatistics_OneValuePerChannel_GivesThatValueAndZeroVariance()
+    {
+        var args = new KernelArgs<T>(new BatchNormLayout(1, 3, 1));
+        args.Invoke(nameof(BatchNormKernels.ComputeStatistics));
+        for (int c = 0; c < 3; c++)
+        {
+            Assert.Equal(double.CreateChecked(args.Input.Span[c]), args.Mean.Span[c]);
+            Assert.Equal(0, args.Variance.Span[c]);
+        }
+    }
+
+    [Fact]
+    public void EmptyInputInInference_GivesEmptyOutput()
+    {
+        var args = new KernelArgs<T>(new BatchNormLayout(0, 3, 5));
+        List<byte[]> before = args.Snapshot();
+        args.Invoke(nameof(BatchNormKernels.ForwardInference));
+        args.AssertUnchanged(before, "empty inference");
+    }
+
+    private static TException ExpectFailure<TException>(KernelArgs<T> args, string kernel, string? paramName)
+        where TException : ArgumentException
+    {
+        List<byte[]> before = args.Snapshot();
+        TException ex = Assert.ThrowsAny<TException>(() => args.Invoke(kernel));
+        if (paramName is not null)
+        {
+            Assert.Equal(paramName, ex.ParamName);
+        }
+
+        args.AssertUnchanged(before, $"after the failed {kernel}");
+        return ex;
+    }
+}
+
+public sealed class KernelErrorTestsFloat : KernelErrorTests<float>
+{
+}
+
+public sealed class KernelErrorTestsDouble : KernelErrorTests<double>
+{
+}
+
+/// <summary><see cref="BatchNormLayout"/> constructor and <see cref="BatchNormLayout.FromShape"/> errors.</summary>
+public sealed class LayoutErrorTests
+{
+    [Theory]
+    [InlineData(-1, 3, 1, "batchSize", -1)]
+    [InlineData(int.MinValue, 3, 1, "batchSize", int.MinValue)]
+    [InlineData(2, 0, 1, "channels", 0)]
+    [InlineData(2, -4, 1, "channels", -4)]
+    [InlineData(2, 3, -1, "spatialSize", -1)]
+    public void Constructor_BadCount_ThrowsOutOfRange(int batchSize, int channels, int spatialSize, string paramName, int actual)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNormLayout(batchSize, channels, spatialSize));
+        Assert.Equal(paramName, ex.ParamName);
+        Assert.Equal(actual, ex.ActualValue);
+        Assert.Contains(Text(actual), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(65536, 3, 65536)]
+    [InlineData(int.MaxValue, 2, 1)]
+    [InlineData(46341, 46341, 1)]
+    [InlineData(1, int.MaxValue, int.MaxValue)]
+    public void Constructor_ElementCountOverflowingInt_ThrowsOutOfRange(int batchSize, int channels, int spatialSize)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNormLayout(batchSize, channels, spatialSize));
+        Assert.Contains(ex.ParamName, new[] { "batchSize", "channels", "spatialSize" });
+        Assert.Contains(Text(batchSize), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue, 1, 1)]
+    [InlineData(1, 1, int.MaxValue)]
+    [InlineData(0, int.MaxValue, int.MaxValue)]
+    [InlineData(0, 1, 0)]
+    public void Constructor_Boundaries_AreAccepted(int batchSize, int channels, int spatialSize)
+    {
+        var layout = new BatchNormLayout(batchSize, channels, spatialSize);
+        Assert.Equal((long)batchSize * channels * spatialSize, layout.Length);
+        Assert.Equal((long)batchSize * spatialSize, layout.ValuesPerChannel);
+    }
+
+    [Theory]
+    [InlineData(new int[0], "0")]
+    [InlineData(new[] { 5 }, "1")]
+    public void FromShape_RankBelowTwo_Throws(int[] shape, string rank)
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => BatchNormLayout.FromShape(shape));
+        Assert.Equal("shape", ex.ParamName);
+        Assert.Contains(rank, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { -1, 3 }, "-1")]
+    [InlineData(new[] { 2, -3 }, "-3")]
+    [InlineData(new[] { 2, 3, -4 }, "-4")]
+    [InlineData(new[] { 2, 3, 4, 5, -6 }, "-6")]
+    [InlineData(new[] { 65536, 3, 65536, -2 }, "-2")]
+    public void FromShape_NegativeDimension_Throws(int[] shape, string value)
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => BatchNormLayout.FromShape(shape));
+        Assert.Equal("shape", ex.ParamName);
+        Assert.Contains(value, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 0 })]
+    [InlineData(new[] { 2, 0, 5 })]
+    public void FromShape_ZeroChannels_Throws(int[] shape)
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => BatchNormLayout.FromShape(shape));
+        Assert.Equal("shape", ex.ParamName);
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorTestCases.OverflowingShapes), MemberType = typeof(ErrorTestCases))]
+    [InlineData(new[] { int.MaxValue, 2 })]
+    [InlineData(new[] { 65536, 1, 65536, 65536, 65536, 65536 })]
+    public void FromShape_ElementCountOverflowingInt_Throws(int[] shape)
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => BatchNormLayout.FromShape(shape));
+        Assert.Equal("shape", ex.ParamName);
+        Assert.Contains(Text(shape[0]), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 3 }, 2, 3, 1)]
+    [InlineData(new[] { 2, 3, 4 }, 2, 3, 4)]
+    [InlineData(new[] { 2, 3, 4, 5 }, 2, 3, 20)]
+    [InlineData(new[] { 0, 3, 4, 5, 6 }, 0, 3, 120)]
+    [InlineData(new[] { 1, 1, 46340, 46340 }, 1, 1, 46340 * 46340)]
+    public void FromShape_ValidShape_MapsToLayout(int[] shape, int batch, int channels, int spatial)
+    {
+        Assert.Equal(new BatchNormLayout(batch, channels, spatial), BatchNormLayout.FromShape(shape));
+    }
+}
+
+/// <summary>Element types other than float and double.</summary>
+public sealed class ElementTypeErrorTests
+{
+    [Fact]
+    public void Layers_OfHalf_ThrowNotSupported()
+    {
+        Assert.Contains("Half", Assert.Throws<NotSupportedException>(() => new BatchNorm1d<Half>(3)).Message, StringComparison.Ordinal);
+        Assert.Contains("Half", Assert.Throws<NotSupportedException>(() => new BatchNorm2d<Half>(3)).Message, StringComparison.Ordinal);
+        Assert.Contains("Half", Assert.Throws<NotSupportedException>(() => new BatchNorm3d<Half>(3)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kernels_OfHalf_ThrowNotSupported()
+    {
+        var layout = new BatchNormLayout(4, 3, 5);
+        var x = new Half[60];
+        var y = new Half[60];
+        var channel = new Half[3];
+        var statistics = new double[3];
+        var statistics2 = new double[3];
+        var statistics3 = new double[3];
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.ForwardTraining<Half>(x, y, layout, channel, channel, 1e-5, statistics, statistics2, statistics3));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.ForwardInference<Half>(x, y, layout, channel, channel, channel, new Half[3], 1e-5));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.ComputeStatistics<Half>(x, layout, statistics, statistics2));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.UpdateRunningStatistics<Half>(channel, new Half[3], statistics, statistics2, 60, 0.1));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.BackwardTraining<Half>(x, y, new Half[60], layout, channel, statistics, statistics2, new Half[3], new Half[3]));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.BackwardInference<Half>(x, y, new Half[60], layout, channel, channel, new Half[3], 1e-5, new Half[3], new Half[3]));
+        Assert.All(x, v => Assert.Equal(Half.Zero, v));
+        Assert.All(y, v => Assert.Equal(Half.Zero, v));
+    }
+}
