@@ -157,9 +157,13 @@ internal static class BatchNormTestKit
             AssertBitEqual<T>(_biasGradient, layer.BiasGradient, $"{context}: BiasGradient");
             AssertBitEqual<T>(_runningMean, layer.RunningMean, $"{context}: RunningMean");
             AssertBitEqual<T>(_runningVariance, layer.RunningVariance, $"{context}: RunningVariance");
-            Assert.Equal(_numBatchesTracked, layer.NumBatchesTracked);
-            Assert.Equal(_isTraining, layer.IsTraining);
-            Assert.Equal(_maxDegreeOfParallelism, layer.MaxDegreeOfParallelism);
+            Assert.True(
+                _numBatchesTracked == layer.NumBatchesTracked,
+                $"{context}: NumBatchesTracked is {layer.NumBatchesTracked}, expected {_numBatchesTracked}.");
+            Assert.True(_isTraining == layer.IsTraining, $"{context}: IsTraining is {layer.IsTraining}, expected {_isTraining}.");
+            Assert.True(
+                _maxDegreeOfParallelism == layer.MaxDegreeOfParallelism,
+                $"{context}: MaxDegreeOfParallelism is {layer.MaxDegreeOfParallelism}, expected {_maxDegreeOfParallelism}.");
             AssertBitEqual<T>(_watched, watched, $"{context}: output buffer");
         }
     }
@@ -236,6 +240,12 @@ internal static class BatchNormTestKit
         /// <summary>The next Backward (of the last good Forward) and a further Forward give what the twin's give.</summary>
         public void AssertStillMatchesTwin()
         {
+            AssertBackwardMatchesTwin();
+            AssertForwardMatchesTwin();
+        }
+
+        public void AssertBackwardMatchesTwin()
+        {
             int length = Input.Length;
             var gradInput = new T[length];
             var twinGradInput = new T[length];
@@ -244,7 +254,11 @@ internal static class BatchNormTestKit
             AssertBitEqual<T>(twinGradInput, gradInput, "gradInput of the Backward after the failed call");
             AssertBitEqual<T>(Twin.WeightGradient, Layer.WeightGradient, "WeightGradient after that Backward");
             AssertBitEqual<T>(Twin.BiasGradient, Layer.BiasGradient, "BiasGradient after that Backward");
+        }
 
+        public void AssertForwardMatchesTwin()
+        {
+            int length = Input.Length;
             T[] input = RandomValues<T>(length, seed: 21, center: -0.5, spread: 3);
             var output = new T[length];
             var twinOutput = new T[length];
@@ -1031,6 +1045,33 @@ public abstract class LayerErrorTests<T>
         var output = new T[pair.Input.Length + 1];
         pair.ExpectFailure<ArgumentException>(l => l.Forward(pair.Input, pair.Shape, output), output, "output");
     }
+
+    [Theory]
+    [InlineData(2, false)]
+    [InlineData(3, true)]
+    [InlineData(4, false)]
+    [InlineData(5, true)]
+    public void Forward_WithCounterAtLongMaxValue_NeitherWrapsItNegativeNorFailsAfterChangingState(int rank, bool cumulative)
+    {
+        // NumBatchesTracked = long.MaxValue is accepted by the setter; the next training Forward must either keep the
+        // counter non-negative or fail without touching anything.
+        var pair = new TrainedPair<T>(rank, training: true, momentum: cumulative ? null : 0.1);
+        pair.Layer.NumBatchesTracked = long.MaxValue;
+        pair.Twin.NumBatchesTracked = long.MaxValue;
+        T[] input = RandomValues<T>(pair.Input.Length, 41, 2, 1);
+        T[] output = RandomValues<T>(pair.Input.Length, 42);
+        var before = new LayerSnapshot<T>(pair.Layer, output);
+        Exception? ex = Record.Exception(() => pair.Layer.Forward(input, pair.Shape, output));
+        if (ex is null)
+        {
+            Assert.True(pair.Layer.NumBatchesTracked >= 0, $"NumBatchesTracked wrapped around to {pair.Layer.NumBatchesTracked}.");
+        }
+        else
+        {
+            before.AssertSame(pair.Layer, output, $"after Forward threw {ex.GetType().Name} ({ex.Message})");
+            pair.AssertBackwardMatchesTwin();
+        }
+    }
 }
 
 public sealed class LayerErrorTestsFloat : LayerErrorTests<float>
@@ -1156,6 +1197,16 @@ public abstract class KernelErrorTests<T>
             AssertClose(replace.Mean.Span[c], replace.RunningMean.Span[c], $"runningMean[{c}] with factor 1");
             AssertClose(replace.Variance.Span[c] * 2, replace.RunningVariance.Span[c], $"runningVariance[{c}] with factor 1, M = 2");
         }
+    }
+
+    [Fact]
+    public void UpdateRunningStatistics_RunningSpansExactlyAliased_Throws()
+    {
+        // Documented: "ArgumentException: ... or the running spans overlap". The very same memory for both would
+        // silently overwrite each running mean with the running variance.
+        var args = new KernelArgs<T>(Layout);
+        args.RunningVariance = args.RunningMean;
+        ExpectFailure<ArgumentException>(args, nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance");
     }
 
     [Theory]

@@ -1,6 +1,7 @@
 using System;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using BatchNorm.Kernels;
 
 namespace BatchNorm;
@@ -94,6 +95,96 @@ public static partial class BatchNormKernels
         Backward(input, gradOutput, gradInput, layout, weight, default, default, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
     }
 
+    /// <summary>
+    /// The reduction half of the training backward: each channel's <c>Σdy</c> and <c>Σdy·(x - mean)</c>, for sums that
+    /// are combined elsewhere (for example across replicas) before <see cref="BackwardElementwise{T}"/>.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The forward's input, of length <c>layout.Length</c>.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the forward's output.</param>
+    /// <param name="layout">The view <c>(N, C, S)</c> of the tensors.</param>
+    /// <param name="mean">The mean the forward used (length <c>C</c>).</param>
+    /// <param name="sumGradOutput">Receives <c>Σdy</c> per channel (length <c>C</c>).</param>
+    /// <param name="sumGradOutputCentered">Receives <c>Σdy·(x - mean)</c> per channel (length <c>C</c>).</param>
+    /// <param name="maxDegreeOfParallelism">The most threads to use; -1 or 0 for all processors.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="layout"/>.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes <c>Σdy</c> and <c>Σdy·(x - mean)</c> over each channel's values, in <see cref="double"/>.
+    /// The weight gradient is <c>Σdy·(x - mean) * invstd</c> and the bias gradient <c>Σdy</c>.
+    /// </remarks>
+    public static void BackwardReduce<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<T> gradOutput,
+        BatchNormLayout layout,
+        ReadOnlySpan<double> mean,
+        Span<double> sumGradOutput,
+        Span<double> sumGradOutputCentered,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateBackward<T>(input, gradOutput, default, layout, default, default, default);
+        CheckLength(mean, layout.Channels, nameof(mean));
+        // (The mean stands in for the unused inverse standard deviation below: without gradInput nothing reads it.)
+        CheckLength<double>(sumGradOutput, layout.Channels, nameof(sumGradOutput));
+        CheckLength<double>(sumGradOutputCentered, layout.Channels, nameof(sumGradOutputCentered));
+        CheckDisjoint<double, double>(sumGradOutput, sumGradOutputCentered, nameof(sumGradOutputCentered), nameof(sumGradOutput));
+        Backward(input, gradOutput, default, layout, default, mean, mean, default, default, 0, default, default, maxDegreeOfParallelism, sumGradOutput, sumGradOutputCentered);
+    }
+
+    /// <summary>
+    /// The element half of the training backward: the input gradient from sums that <see cref="BackwardReduce{T}"/>
+    /// produced and that may have been combined over more values than this input holds.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The forward's input, of length <c>layout.Length</c>.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the forward's output.</param>
+    /// <param name="gradInput">Overwritten with the input gradient; may be the very same memory as <paramref name="gradOutput"/> or <paramref name="input"/>.</param>
+    /// <param name="layout">The view <c>(N, C, S)</c> of the tensors.</param>
+    /// <param name="weight">Gamma, of length <c>C</c>; empty for 1.</param>
+    /// <param name="mean">The mean the forward used (length <c>C</c>).</param>
+    /// <param name="inverseStandardDeviation">The inverse standard deviation the forward used (length <c>C</c>).</param>
+    /// <param name="sumGradOutput"><c>Σdy</c> per channel over all <paramref name="count"/> values.</param>
+    /// <param name="sumGradOutputCentered"><c>Σdy·(x - mean)</c> per channel over all <paramref name="count"/> values.</param>
+    /// <param name="count">The number of values per channel the statistics and sums were taken over; one or more.</param>
+    /// <param name="maxDegreeOfParallelism">The most threads to use; -1 or 0 for all processors.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="layout"/>, or <paramref name="gradInput"/> partially overlaps another span.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is below 1.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes <c>dx = weight * invstd * (dy - Σdy / count - (x - mean) * invstd² * Σdy·(x - mean) / count)</c>.
+    /// </remarks>
+    public static void BackwardElementwise<T>(
+        ReadOnlySpan<T> input,
+        ReadOnlySpan<T> gradOutput,
+        Span<T> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        ReadOnlySpan<double> sumGradOutput,
+        ReadOnlySpan<double> sumGradOutputCentered,
+        long count,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, default, default);
+        CheckLength(gradInput, layout.Length, nameof(gradInput));
+        CheckLength(mean, layout.Channels, nameof(mean));
+        CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
+        CheckLength(sumGradOutput, layout.Channels, nameof(sumGradOutput));
+        CheckLength(sumGradOutputCentered, layout.Channels, nameof(sumGradOutputCentered));
+        if (count < 1)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(count), count, "Expected a count of one or more.");
+        }
+
+        // The body only reads the sums when they are given.
+        Span<double> sdy = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(sumGradOutput), sumGradOutput.Length);
+        Span<double> sdyx = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(sumGradOutputCentered), sumGradOutputCentered.Length);
+        Backward(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, default, default, 0, default, default, maxDegreeOfParallelism, sdy, sdyx, givenSums: true, count);
+    }
+
     private static void ValidateBackward<T>(
         ReadOnlySpan<T> input,
         ReadOnlySpan<T> gradOutput,
@@ -112,9 +203,9 @@ public static partial class BatchNormKernels
         CheckOptionalLength(biasGradient, layout.Channels, nameof(biasGradient));
         CheckAliasing(gradOutput, gradInput, nameof(gradInput), nameof(gradOutput));
         CheckAliasing(input, gradInput, nameof(gradInput), nameof(input));
-        CheckAliasing(weightGradient, gradInput, nameof(gradInput), nameof(weightGradient));
-        CheckAliasing(biasGradient, gradInput, nameof(gradInput), nameof(biasGradient));
-        CheckAliasing(weightGradient, biasGradient, nameof(biasGradient), nameof(weightGradient));
+        CheckDisjoint(weightGradient, gradInput, nameof(gradInput), nameof(weightGradient));
+        CheckDisjoint(biasGradient, gradInput, nameof(gradInput), nameof(biasGradient));
+        CheckDisjoint(weightGradient, biasGradient, nameof(biasGradient), nameof(weightGradient));
     }
 
     private static unsafe void Backward<T>(
@@ -130,12 +221,16 @@ public static partial class BatchNormKernels
         double epsilon,
         Span<T> weightGradient,
         Span<T> biasGradient,
-        int maxDegreeOfParallelism)
+        int maxDegreeOfParallelism,
+        Span<double> sumGradOutput = default,
+        Span<double> sumGradOutputCentered = default,
+        bool givenSums = false,
+        long count = 0)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         fixed (T* x = input, dy = gradOutput, dx = gradInput, w = weight, rm = runningMean, rv = runningVariance)
         fixed (T* dw = weightGradient, db = biasGradient)
-        fixed (double* m = mean, s = inverseStandardDeviation)
+        fixed (double* m = mean, s = inverseStandardDeviation, sdy = sumGradOutput, sdyx = sumGradOutputCentered)
         {
             var body = new BackwardBody<T>
             {
@@ -152,6 +247,10 @@ public static partial class BatchNormKernels
                 BiasGradient = biasGradient.IsEmpty ? null : db,
                 Layout = layout,
                 Block = ChannelsPerChunk<T>(layout),
+                SumDy = sdy,
+                SumDyX = sdyx,
+                GivenSums = givenSums,
+                Count = count,
             };
             ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
@@ -178,9 +277,17 @@ public static partial class BatchNormKernels
         public BatchNormLayout Layout;
         public int Block;
 
+        /// <summary>Per-channel Σdy and Σdy·(x - mean): outputs, or inputs when <see cref="GivenSums"/>.</summary>
+        public double* SumDy;
+        public double* SumDyX;
+
+        /// <summary>Whether the sums are given (over <see cref="Count"/> values, say across replicas) rather than computed.</summary>
+        public bool GivenSums;
+        public double Count;
+
         private readonly bool Training => RunningMean == null;
 
-        private readonly bool NeedsSums => Training || WeightGradient != null || BiasGradient != null;
+        private readonly bool NeedsSums => !GivenSums && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
 
         public readonly void Run(int chunk)
         {
@@ -227,7 +334,8 @@ public static partial class BatchNormKernels
             T* d = stackalloc T[MaxBlock];
             for (int j = 0; j < width; j++)
             {
-                Finish(c0 + j, mean[j], invStd[j], sums[j].Total1, sums[j].Total2, out a[j], out center[j], out k[j], out d[j]);
+                (double sumDy, double sumDyX) = TakeSums(c0 + j, sums[j].Total1, sums[j].Total2);
+                Finish(c0 + j, mean[j], invStd[j], sumDy, sumDyX, out a[j], out center[j], out k[j], out d[j]);
             }
 
             if (Dx == null)
@@ -275,6 +383,7 @@ public static partial class BatchNormKernels
             T* d = stackalloc T[MaxBlock];
             for (int j = 0; j < width; j++)
             {
+                (sumDy[j], sumDyX[j]) = TakeSums(c0 + j, sumDy[j], sumDyX[j]);
                 Finish(c0 + j, mean[j], invStd[j], sumDy[j], sumDyX[j], out a[j], out center[j], out k[j], out d[j]);
             }
 
@@ -293,6 +402,23 @@ public static partial class BatchNormKernels
                 T* zero = stackalloc T[MaxBlock];
                 ColumnOps.Normalize(Dy + c0, Dx + c0, channels, n, width, zero, a, zero);
             }
+        }
+
+        /// <summary>Stores channel c's computed sums, or returns the given ones instead.</summary>
+        private readonly (double SumDy, double SumDyX) TakeSums(int c, double sumDy, double sumDyX)
+        {
+            if (GivenSums)
+            {
+                return (SumDy[c], SumDyX[c]);
+            }
+
+            if (SumDy != null)
+            {
+                SumDy[c] = sumDy;
+                SumDyX[c] = sumDyX;
+            }
+
+            return (sumDy, sumDyX);
         }
 
         private readonly (double Mean, double InvStd) Statistics(int c) =>
@@ -317,7 +443,7 @@ public static partial class BatchNormKernels
             }
 
             double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
-            double count = Layout.ValuesPerChannel;
+            double count = GivenSums ? Count : Layout.ValuesPerChannel;
             double kd = Training ? -weight * invStd * invStd * invStd * sumDyX / count : 0;
             double dd = Training ? -weight * invStd * sumDy / count : 0;
             a = T.CreateTruncating(weight * invStd);

@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using BatchNorm.Kernels;
 
 namespace BatchNorm;
@@ -46,6 +47,9 @@ public static partial class BatchNormKernels
         CheckLength<double>(mean, layout.Channels, nameof(mean));
         CheckLength<double>(variance, layout.Channels, nameof(variance));
         CheckLength<double>(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
+        CheckDisjoint<double, double>(mean, variance, nameof(variance), nameof(mean));
+        CheckDisjoint<double, double>(mean, inverseStandardDeviation, nameof(inverseStandardDeviation), nameof(mean));
+        CheckDisjoint<double, double>(variance, inverseStandardDeviation, nameof(inverseStandardDeviation), nameof(variance));
         if (layout.ValuesPerChannel < 2)
         {
             ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
@@ -90,6 +94,43 @@ public static partial class BatchNormKernels
         Forward(input, output, layout, weight, bias, epsilon, runningMean, runningVariance, default, default, default, maxDegreeOfParallelism);
     }
 
+    /// <summary>
+    /// Normalizes each channel with the given statistics, then applies the affine transform: the element pass of the
+    /// forward, for statistics computed elsewhere (for example merged across replicas).
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="input">The input, of length <c>layout.Length</c>.</param>
+    /// <param name="output">The output, of length <c>layout.Length</c>; may be the very same memory as <paramref name="input"/>.</param>
+    /// <param name="layout">The view <c>(N, C, S)</c> of both tensors.</param>
+    /// <param name="weight">Gamma, of length <c>C</c>; empty for 1.</param>
+    /// <param name="bias">Beta, of length <c>C</c>; empty for 0.</param>
+    /// <param name="mean">The mean to subtract (length <c>C</c>).</param>
+    /// <param name="inverseStandardDeviation">The factor <c>1 / sqrt(var + eps)</c> (length <c>C</c>).</param>
+    /// <param name="maxDegreeOfParallelism">The most threads to use; -1 or 0 for all processors.</param>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="layout"/>, or <paramref name="output"/> partially overlaps <paramref name="input"/>.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>This method effectively computes <c>y = (x - mean) * inverseStandardDeviation * weight + bias</c> per channel.</remarks>
+    public static void Normalize<T>(
+        ReadOnlySpan<T> input,
+        Span<T> output,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateForward<T>(input, output, layout, weight, bias, 0);
+        CheckLength(mean, layout.Channels, nameof(mean));
+        CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
+
+        // The body only reads the statistics when they are given.
+        Span<double> m = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(mean), mean.Length);
+        Span<double> s = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(inverseStandardDeviation), inverseStandardDeviation.Length);
+        Forward(input, output, layout, weight, bias, 0, default, default, m, default, s, maxDegreeOfParallelism, givenStatistics: true);
+    }
+
     /// <summary>Computes each channel's mean and biased variance.</summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
     /// <param name="input">The input, of length <c>layout.Length</c>.</param>
@@ -115,6 +156,7 @@ public static partial class BatchNormKernels
         CheckLength(input, layout.Length, nameof(input));
         CheckLength<double>(mean, layout.Channels, nameof(mean));
         CheckLength<double>(variance, layout.Channels, nameof(variance));
+        CheckDisjoint<double, double>(mean, variance, nameof(variance), nameof(mean));
         if (layout.ValuesPerChannel < 1)
         {
             ThrowHelper.ThrowArgument(nameof(input), "Expected at least one value per channel, but the input is empty.");
@@ -123,7 +165,7 @@ public static partial class BatchNormKernels
         Forward(input, default, layout, default, default, 0, default, default, mean, variance, default, maxDegreeOfParallelism);
     }
 
-    private static void ValidateForward<T>(
+    internal static void ValidateForward<T>(
         ReadOnlySpan<T> input, ReadOnlySpan<T> output, BatchNormLayout layout, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, double epsilon)
     {
         EnsureSupported<T>();
@@ -156,7 +198,8 @@ public static partial class BatchNormKernels
         Span<double> mean,
         Span<double> variance,
         Span<double> inverseStandardDeviation,
-        int maxDegreeOfParallelism)
+        int maxDegreeOfParallelism,
+        bool givenStatistics = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         fixed (T* x = input, y = output, w = weight, b = bias, rm = runningMean, rv = runningVariance)
@@ -176,6 +219,7 @@ public static partial class BatchNormKernels
                 Epsilon = epsilon,
                 Layout = layout,
                 Block = ChannelsPerChunk<T>(layout),
+                GivenStatistics = givenStatistics,
             };
             ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
@@ -202,6 +246,9 @@ public static partial class BatchNormKernels
         public BatchNormLayout Layout;
         public int Block;
 
+        /// <summary>Whether <see cref="Mean"/> and <see cref="InverseStd"/> are given rather than computed.</summary>
+        public bool GivenStatistics;
+
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
@@ -222,11 +269,11 @@ public static partial class BatchNormKernels
             T* x = X + (long)c0 * s;
             double* mean = stackalloc double[MaxBlock];
             double* invStd = stackalloc double[MaxBlock];
-            if (RunningMean != null)
+            if (RunningMean != null || GivenStatistics)
             {
                 for (int j = 0; j < width; j++)
                 {
-                    (mean[j], invStd[j]) = RunningStatistics(c0 + j);
+                    (mean[j], invStd[j]) = KnownStatistics(c0 + j);
                 }
             }
             else
@@ -282,11 +329,11 @@ public static partial class BatchNormKernels
             int n = Layout.BatchSize, channels = Layout.Channels;
             double* mean = stackalloc double[MaxBlock];
             double* invStd = stackalloc double[MaxBlock];
-            if (RunningMean != null)
+            if (RunningMean != null || GivenStatistics)
             {
                 for (int j = 0; j < width; j++)
                 {
-                    (mean[j], invStd[j]) = RunningStatistics(c0 + j);
+                    (mean[j], invStd[j]) = KnownStatistics(c0 + j);
                 }
             }
             else
@@ -320,8 +367,11 @@ public static partial class BatchNormKernels
             }
         }
 
-        private readonly (double Mean, double InvStd) RunningStatistics(int c) =>
-            (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
+        /// <summary>The running statistics, or the given ones.</summary>
+        private readonly (double Mean, double InvStd) KnownStatistics(int c) =>
+            RunningMean != null
+                ? (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon))
+                : (Mean[c], InverseStd[c]);
 
         /// <summary>Finishes channel c's statistics from its shifted sums and stores them.</summary>
         private readonly (double Mean, double InvStd) BatchStatistics(int c, double shift, double sum, double sumOfSquares)

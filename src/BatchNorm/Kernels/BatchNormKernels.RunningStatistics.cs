@@ -35,7 +35,7 @@ public static partial class BatchNormKernels
         CheckLength<T>(runningVariance, channels, nameof(runningVariance));
         CheckLength(mean, channels, nameof(mean));
         CheckLength(variance, channels, nameof(variance));
-        CheckAliasing<T, T>(runningMean, runningVariance, nameof(runningVariance), nameof(runningMean));
+        CheckDisjoint<T, T>(runningMean, runningVariance, nameof(runningVariance), nameof(runningMean));
         if (valuesPerChannel < 2)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(valuesPerChannel), valuesPerChannel, "Expected two or more values per channel for an unbiased variance.");

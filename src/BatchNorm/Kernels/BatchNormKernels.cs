@@ -88,7 +88,16 @@ public static partial class BatchNormKernels
 
     /// <summary>Throws unless <paramref name="destination"/> is exactly <paramref name="source"/> or disjoint from it.</summary>
     private static void CheckAliasing<TSource, TDestination>(
-        ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName)
+        ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName) =>
+        CheckOverlap(source, destination, destinationName, sourceName, allowExact: true);
+
+    /// <summary>Throws unless <paramref name="destination"/> and <paramref name="source"/> share no memory.</summary>
+    private static void CheckDisjoint<TSource, TDestination>(
+        ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName) =>
+        CheckOverlap(source, destination, destinationName, sourceName, allowExact: false);
+
+    private static void CheckOverlap<TSource, TDestination>(
+        ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName, bool allowExact)
     {
         if (source.IsEmpty || destination.IsEmpty)
         {
@@ -102,9 +111,14 @@ public static partial class BatchNormKernels
         long offset = (long)Unsafe.ByteOffset(ref s, ref d);
         bool disjoint = offset >= sourceBytes || -offset >= destinationBytes;
         bool identical = offset == 0 && sourceBytes == destinationBytes && typeof(TSource) == typeof(TDestination);
-        if (!disjoint && !identical)
+        if (!disjoint && !(allowExact && identical))
         {
-            ThrowHelper.ThrowPartialOverlap(destinationName, sourceName);
+            if (allowExact)
+            {
+                ThrowHelper.ThrowPartialOverlap(destinationName, sourceName);
+            }
+
+            ThrowHelper.ThrowArgument(destinationName, $"'{destinationName}' must not share memory with '{sourceName}', but it does.");
         }
     }
 }

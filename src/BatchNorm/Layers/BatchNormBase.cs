@@ -38,13 +38,19 @@ public abstract class BatchNormBase<T>
     private long _numBatchesTracked;
     private int _maxDegreeOfParallelism = -1;
 
-    // What the last successful Forward saved for Backward.
+    private NonFiniteStatisticsPolicy _nonFiniteStatisticsPolicy;
+    private long _nonFiniteBatchCount;
+
+    // What the last successful Forward saved for Backward. A batch-statistics Forward computes into the scratch
+    // arrays and swaps them in only once it cannot fail any more.
     private readonly int[] _savedShape = new int[MaxRank];
     private int _savedRank;
     private bool _savedBatchStatistics;
-    private readonly double[] _savedMean;
-    private readonly double[] _savedInverseStd;
-    private readonly double[] _batchVariance;
+    private double[] _savedMean;
+    private double[] _savedInverseStd;
+    private double[] _mean;
+    private double[] _inverseStd;
+    private readonly double[] _variance;
     private readonly T[] _savedRunningMean;
     private readonly T[] _savedRunningVariance;
 
@@ -92,7 +98,9 @@ public abstract class BatchNormBase<T>
         _savedRunningVariance = new T[running];
         _savedMean = new double[numFeatures];
         _savedInverseStd = new double[numFeatures];
-        _batchVariance = new double[numFeatures];
+        _mean = new double[numFeatures];
+        _inverseStd = new double[numFeatures];
+        _variance = new double[numFeatures];
         ResetParameters();
     }
 
@@ -170,6 +178,30 @@ public abstract class BatchNormBase<T>
         }
     }
 
+    /// <summary>What a training Forward does when a batch's statistics are not finite; <see cref="NonFiniteStatisticsPolicy.Propagate"/> (PyTorch's behaviour) by default.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined policy.</exception>
+    public NonFiniteStatisticsPolicy NonFiniteStatisticsPolicy
+    {
+        get => _nonFiniteStatisticsPolicy;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected Propagate, SkipUpdate or Throw.");
+            }
+
+            _nonFiniteStatisticsPolicy = value;
+        }
+    }
+
+    /// <summary>
+    /// The number of training batches, while running statistics are tracked, whose statistics were not finite: folded in
+    /// under <see cref="NonFiniteStatisticsPolicy.Propagate"/>, skipped under <see cref="NonFiniteStatisticsPolicy.SkipUpdate"/>
+    /// (a rejected batch under <see cref="NonFiniteStatisticsPolicy.Throw"/> changes nothing, this count included).
+    /// <see cref="ResetRunningStatistics"/> sets it to 0.
+    /// </summary>
+    public long NonFiniteBatchCount => _nonFiniteBatchCount;
+
     /// <summary>Sets training mode (batch statistics, running-statistics updates) or, with <see langword="false"/>, evaluation mode.</summary>
     /// <param name="training">Whether to train.</param>
     public void Train(bool training = true) => IsTraining = training;
@@ -196,16 +228,52 @@ public abstract class BatchNormBase<T>
         bool batchStatistics = IsTraining || !TrackRunningStatistics;
         if (batchStatistics)
         {
-            // Validates every argument before it writes anything.
-            BatchNormKernels.ForwardTraining<T>(
-                input, output, layout, _weight, _bias, Epsilon, _savedMean, _batchVariance, _savedInverseStd, _maxDegreeOfParallelism);
-            if (IsTraining && TrackRunningStatistics)
+            bool update = IsTraining && TrackRunningStatistics;
+            if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
             {
-                _numBatchesTracked++;
-                double factor = Momentum ?? 1.0 / _numBatchesTracked;
-                BatchNormKernels.UpdateRunningStatistics<T>(
-                    _runningMean, _runningVariance, _savedMean, _batchVariance, layout.ValuesPerChannel, factor);
+                // Statistics first, so a non-finite batch is rejected before the output is written.
+                BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
+                if (layout.ValuesPerChannel < 2)
+                {
+                    ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
+                }
+
+                BatchNormKernels.ComputeStatistics<T>(input, layout, _mean, _variance, _maxDegreeOfParallelism);
+                ThrowIfNonFinite(_mean, _variance, nameof(input));
+                for (int c = 0; c < NumFeatures; c++)
+                {
+                    _inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
+                }
+
+                BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
             }
+            else
+            {
+                // Validates every argument before it writes anything.
+                BatchNormKernels.ForwardTraining<T>(
+                    input, output, layout, _weight, _bias, Epsilon, _mean, _variance, _inverseStd, _maxDegreeOfParallelism);
+            }
+
+            if (update)
+            {
+                bool finite = AllFinite(_mean, _variance);
+                if (!finite)
+                {
+                    _nonFiniteBatchCount++;
+                }
+
+                if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
+                {
+                    // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
+                    _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
+                    double factor = Momentum ?? 1.0 / _numBatchesTracked;
+                    BatchNormKernels.UpdateRunningStatistics<T>(
+                        _runningMean, _runningVariance, _mean, _variance, layout.ValuesPerChannel, factor);
+                }
+            }
+
+            (_savedMean, _mean) = (_mean, _savedMean);
+            (_savedInverseStd, _inverseStd) = (_inverseStd, _savedInverseStd);
         }
         else
         {
@@ -280,12 +348,39 @@ public abstract class BatchNormBase<T>
         ResetRunningStatistics();
     }
 
-    /// <summary>Sets <see cref="RunningMean"/> to 0, <see cref="RunningVariance"/> to 1 and <see cref="NumBatchesTracked"/> to 0.</summary>
+    /// <summary>Sets <see cref="RunningMean"/> to 0, <see cref="RunningVariance"/> to 1, and <see cref="NumBatchesTracked"/> and <see cref="NonFiniteBatchCount"/> to 0.</summary>
     public void ResetRunningStatistics()
     {
         _runningMean.AsSpan().Clear();
         _runningVariance.AsSpan().Fill(T.One);
         _numBatchesTracked = 0;
+        _nonFiniteBatchCount = 0;
+    }
+
+    private static bool AllFinite(double[] mean, double[] variance)
+    {
+        for (int c = 0; c < mean.Length; c++)
+        {
+            if (!double.IsFinite(mean[c]) || !double.IsFinite(variance[c]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void ThrowIfNonFinite(double[] mean, double[] variance, string paramName)
+    {
+        for (int c = 0; c < mean.Length; c++)
+        {
+            if (!double.IsFinite(mean[c]) || !double.IsFinite(variance[c]))
+            {
+                ThrowHelper.ThrowArgument(
+                    paramName,
+                    $"Expected finite batch statistics, but channel {c} has mean {mean[c]} and variance {variance[c]} (NonFiniteStatisticsPolicy.Throw); nothing was changed.");
+            }
+        }
     }
 
     private BatchNormLayout ValidateShape(ReadOnlySpan<int> shape)
