@@ -20,7 +20,7 @@ namespace BatchNorm;
 /// Results are bit-identical whatever <see cref="MaxDegreeOfParallelism"/> is.
 /// </para>
 /// </remarks>
-public abstract class BatchNormBase<T>
+public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private const int MaxRank = 5;
