@@ -133,6 +133,8 @@ internal static class BatchNormTestKit
         private readonly long _numBatchesTracked;
         private readonly bool _isTraining;
         private readonly int _maxDegreeOfParallelism;
+        private readonly NonFiniteStatisticsPolicy _policy;
+        private readonly long _nonFiniteBatchCount;
         private readonly T[] _watched;
 
         public LayerSnapshot(BatchNormBase<T> layer, ReadOnlySpan<T> watched)
@@ -146,6 +148,8 @@ internal static class BatchNormTestKit
             _numBatchesTracked = layer.NumBatchesTracked;
             _isTraining = layer.IsTraining;
             _maxDegreeOfParallelism = layer.MaxDegreeOfParallelism;
+            _policy = layer.NonFiniteStatisticsPolicy;
+            _nonFiniteBatchCount = layer.NonFiniteBatchCount;
             _watched = watched.ToArray();
         }
 
@@ -164,6 +168,10 @@ internal static class BatchNormTestKit
             Assert.True(
                 _maxDegreeOfParallelism == layer.MaxDegreeOfParallelism,
                 $"{context}: MaxDegreeOfParallelism is {layer.MaxDegreeOfParallelism}, expected {_maxDegreeOfParallelism}.");
+            Assert.True(_policy == layer.NonFiniteStatisticsPolicy, $"{context}: NonFiniteStatisticsPolicy is {layer.NonFiniteStatisticsPolicy}, expected {_policy}.");
+            Assert.True(
+                _nonFiniteBatchCount == layer.NonFiniteBatchCount,
+                $"{context}: NonFiniteBatchCount is {layer.NonFiniteBatchCount}, expected {_nonFiniteBatchCount}.");
             AssertBitEqual<T>(_watched, watched, $"{context}: output buffer");
         }
     }
@@ -311,6 +319,7 @@ internal static class BatchNormTestKit
         {
             Layout = layout;
             ValuesPerChannel = layout.ValuesPerChannel;
+            Count = layout.ValuesPerChannel;
             foreach (string name in TypedNames)
             {
                 Resize(name, DefaultLength(name));
@@ -325,7 +334,8 @@ internal static class BatchNormTestKit
         public static IReadOnlyList<string> TypedNames { get; } =
             ["input", "output", "gradOutput", "gradInput", "weight", "bias", "runningMean", "runningVariance", "weightGradient", "biasGradient"];
 
-        public static IReadOnlyList<string> DoubleNames { get; } = ["mean", "variance", "inverseStandardDeviation"];
+        public static IReadOnlyList<string> DoubleNames { get; } =
+            ["mean", "variance", "inverseStandardDeviation", "sumGradOutput", "sumGradOutputCentered"];
 
         public BatchNormLayout Layout { get; }
 
@@ -334,6 +344,8 @@ internal static class BatchNormTestKit
         public int ValuesPerChannel { get; set; }
 
         public double Factor { get; set; } = 0.1;
+
+        public long Count { get; set; }
 
         public Memory<T> Input { get; set; }
 
@@ -361,6 +373,10 @@ internal static class BatchNormTestKit
 
         public Memory<double> InverseStandardDeviation { get; set; }
 
+        public Memory<double> SumGradOutput { get; set; }
+
+        public Memory<double> SumGradOutputCentered { get; set; }
+
         public int DefaultLength(string name) =>
             name is "input" or "output" or "gradOutput" or "gradInput" ? Layout.Length : Layout.Channels;
 
@@ -384,18 +400,46 @@ internal static class BatchNormTestKit
             }
         }
 
-        /// <summary>Places <paramref name="destination"/> <paramref name="shift"/> elements after <paramref name="source"/> in one buffer.</summary>
+        /// <summary>
+        /// Places <paramref name="destination"/> <paramref name="shift"/> elements after <paramref name="source"/> in one
+        /// buffer (both of <typeparamref name="T"/> or both of <see cref="double"/>); a shift of 0 with equal lengths is the
+        /// very same memory.
+        /// </summary>
         public void Overlap(string destination, string source, int shift)
         {
-            int sourceLength = GetTyped(source).Length;
-            int destinationLength = GetTyped(destination).Length;
+            bool doubles = DoubleNames.Contains(source);
+            Assert.Equal(doubles, DoubleNames.Contains(destination));
+            int sourceLength = doubles ? GetDouble(source).Length : GetTyped(source).Length;
+            int destinationLength = doubles ? GetDouble(destination).Length : GetTyped(destination).Length;
             int sourceStart = Math.Max(0, -shift);
             int destinationStart = sourceStart + shift;
-            T[] buffer = RandomValues<T>(Math.Max(sourceStart + sourceLength, destinationStart + destinationLength), _seed++, 1.5, 0.5);
-            _buffers.Add((destination + "+" + source, buffer));
-            SetTyped(source, buffer.AsMemory(sourceStart, sourceLength));
-            SetTyped(destination, buffer.AsMemory(destinationStart, destinationLength));
+            int length = Math.Max(sourceStart + sourceLength, destinationStart + destinationLength);
+            if (doubles)
+            {
+                double[] buffer = RandomValues<double>(length, _seed++, 1.5, 0.5);
+                _buffers.Add((destination + "+" + source, buffer));
+                SetDouble(source, buffer.AsMemory(sourceStart, sourceLength));
+                SetDouble(destination, buffer.AsMemory(destinationStart, destinationLength));
+            }
+            else
+            {
+                T[] buffer = RandomValues<T>(length, _seed++, 1.5, 0.5);
+                _buffers.Add((destination + "+" + source, buffer));
+                SetTyped(source, buffer.AsMemory(sourceStart, sourceLength));
+                SetTyped(destination, buffer.AsMemory(destinationStart, destinationLength));
+            }
         }
+
+        public Memory<double> GetDouble(string name) =>
+            name switch
+            {
+                "mean" => Mean,
+                "variance" => Variance,
+                "inverseStandardDeviation" => InverseStandardDeviation,
+                "sumGradOutput" => SumGradOutput,
+                "sumGradOutputCentered" => SumGradOutputCentered,
+                _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument."),
+            };
 
         public Memory<T> GetTyped(string name) =>
             name switch
@@ -438,6 +482,8 @@ internal static class BatchNormTestKit
                 case "mean": Mean = value; break;
                 case "variance": Variance = value; break;
                 case "inverseStandardDeviation": InverseStandardDeviation = value; break;
+                case "sumGradOutput": SumGradOutput = value; break;
+                case "sumGradOutputCentered": SumGradOutputCentered = value; break;
                 default: throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument.");
             }
         }
@@ -454,6 +500,10 @@ internal static class BatchNormTestKit
                     BatchNormKernels.ForwardInference<T>(
                         Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, RunningMean.Span, RunningVariance.Span, Epsilon, maxDegreeOfParallelism);
                     break;
+                case nameof(BatchNormKernels.Normalize):
+                    BatchNormKernels.Normalize<T>(
+                        Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, Mean.Span, InverseStandardDeviation.Span, maxDegreeOfParallelism);
+                    break;
                 case nameof(BatchNormKernels.ComputeStatistics):
                     BatchNormKernels.ComputeStatistics<T>(Input.Span, Layout, Mean.Span, Variance.Span, maxDegreeOfParallelism);
                     break;
@@ -464,6 +514,15 @@ internal static class BatchNormTestKit
                     BatchNormKernels.BackwardTraining<T>(
                         Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, Mean.Span, InverseStandardDeviation.Span,
                         WeightGradient.Span, BiasGradient.Span, maxDegreeOfParallelism);
+                    break;
+                case nameof(BatchNormKernels.BackwardReduce):
+                    BatchNormKernels.BackwardReduce<T>(
+                        Input.Span, GradOutput.Span, Layout, Mean.Span, SumGradOutput.Span, SumGradOutputCentered.Span, maxDegreeOfParallelism);
+                    break;
+                case nameof(BatchNormKernels.BackwardElementwise):
+                    BatchNormKernels.BackwardElementwise<T>(
+                        Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, Mean.Span, InverseStandardDeviation.Span,
+                        SumGradOutput.Span, SumGradOutputCentered.Span, Count, maxDegreeOfParallelism);
                     break;
                 case nameof(BatchNormKernels.BackwardInference):
                     BatchNormKernels.BackwardInference<T>(
@@ -555,10 +614,13 @@ public static class ErrorTestCases
             [
                 (nameof(BatchNormKernels.ForwardTraining), ["input", "output", "weight", "bias", "mean", "variance", "inverseStandardDeviation"]),
                 (nameof(BatchNormKernels.ForwardInference), ["input", "output", "weight", "bias", "runningMean", "runningVariance"]),
+                (nameof(BatchNormKernels.Normalize), ["input", "output", "weight", "bias", "mean", "inverseStandardDeviation"]),
                 (nameof(BatchNormKernels.ComputeStatistics), ["input", "mean", "variance"]),
                 (nameof(BatchNormKernels.UpdateRunningStatistics), ["runningVariance", "mean", "variance"]),
                 (nameof(BatchNormKernels.BackwardTraining), ["input", "gradOutput", "gradInput", "weight", "mean", "inverseStandardDeviation", "weightGradient", "biasGradient"]),
                 (nameof(BatchNormKernels.BackwardInference), ["input", "gradOutput", "gradInput", "weight", "runningMean", "runningVariance", "weightGradient", "biasGradient"]),
+                (nameof(BatchNormKernels.BackwardReduce), ["input", "gradOutput", "mean", "sumGradOutput", "sumGradOutputCentered"]),
+                (nameof(BatchNormKernels.BackwardElementwise), ["input", "gradOutput", "gradInput", "weight", "mean", "inverseStandardDeviation", "sumGradOutput", "sumGradOutputCentered"]),
             ];
             foreach ((string kernel, string[] parameters) in kernels)
             {
@@ -567,7 +629,8 @@ public static class ErrorTestCases
                     int expected = data.Contains(parameter) ? 60 : 3;
                     yield return [kernel, parameter, expected - 1];
                     yield return [kernel, parameter, expected + 1];
-                    if (!optional.Contains(parameter))
+                    bool mayBeEmpty = optional.Contains(parameter) && !(kernel == nameof(BatchNormKernels.BackwardElementwise) && parameter == "gradInput");
+                    if (!mayBeEmpty)
                     {
                         yield return [kernel, parameter, 0];
                     }
@@ -585,9 +648,14 @@ public static class ErrorTestCases
         [nameof(BatchNormKernels.BackwardTraining), "weightGradient"], [nameof(BatchNormKernels.BackwardTraining), "biasGradient"],
         [nameof(BatchNormKernels.BackwardInference), "gradInput"], [nameof(BatchNormKernels.BackwardInference), "weight"],
         [nameof(BatchNormKernels.BackwardInference), "weightGradient"], [nameof(BatchNormKernels.BackwardInference), "biasGradient"],
+        [nameof(BatchNormKernels.Normalize), "weight"], [nameof(BatchNormKernels.Normalize), "bias"],
+        [nameof(BatchNormKernels.BackwardElementwise), "weight"],
     ];
 
-    /// <summary>(kernel, destination, source, shift) for a partial overlap; the destination is the parameter named.</summary>
+    /// <summary>
+    /// (kernel, destination, source, shift) for a partial overlap, or, with shift 0, the very same memory for spans that
+    /// must be disjoint; the destination is the parameter named.
+    /// </summary>
     public static IEnumerable<object[]> KernelOverlaps =>
     [
         [nameof(BatchNormKernels.ForwardTraining), "output", "input", 1],
@@ -607,6 +675,21 @@ public static class ErrorTestCases
         [nameof(BatchNormKernels.BackwardInference), "gradInput", "input", -1],
         [nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance", "runningMean", 1],
         [nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance", "runningMean", -2],
+        [nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance", "runningMean", 0],
+        [nameof(BatchNormKernels.ForwardTraining), "variance", "mean", 0],
+        [nameof(BatchNormKernels.ForwardTraining), "variance", "mean", 1],
+        [nameof(BatchNormKernels.ForwardTraining), "inverseStandardDeviation", "mean", 0],
+        [nameof(BatchNormKernels.ForwardTraining), "inverseStandardDeviation", "variance", -1],
+        [nameof(BatchNormKernels.ComputeStatistics), "variance", "mean", 0],
+        [nameof(BatchNormKernels.ComputeStatistics), "variance", "mean", 2],
+        [nameof(BatchNormKernels.BackwardTraining), "biasGradient", "weightGradient", 0],
+        [nameof(BatchNormKernels.BackwardInference), "biasGradient", "weightGradient", -1],
+        [nameof(BatchNormKernels.Normalize), "output", "input", 1],
+        [nameof(BatchNormKernels.Normalize), "output", "input", -59],
+        [nameof(BatchNormKernels.BackwardReduce), "sumGradOutputCentered", "sumGradOutput", 0],
+        [nameof(BatchNormKernels.BackwardReduce), "sumGradOutputCentered", "sumGradOutput", 1],
+        [nameof(BatchNormKernels.BackwardElementwise), "gradInput", "gradOutput", 1],
+        [nameof(BatchNormKernels.BackwardElementwise), "gradInput", "input", -1],
     ];
 
     public static IEnumerable<object[]> Cross(params object[][] axes)
@@ -1047,6 +1130,72 @@ public abstract class LayerErrorTests<T>
     }
 
     [Theory]
+    [InlineData(2, 3)]
+    [InlineData(4, -1)]
+    [InlineData(5, int.MaxValue)]
+    public void NonFiniteStatisticsPolicy_UndefinedValue_ThrowsOutOfRange(int rank, int value)
+    {
+        var pair = new TrainedPair<T>(rank, training: true);
+        var policy = (NonFiniteStatisticsPolicy)value;
+        var ex = pair.ExpectFailure<ArgumentOutOfRangeException>(l => l.NonFiniteStatisticsPolicy = policy, pair.Output, "value", Text(value));
+        Assert.Equal(policy, ex.ActualValue);
+    }
+
+    [Theory]
+    [InlineData(2, double.NaN)]
+    [InlineData(3, double.PositiveInfinity)]
+    [InlineData(4, double.NegativeInfinity)]
+    [InlineData(5, double.NaN)]
+    public void NonFiniteStatisticsPolicyThrow_NonFiniteTrainingBatch_ThrowsAndChangesNothing(int rank, double bad)
+    {
+        var pair = new TrainedPair<T>(rank, training: true);
+        pair.Layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+        pair.Twin.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+        T[] input = RandomValues<T>(pair.Input.Length, 51, 1, 2);
+        int spatial = ValuesPerChannel(pair.Shape) / pair.Shape[0];
+        input[(((2 * Channels) + 1) * spatial) + spatial - 1] = T.CreateChecked(bad);  // sample 2, channel 1, last position
+        T[] output = RandomValues<T>(input.Length, 52);
+        pair.ExpectFailure<ArgumentException>(l => l.Forward(input, pair.Shape, output), output, "input", "1");
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void NonFiniteStatisticsPolicyThrow_DoesNotApplyWithoutARunningStatisticsUpdate(int rank)
+    {
+        // Eval with running statistics, and training without them, update nothing: a NaN just propagates.
+        foreach (bool track in new[] { true, false })
+        {
+            var pair = new TrainedPair<T>(rank, training: !track, trackRunningStatistics: track);
+            pair.Layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+            T[] input = (T[])pair.Input.Clone();
+            input[0] = T.NaN;
+            var output = new T[input.Length];
+            pair.Layer.Forward(input, pair.Shape, output);
+            Assert.True(T.IsNaN(output[0]));
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void NonFiniteStatisticsPolicyThrow_FiniteBatch_GivesTheDefaultPolicysResults(int rank)
+    {
+        var pair = new TrainedPair<T>(rank, training: true);
+        pair.Layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+        var output = new T[pair.Input.Length];
+        var twinOutput = new T[pair.Input.Length];
+        pair.Layer.Forward(pair.Input, pair.Shape, output);
+        pair.Twin.Forward(pair.Input, pair.Shape, twinOutput);
+        AssertBitEqual<T>(twinOutput, output, "output");
+        AssertBitEqual<T>(pair.Twin.RunningMean, pair.Layer.RunningMean, "RunningMean");
+        AssertBitEqual<T>(pair.Twin.RunningVariance, pair.Layer.RunningVariance, "RunningVariance");
+        pair.AssertBackwardMatchesTwin();
+    }
+
+    [Theory]
     [InlineData(2, false)]
     [InlineData(3, true)]
     [InlineData(4, false)]
@@ -1124,6 +1273,9 @@ public abstract class KernelErrorTests<T>
     [InlineData(nameof(BatchNormKernels.ForwardInference), "output", "input")]
     [InlineData(nameof(BatchNormKernels.BackwardTraining), "gradInput", "gradOutput")]
     [InlineData(nameof(BatchNormKernels.BackwardInference), "gradInput", "gradOutput")]
+    [InlineData(nameof(BatchNormKernels.Normalize), "output", "input")]
+    [InlineData(nameof(BatchNormKernels.BackwardElementwise), "gradInput", "gradOutput")]
+    [InlineData(nameof(BatchNormKernels.BackwardElementwise), "gradInput", "input")]
     public void ExactAlias_IsAllowedAndMatchesSeparateBuffers(string kernel, string destination, string source)
     {
         var separate = new KernelArgs<T>(Layout);
@@ -1199,14 +1351,16 @@ public abstract class KernelErrorTests<T>
         }
     }
 
-    [Fact]
-    public void UpdateRunningStatistics_RunningSpansExactlyAliased_Throws()
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    [InlineData(long.MinValue)]
+    public void BackwardElementwise_CountBelowOne_ThrowsOutOfRange(long count)
     {
-        // Documented: "ArgumentException: ... or the running spans overlap". The very same memory for both would
-        // silently overwrite each running mean with the running variance.
-        var args = new KernelArgs<T>(Layout);
-        args.RunningVariance = args.RunningMean;
-        ExpectFailure<ArgumentException>(args, nameof(BatchNormKernels.UpdateRunningStatistics), "runningVariance");
+        var args = new KernelArgs<T>(Layout) { Count = count };
+        var ex = ExpectFailure<ArgumentOutOfRangeException>(args, nameof(BatchNormKernels.BackwardElementwise), "count");
+        Assert.Equal(count, ex.ActualValue);
+        Assert.Contains(Text(count), ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -1399,6 +1553,9 @@ public sealed class ElementTypeErrorTests
         Assert.Throws<NotSupportedException>(() => BatchNormKernels.UpdateRunningStatistics<Half>(channel, new Half[3], statistics, statistics2, 60, 0.1));
         Assert.Throws<NotSupportedException>(() => BatchNormKernels.BackwardTraining<Half>(x, y, new Half[60], layout, channel, statistics, statistics2, new Half[3], new Half[3]));
         Assert.Throws<NotSupportedException>(() => BatchNormKernels.BackwardInference<Half>(x, y, new Half[60], layout, channel, channel, new Half[3], 1e-5, new Half[3], new Half[3]));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.Normalize<Half>(x, y, layout, channel, channel, statistics, statistics2));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.BackwardReduce<Half>(x, y, layout, statistics, statistics2, statistics3));
+        Assert.Throws<NotSupportedException>(() => BatchNormKernels.BackwardElementwise<Half>(x, y, new Half[60], layout, channel, statistics, statistics2, statistics3, new double[3], 20));
         Assert.All(x, v => Assert.Equal(Half.Zero, v));
         Assert.All(y, v => Assert.Equal(Half.Zero, v));
     }

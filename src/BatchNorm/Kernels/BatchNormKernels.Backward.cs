@@ -251,6 +251,7 @@ public static partial class BatchNormKernels
                 SumDyX = sdyx,
                 GivenSums = givenSums,
                 Count = count,
+                NonTemporal = UseNonTemporalStores<T>(layout),
             };
             ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
@@ -284,6 +285,9 @@ public static partial class BatchNormKernels
         /// <summary>Whether the sums are given (over <see cref="Count"/> values, say across replicas) rather than computed.</summary>
         public bool GivenSums;
         public double Count;
+
+        /// <summary>Whether the input gradient is stored around the cache.</summary>
+        public bool NonTemporal;
 
         private readonly bool Training => RunningMean == null;
 
@@ -350,7 +354,7 @@ public static partial class BatchNormKernels
                     long at = first + i * stride + j * s;
                     if (Training)
                     {
-                        ChannelOps.InputGradient(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), new Span<T>(Dx + at, s), a[j], center[j], k[j], d[j]);
+                        ElementOps.Apply(new InputGradientOperator<T>(Dy + at, X + at, a[j], center[j], k[j], d[j]), Dx + at, (nuint)s, NonTemporal);
                     }
                     else
                     {
@@ -358,6 +362,8 @@ public static partial class BatchNormKernels
                     }
                 }
             }
+
+            ElementOps.Fence(NonTemporal);
         }
 
         private readonly void RunColumns(int c0, int width)

@@ -220,6 +220,7 @@ public static partial class BatchNormKernels
                 Layout = layout,
                 Block = ChannelsPerChunk<T>(layout),
                 GivenStatistics = givenStatistics,
+                NonTemporal = UseNonTemporalStores<T>(layout),
             };
             ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
@@ -248,6 +249,9 @@ public static partial class BatchNormKernels
 
         /// <summary>Whether <see cref="Mean"/> and <see cref="InverseStd"/> are given rather than computed.</summary>
         public bool GivenStatistics;
+
+        /// <summary>Whether the output is stored around the cache.</summary>
+        public bool NonTemporal;
 
         public readonly void Run(int chunk)
         {
@@ -319,9 +323,11 @@ public static partial class BatchNormKernels
                 for (int j = 0; j < width; j++)
                 {
                     long at = i * stride + j * s;
-                    ChannelOps.Normalize(new ReadOnlySpan<T>(x + at, s), new Span<T>(y + at, s), center[j], scale[j], shiftT[j]);
+                    ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shiftT[j]), y + at, (nuint)s, NonTemporal);
                 }
             }
+
+            ElementOps.Fence(NonTemporal);
         }
 
         private readonly void RunColumns(int c0, int width)

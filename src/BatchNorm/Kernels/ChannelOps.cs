@@ -25,10 +25,9 @@ internal struct Sums
 }
 
 /// <summary>
-/// The element loops over one contiguous run of a channel (<c>S</c> values of one <c>(n, c)</c> pair). Reductions
-/// accumulate in <see cref="double"/>: <see cref="float"/> data is widened exactly before use, so a sum's only
-/// roundings are its additions. Element-wise passes handle the tail with an overlapping last vector computed before
-/// the main loop, which keeps in-place calls correct.
+/// The reductions over one contiguous run of a channel (<c>S</c> values of one <c>(n, c)</c> pair). They accumulate in
+/// <see cref="double"/>: <see cref="float"/> data is widened exactly before use, so a sum's only roundings are its
+/// additions. (The element-wise passes are <see cref="ElementOps"/>.)
 /// </summary>
 internal static class ChannelOps
 {
@@ -111,65 +110,6 @@ internal static class ChannelOps
             double g = double.CreateTruncating(Unsafe.Add(ref dyr, i));
             sums.Scalar1 += g;
             sums.Scalar2 += g * (double.CreateTruncating(Unsafe.Add(ref xr, i)) - center);
-        }
-    }
-
-    /// <summary>y = (x - center) * scale + shift</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Normalize<T>(ReadOnlySpan<T> x, Span<T> y, T center, T scale, T shift)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        Debug.Assert(x.Length == y.Length);
-        ref T xr = ref MemoryMarshal.GetReference(x);
-        ref T yr = ref MemoryMarshal.GetReference(y);
-        nuint length = (nuint)x.Length;
-        if (Vector.IsHardwareAccelerated && length >= (nuint)Vector<T>.Count)
-        {
-            Vector<T> c = new(center), a = new(scale), b = new(shift);
-            nuint last = length - (nuint)Vector<T>.Count;
-            Vector<T> tail = (Vector.LoadUnsafe(ref xr, last) - c) * a + b;
-            for (nuint i = 0; i < last; i += (nuint)Vector<T>.Count)
-            {
-                ((Vector.LoadUnsafe(ref xr, i) - c) * a + b).StoreUnsafe(ref yr, i);
-            }
-
-            tail.StoreUnsafe(ref yr, last);
-            return;
-        }
-
-        for (nuint i = 0; i < length; i++)
-        {
-            Unsafe.Add(ref yr, i) = (Unsafe.Add(ref xr, i) - center) * scale + shift;
-        }
-    }
-
-    /// <summary>dx = dy * a + ((x - center) * k + d)</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void InputGradient<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> dx, T a, T center, T k, T d)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        Debug.Assert(dy.Length == x.Length && dx.Length == x.Length);
-        ref T dyr = ref MemoryMarshal.GetReference(dy);
-        ref T xr = ref MemoryMarshal.GetReference(x);
-        ref T dxr = ref MemoryMarshal.GetReference(dx);
-        nuint length = (nuint)x.Length;
-        if (Vector.IsHardwareAccelerated && length >= (nuint)Vector<T>.Count)
-        {
-            Vector<T> va = new(a), vc = new(center), vk = new(k), vd = new(d);
-            nuint last = length - (nuint)Vector<T>.Count;
-            Vector<T> tail = Vector.LoadUnsafe(ref dyr, last) * va + ((Vector.LoadUnsafe(ref xr, last) - vc) * vk + vd);
-            for (nuint i = 0; i < last; i += (nuint)Vector<T>.Count)
-            {
-                (Vector.LoadUnsafe(ref dyr, i) * va + ((Vector.LoadUnsafe(ref xr, i) - vc) * vk + vd)).StoreUnsafe(ref dxr, i);
-            }
-
-            tail.StoreUnsafe(ref dxr, last);
-            return;
-        }
-
-        for (nuint i = 0; i < length; i++)
-        {
-            Unsafe.Add(ref dxr, i) = Unsafe.Add(ref dyr, i) * a + ((Unsafe.Add(ref xr, i) - center) * k + d);
         }
     }
 

@@ -18,13 +18,11 @@ internal static class ParallelChunks
     /// <summary>Below this many elements, a call stays on the calling thread.</summary>
     internal const long MinElementsForParallel = 1 << 16;
 
-    public static int ResolveDegreeOfParallelism(int maxDegreeOfParallelism) =>
-        maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
-
     public static void Run<TBody>(in TBody body, int chunkCount, long elementCount, int maxDegreeOfParallelism)
         where TBody : struct, IChunkBody
     {
-        int workers = Math.Min(ResolveDegreeOfParallelism(maxDegreeOfParallelism), chunkCount);
+        int processors = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
+        int workers = Math.Min(processors, chunkCount);
         if (workers <= 1 || elementCount < MinElementsForParallel)
         {
             for (int i = 0; i < chunkCount; i++)
@@ -39,49 +37,44 @@ internal static class ParallelChunks
     }
 
     /// <summary>
-    /// A reusable work item per calling thread. Chunks are claimed with an atomic counter; the caller works too and
-    /// waits only for chunks already claimed, so a busy thread pool slows a call down but never stalls it.
+    /// A reusable job per calling thread. Chunks are claimed with an atomic counter; the caller works too. Helpers are
+    /// queued as <see cref="Slot"/>s: when the caller runs out of chunks it cancels the slots that have not started
+    /// (so a busy thread pool slows a call down but never stalls it) and waits for the running ones, so no helper can
+    /// touch the job once the call returns.
     /// </summary>
-    private sealed class Runner<TBody> : IThreadPoolWorkItem
+    private sealed class Runner<TBody>
         where TBody : struct, IChunkBody
     {
-        // Between calls the counter rests far above any chunk count, so a late worker claims nothing.
-        private const int Idle = int.MaxValue / 2;
-
         [ThreadStatic]
         private static Runner<TBody>? t_instance;
 
+        private readonly Slot[] _slots = new Slot[Environment.ProcessorCount];
         private TBody _body;
         private int _count;
-        private int _next = Idle;
-        private int _completed;
+        private int _next;
 
         public static void Run(in TBody body, int count, int workers)
         {
             Runner<TBody> runner = t_instance ??= new Runner<TBody>();
             runner._body = body;
             runner._count = count;
-            runner._completed = 0;
-            Volatile.Write(ref runner._next, 0);
-
-            for (int i = 1; i < workers; i++)
+            runner._next = 0;
+            int helpers = Math.Min(workers - 1, runner._slots.Length);
+            for (int i = 0; i < helpers; i++)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(runner, preferLocal: false);
+                Slot slot = runner._slots[i] ??= new Slot(runner);
+                Volatile.Write(ref slot.State, Slot.Queued);
+                ThreadPool.UnsafeQueueUserWorkItem(slot, preferLocal: false);
             }
 
             runner.Work();
-
-            SpinWait spin = default;
-            while (Volatile.Read(ref runner._completed) < count)
+            for (int i = 0; i < helpers; i++)
             {
-                spin.SpinOnce();
+                runner._slots[i].CancelOrWait();
             }
 
-            Volatile.Write(ref runner._next, Idle);
             runner._body = default;
         }
-
-        public void Execute() => Work();
 
         private void Work()
         {
@@ -89,7 +82,41 @@ internal static class ParallelChunks
             while ((index = Interlocked.Increment(ref _next) - 1) < _count)
             {
                 _body.Run(index);
-                Interlocked.Increment(ref _completed);
+            }
+        }
+
+        /// <summary>A helper's place in the pool queue: Idle, then Queued, then Running or cancelled back to Idle.</summary>
+        private sealed class Slot(Runner<TBody> runner) : IThreadPoolWorkItem
+        {
+            public const int Idle = 0;
+            public const int Queued = 1;
+            public const int Running = 2;
+
+            public int State;
+
+            public void Execute()
+            {
+                // A stale or cancelled queue entry finds the slot not Queued and leaves without touching the job.
+                if (Interlocked.CompareExchange(ref State, Running, Queued) == Queued)
+                {
+                    runner.Work();
+                    Volatile.Write(ref State, Idle);
+                }
+            }
+
+            public void CancelOrWait()
+            {
+                SpinWait spin = default;
+                while (true)
+                {
+                    int state = Interlocked.CompareExchange(ref State, Idle, Queued);
+                    if (state != Running)
+                    {
+                        return;
+                    }
+
+                    spin.SpinOnce();
+                }
             }
         }
     }

@@ -1,0 +1,235 @@
+using System;
+using System.Numerics;
+
+namespace BatchNorm.Inference;
+
+/// <summary>
+/// Turns an evaluation-mode batch-norm layer into a per-channel affine map, or folds it into the linear or
+/// convolution layer before it, so that inference skips the normalization.
+/// </summary>
+/// <remarks>
+/// <para>
+/// In evaluation a layer that tracks running statistics computes, per channel <c>c</c>,
+/// <c>y = (x - running_mean) / sqrt(running_var + eps) * weight + bias</c> (weight 1 and bias 0 when not
+/// <see cref="BatchNormBase{T}.Affine"/>), which is <c>y = x * scale + shift</c>. All arithmetic is in
+/// <see cref="double"/>, and each result is rounded to <c>T</c> once. The methods read the layer and never change it;
+/// they describe evaluation mode whatever <see cref="BatchNormBase{T}.IsTraining"/> is. A running variance plus epsilon
+/// of zero gives infinite scales, and NaN propagates; neither throws.
+/// </para>
+/// </remarks>
+public static class BatchNormFolding
+{
+    /// <summary>Computes the evaluation-mode layer as a per-channel affine map <c>y = x * scale + shift</c>.</summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="layer">The layer; it must track running statistics.</param>
+    /// <param name="scale">Receives the per-channel scale; of length <c>NumFeatures</c>.</param>
+    /// <param name="shift">Receives the per-channel shift; of length <c>NumFeatures</c>, not overlapping <paramref name="scale"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The layer tracks no running statistics (it then normalizes with batch statistics even in evaluation, which is no fixed affine map).</exception>
+    /// <exception cref="ArgumentException"><paramref name="scale"/> or <paramref name="shift"/> is not of length <c>NumFeatures</c>, or they overlap.</exception>
+    /// <remarks>
+    /// This method effectively computes, in <see cref="double"/>, <c>scale = weight / sqrt(running_var + eps)</c> and
+    /// <c>shift = bias - running_mean * scale</c>, then rounds each to <typeparamref name="T"/>. (For a large mean,
+    /// <c>x * scale + shift</c> cancels; <c>(x - running_mean) * scale + bias</c> keeps more bits.)
+    /// </remarks>
+    public static void ToAffine<T>(BatchNormBase<T> layer, Span<T> scale, Span<T> shift)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        RequireRunningStatistics(layer);
+        if (scale.Length != layer.NumFeatures)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(scale), layer.NumFeatures, scale.Length);
+        }
+
+        if (shift.Length != layer.NumFeatures)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(shift), layer.NumFeatures, shift.Length);
+        }
+
+        if (scale.Overlaps(shift))
+        {
+            ThrowHelper.ThrowArgument(nameof(shift), $"'{nameof(shift)}' must not overlap '{nameof(scale)}'.");
+        }
+
+        for (int c = 0; c < layer.NumFeatures; c++)
+        {
+            double channelScale = Scale(layer, c);
+            scale[c] = T.CreateTruncating(channelScale);
+            shift[c] = T.CreateTruncating(Beta(layer, c) - (double.CreateTruncating(layer.RunningMean[c]) * channelScale));
+        }
+    }
+
+    /// <summary>
+    /// Folds the evaluation-mode layer into the fully connected layer before it: writes <paramref name="foldedWeight"/>
+    /// and <paramref name="foldedBias"/> such that <c>x @ foldedWeightᵀ + foldedBias == bn(x @ weightᵀ + bias)</c>.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="layer">The batch-norm layer after the linear layer; it must track running statistics.</param>
+    /// <param name="weight">The linear layer's weight, row-major <c>[out, in]</c> (PyTorch's <c>nn.Linear.weight</c>).</param>
+    /// <param name="weightShape">The weight's shape <c>[out, in]</c>, with <c>out = NumFeatures</c>.</param>
+    /// <param name="bias">The linear layer's bias, of length <c>out</c>; empty when it has none (it is then 0).</param>
+    /// <param name="foldedWeight">Receives the folded weight; the length of <paramref name="weight"/>, and may be the same memory (in place).</param>
+    /// <param name="foldedBias">Receives the folded bias, always; of length <c>out</c>, not overlapping <paramref name="foldedWeight"/>; may be the same memory as <paramref name="bias"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The layer tracks no running statistics.</exception>
+    /// <exception cref="ArgumentException"><paramref name="weightShape"/> is not of rank 2, has a negative dimension or an <c>out</c> other than <c>NumFeatures</c>; a span's length does not match it; or <paramref name="foldedBias"/> overlaps <paramref name="foldedWeight"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes, in <see cref="double"/> with <c>scale = weight_bn / sqrt(running_var + eps)</c>,
+    /// <c>foldedWeight[o, i] = weight[o, i] * scale[o]</c> and
+    /// <c>foldedBias[o] = (bias[o] - running_mean[o]) * scale[o] + bias_bn[o]</c>, rounding each result to
+    /// <typeparamref name="T"/> once. Nothing is written when it throws.
+    /// </remarks>
+    public static void FoldIntoLinear<T>(
+        BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        RequireRunningStatistics(layer);
+        if (weightShape.Length != 2)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(weightShape), $"Expected a linear weight shape [out, in] of rank 2, but got rank {weightShape.Length}: {BatchNormLayout.Format(weightShape)}.");
+        }
+
+        Fold(layer, weight, weightShape, bias, foldedWeight, foldedBias);
+    }
+
+    /// <summary>
+    /// Folds the evaluation-mode layer into the convolution before it: writes <paramref name="foldedWeight"/> and
+    /// <paramref name="foldedBias"/> such that <c>conv(x, foldedWeight, foldedBias) == bn(conv(x, weight, bias))</c>,
+    /// whatever the convolution's stride, padding, dilation and groups.
+    /// </summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+    /// <param name="layer">The batch-norm layer after the convolution; it must track running statistics.</param>
+    /// <param name="weight">The convolution's weight, row-major <c>[out, in / groups, k…]</c> (PyTorch's <c>nn.Conv*d.weight</c>).</param>
+    /// <param name="weightShape">The weight's shape <c>[out, in / groups, k…]</c> with 1 to 3 kernel dimensions, and <c>out = NumFeatures</c>.</param>
+    /// <param name="bias">The convolution's bias, of length <c>out</c>; empty when it has none (it is then 0).</param>
+    /// <param name="foldedWeight">Receives the folded weight; the length of <paramref name="weight"/>, and may be the same memory (in place).</param>
+    /// <param name="foldedBias">Receives the folded bias, always; of length <c>out</c>, not overlapping <paramref name="foldedWeight"/>; may be the same memory as <paramref name="bias"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The layer tracks no running statistics.</exception>
+    /// <exception cref="ArgumentException"><paramref name="weightShape"/> is not of rank 3 to 5, has a negative dimension or an <c>out</c> other than <c>NumFeatures</c>; a span's length does not match it; or <paramref name="foldedBias"/> overlaps <paramref name="foldedWeight"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes, in <see cref="double"/> with <c>scale = weight_bn / sqrt(running_var + eps)</c>,
+    /// <c>foldedWeight[o, …] = weight[o, …] * scale[o]</c> and
+    /// <c>foldedBias[o] = (bias[o] - running_mean[o]) * scale[o] + bias_bn[o]</c>, rounding each result to
+    /// <typeparamref name="T"/> once. Nothing is written when it throws.
+    /// </remarks>
+    public static void FoldIntoConvolution<T>(
+        BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        RequireRunningStatistics(layer);
+        if (weightShape.Length < 3 || weightShape.Length > 5)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(weightShape),
+                $"Expected a convolution weight shape [out, in / groups, k...] of rank 3 to 5, but got rank {weightShape.Length}: {BatchNormLayout.Format(weightShape)}.");
+        }
+
+        Fold(layer, weight, weightShape, bias, foldedWeight, foldedBias);
+    }
+
+    private static void Fold<T>(
+        BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int channels = layer.NumFeatures;
+        long length = 1;
+        foreach (int dimension in weightShape)
+        {
+            if (dimension < 0)
+            {
+                ThrowHelper.ThrowArgument(nameof(weightShape), $"Expected non-negative dimensions, but got {BatchNormLayout.Format(weightShape)}.");
+            }
+
+            length = Math.Min(length * dimension, (long)int.MaxValue + 1);
+        }
+
+        if (weightShape[0] != channels)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(weightShape),
+                $"Expected {channels} output channels (the layer's NumFeatures) in dimension 0, but got {weightShape[0]} in {BatchNormLayout.Format(weightShape)}.");
+        }
+
+        if (length != weight.Length)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(weight), $"Expected {length} elements for shape {BatchNormLayout.Format(weightShape)}, but got {weight.Length}.");
+        }
+
+        if (bias.Length != 0 && bias.Length != channels)
+        {
+            ThrowHelper.ThrowArgument(nameof(bias), $"Expected an empty span (no bias) or length {channels}, but got length {bias.Length}.");
+        }
+
+        if (foldedWeight.Length != weight.Length)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(foldedWeight), weight.Length, foldedWeight.Length);
+        }
+
+        if (foldedBias.Length != channels)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(foldedBias), channels, foldedBias.Length);
+        }
+
+        if (foldedBias.Overlaps(foldedWeight))
+        {
+            ThrowHelper.ThrowArgument(nameof(foldedBias), $"'{nameof(foldedBias)}' must not overlap '{nameof(foldedWeight)}'.");
+        }
+
+        // Every input is read before the output that may share its memory is written: the bias into a buffer first,
+        // the weight element by element in place (a partially overlapping weight is copied first).
+        var scale = new double[channels];
+        var newBias = new T[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            scale[c] = Scale(layer, c);
+            double b = bias.IsEmpty ? 0 : double.CreateTruncating(bias[c]);
+            newBias[c] = T.CreateTruncating(((b - double.CreateTruncating(layer.RunningMean[c])) * scale[c]) + Beta(layer, c));
+        }
+
+        ReadOnlySpan<T> source = weight;
+        if (source.Overlaps(foldedWeight, out int offset) && offset != 0)
+        {
+            source = source.ToArray();
+        }
+
+        int perChannel = weight.Length / channels;
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<T> from = source.Slice(c * perChannel, perChannel);
+            Span<T> to = foldedWeight.Slice(c * perChannel, perChannel);
+            for (int i = 0; i < perChannel; i++)
+            {
+                to[i] = T.CreateTruncating(double.CreateTruncating(from[i]) * scale[c]);
+            }
+        }
+
+        newBias.CopyTo(foldedBias);
+    }
+
+    /// <summary><c>weight / sqrt(running_var + eps)</c> in <see cref="double"/> (weight 1 when not affine).</summary>
+    private static double Scale<T>(BatchNormBase<T> layer, int channel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        double gamma = layer.Affine ? double.CreateTruncating(layer.Weight[channel]) : 1.0;
+        return gamma / Math.Sqrt(double.CreateTruncating(layer.RunningVariance[channel]) + layer.Epsilon);
+    }
+
+    /// <summary>The layer's bias in <see cref="double"/> (0 when not affine).</summary>
+    private static double Beta<T>(BatchNormBase<T> layer, int channel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        layer.Affine ? double.CreateTruncating(layer.Bias[channel]) : 0.0;
+
+    private static void RequireRunningStatistics<T>(BatchNormBase<T> layer)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (!layer.TrackRunningStatistics)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                "The layer tracks no running statistics, so even in evaluation it normalizes with each batch's statistics: it is no fixed affine map and cannot be folded.");
+        }
+    }
+}

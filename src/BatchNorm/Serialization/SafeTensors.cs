@@ -1,0 +1,84 @@
+using System;
+using System.IO;
+using System.Numerics;
+
+namespace BatchNorm.Serialization;
+
+/// <summary>
+/// Saves and loads one batch-norm layer as a safetensors file with PyTorch's <c>state_dict</c> keys. For several
+/// layers in one file, use <see cref="SafeTensorsWriter.AddLayer{T}"/> and <see cref="SafeTensorsReader.LoadLayer{T}"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// // In PyTorch: safetensors.torch.save_file(model.state_dict(), "resnet.safetensors")
+/// using FileStream file = File.OpenRead("resnet.safetensors");
+/// SafeTensors.Load(bn1, file, prefix: "layer1.0.bn1.");
+/// </code>
+/// </example>
+public static class SafeTensors
+{
+    /// <summary>Writes <paramref name="layer"/>'s state to <paramref name="destination"/> as a safetensors file.</summary>
+    /// <typeparam name="T">The layer's element type; written as <c>F32</c> or <c>F64</c>.</typeparam>
+    /// <param name="layer">The layer.</param>
+    /// <param name="destination">A writable stream; written from its current position, not flushed or closed.</param>
+    /// <param name="prefix">Prepended verbatim to each key, trailing dot included; empty for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/>, <paramref name="destination"/> or <paramref name="prefix"/> is null.</exception>
+    /// <exception cref="IOException">Writing the stream failed.</exception>
+    /// <remarks>The file holds the keys <see cref="SafeTensorsWriter.AddLayer{T}"/> describes, and no metadata.</remarks>
+    public static void Save<T>(BatchNormBase<T> layer, Stream destination, string prefix = "")
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var writer = new SafeTensorsWriter();
+        writer.AddLayer(layer, prefix);
+        writer.WriteTo(destination);
+    }
+
+    /// <summary>Returns <paramref name="layer"/>'s state as the bytes of a safetensors file.</summary>
+    /// <typeparam name="T">The layer's element type; written as <c>F32</c> or <c>F64</c>.</typeparam>
+    /// <param name="layer">The layer.</param>
+    /// <param name="prefix">Prepended verbatim to each key, trailing dot included; empty for none.</param>
+    /// <returns>The file's bytes.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
+    /// <remarks>The file holds the keys <see cref="SafeTensorsWriter.AddLayer{T}"/> describes, and no metadata.</remarks>
+    public static byte[] Save<T>(BatchNormBase<T> layer, string prefix = "")
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var writer = new SafeTensorsWriter();
+        writer.AddLayer(layer, prefix);
+        return writer.ToArray();
+    }
+
+    /// <summary>Reads a safetensors file from <paramref name="source"/> (to its end) and loads <paramref name="layer"/>'s state from it.</summary>
+    /// <typeparam name="T">The layer's element type.</typeparam>
+    /// <param name="layer">The layer to load into.</param>
+    /// <param name="source">A readable stream; read to the end, not closed.</param>
+    /// <param name="prefix">Prepended verbatim to each key, trailing dot included; empty for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/>, <paramref name="source"/> or <paramref name="prefix"/> is null.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors, or does not hold this layer's state under <paramref name="prefix"/> (see <see cref="SafeTensorsReader.LoadLayer{T}"/>); the message names the key and the problem, and the layer is unchanged.</exception>
+    /// <exception cref="IOException">Reading the stream failed.</exception>
+    /// <remarks>Equivalent to <c>SafeTensorsReader.Read(source).LoadLayer(layer, prefix)</c>.</remarks>
+    public static void Load<T>(BatchNormBase<T> layer, Stream source, string prefix = "")
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(prefix);
+        SafeTensorsReader.Read(source).LoadLayer(layer, prefix);
+    }
+
+    /// <summary>Loads <paramref name="layer"/>'s state from the bytes of a safetensors file.</summary>
+    /// <typeparam name="T">The layer's element type.</typeparam>
+    /// <param name="layer">The layer to load into.</param>
+    /// <param name="file">The whole file.</param>
+    /// <param name="prefix">Prepended verbatim to each key, trailing dot included; empty for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors, or does not hold this layer's state under <paramref name="prefix"/> (see <see cref="SafeTensorsReader.LoadLayer{T}"/>); the message names the key and the problem, and the layer is unchanged.</exception>
+    /// <remarks>Equivalent to <c>new SafeTensorsReader(file.ToArray()).LoadLayer(layer, prefix)</c>.</remarks>
+    public static void Load<T>(BatchNormBase<T> layer, ReadOnlySpan<byte> file, string prefix = "")
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(prefix);
+        new SafeTensorsReader(file.ToArray()).LoadLayer(layer, prefix);
+    }
+}

@@ -1,0 +1,569 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Diagnostics.CodeAnalysis;
+using System.IO;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace BatchNorm.Serialization;
+
+/// <summary>
+/// A parsed, validated safetensors file: its tensors, its <c>__metadata__</c>, and the batch-norm layers stored in it
+/// under PyTorch's <c>state_dict</c> keys.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The format: 8 bytes holding the header length <c>N</c> (unsigned, little-endian); <c>N</c> bytes of UTF-8 JSON, an
+/// object that maps each tensor's name to <c>{"dtype", "shape", "data_offsets": [begin, end]}</c> and may hold a
+/// <c>"__metadata__"</c> object of strings; then the data section, each tensor's elements row-major and
+/// little-endian at <c>[begin, end)</c> relative to the start of the section.
+/// </para>
+/// <para>
+/// The constructor checks the whole file as the reference implementation does, so every later read is in bounds: the
+/// header starts with <c>{</c> and is at most 100,000,000 bytes of valid JSON; no name appears twice; every dtype is
+/// known; every byte range holds exactly <c>product(shape) * size(dtype)</c> bytes; and the ranges tile the data
+/// section exactly, with no overlap, gap or trailing byte. An instance is immutable and safe for concurrent reads.
+/// </para>
+/// </remarks>
+public sealed class SafeTensorsReader
+{
+    /// <summary>The largest header the reference implementation accepts.</summary>
+    internal const long MaxHeaderLength = 100_000_000;
+
+    private const string MetadataKey = "__metadata__";
+
+    private readonly ReadOnlyMemory<byte> _data;
+    private readonly Dictionary<string, SafeTensorInfo> _byName;
+    private readonly SafeTensorInfo[] _tensors;
+    private readonly Dictionary<string, string> _metadata;
+    private readonly ReadOnlyCollection<SafeTensorInfo> _tensorsView;
+    private readonly ReadOnlyDictionary<string, string> _metadataView;
+
+    /// <summary>Parses and validates a whole safetensors file held in memory; the reader keeps (does not copy) it.</summary>
+    /// <param name="file">The file's bytes; they must not change while the reader is in use.</param>
+    /// <exception cref="InvalidDataException">The bytes are not a valid safetensors file; the message names the tensor and the problem.</exception>
+    public SafeTensorsReader(ReadOnlyMemory<byte> file)
+    {
+        ReadOnlySpan<byte> span = file.Span;
+        if (span.Length < sizeof(ulong))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData(
+                $"The file has {span.Length} bytes, fewer than the 8 that hold the header length: it is truncated or not a safetensors file.");
+        }
+
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(span);
+        long available = span.Length - sizeof(ulong);
+        if (headerLength > (ulong)available)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData(
+                $"The header length is {headerLength} bytes, but only {available} bytes follow it: the file is truncated or not a safetensors file.");
+        }
+
+        if (headerLength > MaxHeaderLength)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData(
+                $"The header length is {headerLength} bytes, more than the format's limit of {MaxHeaderLength}.");
+        }
+
+        ReadOnlyMemory<byte> header = file.Slice(sizeof(ulong), (int)headerLength);
+        _data = file.Slice(sizeof(ulong) + (int)headerLength);
+        _metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        _byName = new Dictionary<string, SafeTensorInfo>(StringComparer.Ordinal);
+        ParseHeader(header);
+        _tensors = [.. _byName.Values];
+        Array.Sort(_tensors, CompareByOffsets);
+        ValidateOffsets(_tensors, _data.Length);
+        _tensorsView = Array.AsReadOnly(_tensors);
+        _metadataView = _metadata.AsReadOnly();
+    }
+
+    /// <summary>The file's <c>__metadata__</c> entries (empty when it has none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _metadataView;
+
+    /// <summary>Every tensor in the file, in the order of their data.</summary>
+    public IReadOnlyList<SafeTensorInfo> Tensors => _tensorsView;
+
+    /// <summary>Reads a whole safetensors file from the current position of <paramref name="source"/> to its end, and parses it.</summary>
+    /// <param name="source">A readable stream; it is read to the end and not closed.</param>
+    /// <returns>The parsed file.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not a valid safetensors file; the message names the tensor and the problem.</exception>
+    /// <exception cref="IOException">Reading the stream failed.</exception>
+    /// <remarks>The file is held in memory, so it may be at most about 2 GB.</remarks>
+    public static SafeTensorsReader Read(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var buffer = new MemoryStream();
+        source.CopyTo(buffer);
+        return new SafeTensorsReader(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+    }
+
+    /// <summary>Finds a tensor's header entry.</summary>
+    /// <param name="name">The tensor's full name, for example <c>layer1.0.bn1.weight</c>.</param>
+    /// <param name="info">The entry, when found.</param>
+    /// <returns>Whether the file holds a tensor of that name.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    public bool TryGetTensor(string name, [NotNullWhen(true)] out SafeTensorInfo? info)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _byName.TryGetValue(name, out info);
+    }
+
+    /// <summary>The raw little-endian bytes of a tensor, as stored.</summary>
+    /// <param name="name">The tensor's full name.</param>
+    /// <returns>A view of the file's bytes, <see cref="SafeTensorInfo.DataEnd"/> - <see cref="SafeTensorInfo.DataStart"/> long.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <exception cref="KeyNotFoundException">The file holds no tensor of that name.</exception>
+    public ReadOnlyMemory<byte> GetData(string name) => Slice(GetInfo(name));
+
+    /// <summary>Reads a tensor's elements, converting them to <typeparamref name="T"/>.</summary>
+    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/> (from <c>F16</c>, <c>BF16</c>, <c>F32</c> or <c>F64</c>), or <see cref="long"/> (from <c>I64</c>).</typeparam>
+    /// <param name="name">The tensor's full name.</param>
+    /// <returns>A new array of <see cref="SafeTensorInfo.ElementCount"/> elements, row-major.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <exception cref="KeyNotFoundException">The file holds no tensor of that name.</exception>
+    /// <exception cref="InvalidDataException">The tensor's dtype cannot be converted to <typeparamref name="T"/>.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not <see cref="float"/>, <see cref="double"/> or <see cref="long"/>.</exception>
+    /// <remarks>
+    /// <c>F16</c> and <c>BF16</c> widen exactly; <c>F64</c> read as <see cref="float"/> rounds to nearest; <c>F32</c> read as
+    /// <see cref="float"/> and <c>F64</c> read as <see cref="double"/> are copied bit for bit.
+    /// </remarks>
+    public T[] ReadTensor<T>(string name)
+        where T : unmanaged
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(long))
+        {
+            SafeTensorsThrowHelper.ThrowNotSupportedType(typeof(T), "float, double or long");
+        }
+
+        SafeTensorInfo info = GetInfo(name);
+
+        bool supported = typeof(T) == typeof(long) ? info.DType == SafeTensorsDType.I64 : IsFloatingPoint(info.DType);
+        if (!supported)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(
+                info.Name,
+                $"has dtype {SafeTensorsDTypes.ToName(info.DType)}, which cannot be read as {typeof(T).Name}; expected {(typeof(T) == typeof(long) ? "I64" : "F32, F64, F16 or BF16")}.");
+        }
+
+        var values = new T[info.ElementCount];
+        Decode(info.DType, Slice(info).Span, values);
+        return values;
+    }
+
+    /// <summary>
+    /// Loads a batch-norm layer's state from the tensors named as in PyTorch's <c>state_dict</c> under
+    /// <paramref name="prefix"/>: <c>weight</c> and <c>bias</c> (when <see cref="BatchNormBase{T}.Affine"/>),
+    /// <c>running_mean</c>, <c>running_var</c> and <c>num_batches_tracked</c> (when
+    /// <see cref="BatchNormBase{T}.TrackRunningStatistics"/>).
+    /// </summary>
+    /// <typeparam name="T">The layer's element type.</typeparam>
+    /// <param name="layer">The layer to load into.</param>
+    /// <param name="prefix">Prepended verbatim to each key, trailing dot included, for example <c>layer1.0.bn1.</c>; empty for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A key the layer needs is missing; a key the layer does not have (<c>weight</c> on a layer without affine
+    /// parameters, <c>running_mean</c> on one that tracks no running statistics, …) is present; a parameter or
+    /// statistic is not a floating-point tensor of shape <c>[NumFeatures]</c>; or <c>num_batches_tracked</c> is not a
+    /// non-negative <c>I64</c> scalar (shape <c>[]</c>). The message names the key; the layer is unchanged.
+    /// </exception>
+    /// <remarks>
+    /// Like PyTorch's <c>load_state_dict</c>, this converts each tensor to the layer's element type (<c>F16</c>,
+    /// <c>BF16</c>, <c>F32</c> and <c>F64</c> are accepted for either) and leaves gradients, mode and hyperparameters
+    /// alone. Other keys under the prefix are ignored. Everything is read and checked before anything is assigned.
+    /// </remarks>
+    public void LoadLayer<T>(BatchNormBase<T> layer, string prefix = "")
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(prefix);
+        T[]? weight = null;
+        T[]? bias = null;
+        T[]? runningMean = null;
+        T[]? runningVariance = null;
+        long numBatchesTracked = 0;
+        if (layer.Affine)
+        {
+            weight = ReadChannels<T>(prefix + BatchNormStateKeys.Weight, layer.NumFeatures);
+            bias = ReadChannels<T>(prefix + BatchNormStateKeys.Bias, layer.NumFeatures);
+        }
+        else
+        {
+            const string Reason = "is present, but the layer has no weight or bias (Affine is false).";
+            RejectPresent(prefix + BatchNormStateKeys.Weight, Reason);
+            RejectPresent(prefix + BatchNormStateKeys.Bias, Reason);
+        }
+
+        if (layer.TrackRunningStatistics)
+        {
+            runningMean = ReadChannels<T>(prefix + BatchNormStateKeys.RunningMean, layer.NumFeatures);
+            runningVariance = ReadChannels<T>(prefix + BatchNormStateKeys.RunningVariance, layer.NumFeatures);
+            numBatchesTracked = ReadCount(prefix + BatchNormStateKeys.NumBatchesTracked);
+        }
+        else
+        {
+            const string Reason = "is present, but the layer keeps no running statistics (TrackRunningStatistics is false).";
+            RejectPresent(prefix + BatchNormStateKeys.RunningMean, Reason);
+            RejectPresent(prefix + BatchNormStateKeys.RunningVariance, Reason);
+            RejectPresent(prefix + BatchNormStateKeys.NumBatchesTracked, Reason);
+        }
+
+        // Nothing below can fail.
+        weight?.CopyTo(layer.Weight);
+        bias?.CopyTo(layer.Bias);
+        runningMean?.CopyTo(layer.RunningMean);
+        runningVariance?.CopyTo(layer.RunningVariance);
+        if (layer.TrackRunningStatistics)
+        {
+            layer.NumBatchesTracked = numBatchesTracked;
+        }
+    }
+
+    private static bool IsFloatingPoint(SafeTensorsDType dtype) =>
+        dtype is SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.F32 or SafeTensorsDType.F64;
+
+    private SafeTensorInfo GetInfo(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
+        {
+            SafeTensorsThrowHelper.ThrowTensorNotFound(name);
+        }
+
+        return info;
+    }
+
+    private ReadOnlyMemory<byte> Slice(SafeTensorInfo info) =>
+        _data.Slice((int)info.DataStart, (int)(info.DataEnd - info.DataStart));
+
+    private T[] ReadChannels<T>(string name, int channels)
+        where T : unmanaged
+    {
+        if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"is missing; the layer needs it, of shape [{channels}].");
+        }
+
+        if (!IsFloatingPoint(info.DType))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(
+                name, $"has dtype {SafeTensorsDTypes.ToName(info.DType)}; expected a floating-point dtype (F32, F64, F16 or BF16).");
+        }
+
+        if (info.Shape.Count != 1 || info.Shape[0] != channels)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(
+                name, $"has shape {FormatShape(info.Shape)}, but the layer needs [{channels}] (NumFeatures).");
+        }
+
+        var values = new T[channels];
+        Decode(info.DType, Slice(info).Span, values);
+        return values;
+    }
+
+    private long ReadCount(string name)
+    {
+        if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, "is missing; the layer needs it, an I64 scalar (shape []).");
+        }
+
+        if (info.DType != SafeTensorsDType.I64)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(
+                name, $"has dtype {SafeTensorsDTypes.ToName(info.DType)}; expected I64.");
+        }
+
+        if (info.Shape.Count != 0)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(info.Shape)}; expected a scalar, shape [].");
+        }
+
+        long count = BinaryPrimitives.ReadInt64LittleEndian(Slice(info).Span);
+        if (count < 0)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"is {count}; expected a count of zero or more.");
+        }
+
+        return count;
+    }
+
+    private void RejectPresent(string name, string reason)
+    {
+        if (_byName.ContainsKey(name))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, reason);
+        }
+    }
+
+    private static void Decode<T>(SafeTensorsDType dtype, ReadOnlySpan<byte> bytes, Span<T> destination)
+        where T : unmanaged
+    {
+        if (typeof(T) == typeof(long))
+        {
+            Span<long> values = MemoryMarshal.Cast<T, long>(destination);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(i * sizeof(long)));
+            }
+        }
+        else if (typeof(T) == typeof(float))
+        {
+            Span<float> values = MemoryMarshal.Cast<T, float>(destination);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = dtype == SafeTensorsDType.F32
+                    ? BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(i * sizeof(float)))
+                    : (float)ReadAsDouble(dtype, bytes, i);
+            }
+        }
+        else
+        {
+            Span<double> values = MemoryMarshal.Cast<T, double>(destination);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = ReadAsDouble(dtype, bytes, i);
+            }
+        }
+    }
+
+    /// <summary>Element <paramref name="index"/> of a floating-point tensor; exact for every dtype but <c>F64</c> narrowed later.</summary>
+    private static double ReadAsDouble(SafeTensorsDType dtype, ReadOnlySpan<byte> bytes, int index) =>
+        dtype switch
+        {
+            SafeTensorsDType.F16 => (double)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(index * 2)),
+            SafeTensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(index * 2)) << 16),
+            SafeTensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(index * 4)),
+            _ => BinaryPrimitives.ReadDoubleLittleEndian(bytes.Slice(index * 8)),
+        };
+
+    private void ParseHeader(ReadOnlyMemory<byte> header)
+    {
+        ReadOnlySpan<byte> span = header.Span;
+        if (span.IsEmpty || span[0] != (byte)'{')
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData(
+                span.IsEmpty
+                    ? "The header is empty; expected a JSON object starting with '{'."
+                    : $"The header starts with byte 0x{span[0]:X2}; expected a JSON object starting with '{{'.");
+        }
+
+        if (!Utf8.IsValid(span))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData("The header is not valid UTF-8.");
+        }
+
+        using (JsonDocument document = ParseJson(header))
+        {
+            bool sawMetadata = false;
+            foreach (JsonProperty entry in document.RootElement.EnumerateObject())
+            {
+                if (entry.Name == MetadataKey)
+                {
+                    if (sawMetadata)
+                    {
+                        SafeTensorsThrowHelper.ThrowInvalidData($"The header has '{MetadataKey}' twice.");
+                    }
+
+                    sawMetadata = true;
+                    ParseMetadata(entry.Value);
+                }
+                else
+                {
+                    if (_byName.ContainsKey(entry.Name))
+                    {
+                        SafeTensorsThrowHelper.ThrowInvalidTensor(entry.Name, "appears twice in the header.");
+                    }
+
+                    _byName.Add(entry.Name, ParseTensor(entry.Name, entry.Value));
+                }
+            }
+        }
+    }
+
+    private static JsonDocument ParseJson(ReadOnlyMemory<byte> header)
+    {
+        try
+        {
+            return JsonDocument.Parse(header, new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The header is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    private void ParseMetadata(JsonElement metadata)
+    {
+        if (metadata.ValueKind != JsonValueKind.Object)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData($"'{MetadataKey}' is a JSON {metadata.ValueKind}; expected an object mapping strings to strings.");
+        }
+
+        foreach (JsonProperty item in metadata.EnumerateObject())
+        {
+            if (item.Value.ValueKind != JsonValueKind.String)
+            {
+                SafeTensorsThrowHelper.ThrowInvalidData(
+                    $"'{MetadataKey}' entry '{item.Name}' is a JSON {item.Value.ValueKind}; expected a string.");
+            }
+
+            if (!_metadata.TryAdd(item.Name, item.Value.GetString()!))
+            {
+                SafeTensorsThrowHelper.ThrowInvalidData($"'{MetadataKey}' has entry '{item.Name}' twice.");
+            }
+        }
+    }
+
+    private static SafeTensorInfo ParseTensor(string name, JsonElement entry)
+    {
+        if (entry.ValueKind != JsonValueKind.Object)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"is a JSON {entry.ValueKind} in the header; expected an object with dtype, shape and data_offsets.");
+        }
+
+        if (!entry.TryGetProperty("dtype", out JsonElement dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, "has no string 'dtype' in the header.");
+        }
+
+        string dtypeName = dtypeElement.GetString()!;
+        if (!SafeTensorsDTypes.TryParse(dtypeName, out SafeTensorsDType dtype))
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has dtype '{dtypeName}', which is not a safetensors dtype.");
+        }
+
+        long[] shape = ReadIntegers(name, entry, "shape", -1);
+        long[] offsets = ReadIntegers(name, entry, "data_offsets", 2);
+        long elements = 1;
+        long bytes = 0;
+        bool fits = true;
+        try
+        {
+            foreach (long dimension in shape)
+            {
+                elements = checked(elements * dimension);
+            }
+
+            bytes = checked(elements * SafeTensorsDTypes.Size(dtype));
+        }
+        catch (OverflowException)
+        {
+            fits = false;
+        }
+
+        if (!fits)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(shape)}, too large to address.");
+        }
+
+        if (offsets[1] < offsets[0])
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has data_offsets [{offsets[0]}, {offsets[1]}], which end before they begin.");
+        }
+
+        if (offsets[1] - offsets[0] != bytes)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(
+                name,
+                $"has data_offsets [{offsets[0]}, {offsets[1]}] holding {offsets[1] - offsets[0]} bytes, but dtype {dtypeName} and shape {FormatShape(shape)} need {bytes}.");
+        }
+
+        return new SafeTensorInfo(name, dtype, shape, offsets[0], offsets[1], elements);
+    }
+
+    /// <summary>Reads an array of non-negative integers; <paramref name="length"/> is -1 for any length.</summary>
+    private static long[] ReadIntegers(string name, JsonElement entry, string property, int length)
+    {
+        if (!entry.TryGetProperty(property, out JsonElement array) || array.ValueKind != JsonValueKind.Array)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has no array '{property}' in the header.");
+        }
+
+        int count = array.GetArrayLength();
+        if (length >= 0 && count != length)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has {count} numbers in '{property}'; expected {length}.");
+        }
+
+        var values = new long[count];
+        int i = 0;
+        foreach (JsonElement item in array.EnumerateArray())
+        {
+            long value = -1;
+            if (item.ValueKind == JsonValueKind.Number && item.TryGetInt64(out long parsed))
+            {
+                value = parsed;
+            }
+
+            if (value < 0)
+            {
+                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                    name, $"has '{item.GetRawText()}' in '{property}'; expected a non-negative integer below 2^63.");
+            }
+
+            values[i++] = value;
+        }
+
+        return values;
+    }
+
+    private static int CompareByOffsets(SafeTensorInfo left, SafeTensorInfo right)
+    {
+        int order = left.DataStart.CompareTo(right.DataStart);
+        if (order == 0)
+        {
+            order = left.DataEnd.CompareTo(right.DataEnd);
+        }
+
+        return order != 0 ? order : string.CompareOrdinal(left.Name, right.Name);
+    }
+
+    /// <summary>Checks that the byte ranges, sorted by <see cref="CompareByOffsets"/>, tile the data section exactly.</summary>
+    private static void ValidateOffsets(SafeTensorInfo[] sorted, long dataLength)
+    {
+        foreach (SafeTensorInfo info in sorted)
+        {
+            if (info.DataEnd > dataLength)
+            {
+                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                    info.Name,
+                    $"has data_offsets [{info.DataStart}, {info.DataEnd}], beyond the data section of {dataLength} bytes: the offsets are out of range or the file is truncated.");
+            }
+        }
+
+        long covered = 0;
+        SafeTensorInfo? previous = null;
+        foreach (SafeTensorInfo info in sorted)
+        {
+            if (info.DataStart < covered)
+            {
+                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                    info.Name,
+                    $"has data_offsets [{info.DataStart}, {info.DataEnd}], overlapping tensor '{previous!.Name}' at [{previous.DataStart}, {previous.DataEnd}].");
+            }
+
+            if (info.DataStart > covered)
+            {
+                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                    info.Name,
+                    $"has data_offsets [{info.DataStart}, {info.DataEnd}], leaving bytes [{covered}, {info.DataStart}) before it in no tensor; the format allows no gaps.");
+            }
+
+            covered = info.DataEnd;
+            previous = info;
+        }
+
+        if (covered != dataLength)
+        {
+            SafeTensorsThrowHelper.ThrowInvalidData(
+                $"The data section has {dataLength} bytes, but the tensors cover only the first {covered}; the format allows no trailing bytes.");
+        }
+    }
+
+    internal static string FormatShape(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
+}
