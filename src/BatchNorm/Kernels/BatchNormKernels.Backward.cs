@@ -47,6 +47,9 @@ public static partial class BatchNormKernels
         ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
         CheckLength(mean, layout.Channels, nameof(mean));
         CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
+        CheckApart(gradInput, nameof(gradInput), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
+        CheckApart(weightGradient, nameof(weightGradient), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
+        CheckApart(biasGradient, nameof(biasGradient), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
         Backward(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, default, default, 0, weightGradient, biasGradient, maxDegreeOfParallelism);
     }
 
@@ -92,6 +95,9 @@ public static partial class BatchNormKernels
         CheckEpsilon(epsilon);
         CheckLength(runningMean, layout.Channels, nameof(runningMean));
         CheckLength(runningVariance, layout.Channels, nameof(runningVariance));
+        CheckApart(gradInput, nameof(gradInput), runningMean, nameof(runningMean), runningVariance, nameof(runningVariance));
+        CheckApart(weightGradient, nameof(weightGradient), runningMean, nameof(runningMean), runningVariance, nameof(runningVariance));
+        CheckApart(biasGradient, nameof(biasGradient), runningMean, nameof(runningMean), runningVariance, nameof(runningVariance));
         Backward(input, gradOutput, gradInput, layout, weight, default, default, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
     }
 
@@ -129,6 +135,10 @@ public static partial class BatchNormKernels
         CheckLength<double>(sumGradOutput, layout.Channels, nameof(sumGradOutput));
         CheckLength<double>(sumGradOutputCentered, layout.Channels, nameof(sumGradOutputCentered));
         CheckDisjoint<double, double>(sumGradOutput, sumGradOutputCentered, nameof(sumGradOutputCentered), nameof(sumGradOutput));
+        CheckApart(sumGradOutput, nameof(sumGradOutput), input, nameof(input), gradOutput, nameof(gradOutput));
+        CheckApart(sumGradOutputCentered, nameof(sumGradOutputCentered), input, nameof(input), gradOutput, nameof(gradOutput));
+        CheckApart(sumGradOutput, nameof(sumGradOutput), mean, nameof(mean), default(ReadOnlySpan<T>), string.Empty);
+        CheckApart(sumGradOutputCentered, nameof(sumGradOutputCentered), mean, nameof(mean), default(ReadOnlySpan<T>), string.Empty);
         Backward(input, gradOutput, default, layout, default, mean, mean, default, default, 0, default, default, maxDegreeOfParallelism, sumGradOutput, sumGradOutputCentered);
     }
 
@@ -174,6 +184,8 @@ public static partial class BatchNormKernels
         CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
         CheckLength(sumGradOutput, layout.Channels, nameof(sumGradOutput));
         CheckLength(sumGradOutputCentered, layout.Channels, nameof(sumGradOutputCentered));
+        CheckApart(gradInput, nameof(gradInput), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
+        CheckApart(gradInput, nameof(gradInput), sumGradOutput, nameof(sumGradOutput), sumGradOutputCentered, nameof(sumGradOutputCentered));
         if (count < 1)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(count), count, "Expected a count of one or more.");
@@ -203,9 +215,13 @@ public static partial class BatchNormKernels
         CheckOptionalLength(biasGradient, layout.Channels, nameof(biasGradient));
         CheckAliasing(gradOutput, gradInput, nameof(gradInput), nameof(gradOutput));
         CheckAliasing(input, gradInput, nameof(gradInput), nameof(input));
-        CheckDisjoint(weightGradient, gradInput, nameof(gradInput), nameof(weightGradient));
-        CheckDisjoint(biasGradient, gradInput, nameof(gradInput), nameof(biasGradient));
+        CheckApart(gradInput, nameof(gradInput), weightGradient, nameof(weightGradient), biasGradient, nameof(biasGradient));
+        CheckDisjoint(weight, gradInput, nameof(gradInput), nameof(weight));
         CheckDisjoint(weightGradient, biasGradient, nameof(biasGradient), nameof(weightGradient));
+        CheckApart(weightGradient, nameof(weightGradient), input, nameof(input), gradOutput, nameof(gradOutput));
+        CheckApart(weightGradient, nameof(weightGradient), weight, nameof(weight), default(ReadOnlySpan<T>), string.Empty);
+        CheckApart(biasGradient, nameof(biasGradient), input, nameof(input), gradOutput, nameof(gradOutput));
+        CheckApart(biasGradient, nameof(biasGradient), weight, nameof(weight), default(ReadOnlySpan<T>), string.Empty);
     }
 
     private static unsafe void Backward<T>(
@@ -308,7 +324,7 @@ public static partial class BatchNormKernels
 
         private readonly void RunChannels(int c0, int width)
         {
-            int n = Layout.BatchSize, s = Layout.SpatialSize;
+            int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
             long first = (long)c0 * s;
             double* mean = stackalloc double[MaxBlock];
@@ -332,14 +348,11 @@ public static partial class BatchNormKernels
                 }
             }
 
-            T* a = stackalloc T[MaxBlock];
-            T* center = stackalloc T[MaxBlock];
-            T* k = stackalloc T[MaxBlock];
-            T* d = stackalloc T[MaxBlock];
+            Gradient<T>* g = stackalloc Gradient<T>[MaxBlock];
             for (int j = 0; j < width; j++)
             {
                 (double sumDy, double sumDyX) = TakeSums(c0 + j, sums[j].Total1, sums[j].Total2);
-                Finish(c0 + j, mean[j], invStd[j], sumDy, sumDyX, out a[j], out center[j], out k[j], out d[j]);
+                g[j] = Finish(c0 + j, mean[j], invStd[j], sumDy, sumDyX);
             }
 
             if (Dx == null)
@@ -352,13 +365,20 @@ public static partial class BatchNormKernels
                 for (int j = 0; j < width; j++)
                 {
                     long at = first + i * stride + j * s;
-                    if (Training)
+                    ref Gradient<T> gj = ref g[j];
+                    if (!gj.Exact)
                     {
-                        ElementOps.Apply(new InputGradientOperator<T>(Dy + at, X + at, a[j], center[j], k[j], d[j]), Dx + at, (nuint)s, NonTemporal);
+                        ElementOps.ApplyScalar(
+                            new WideInputGradientOperator<T>(Dy + at, X + at, gj.WideA, mean[j], invStd[j], gj.WideK, gj.WideD), Dx + at, (nuint)s);
+                    }
+                    else if (Training)
+                    {
+                        ElementOps.Apply(
+                            new InputGradientOperator<T>(Dy + at, X + at, gj.A, gj.Center, gj.InvStd, gj.K, gj.D), Dx + at, (nuint)s, NonTemporal);
                     }
                     else
                     {
-                        TensorPrimitives.Multiply(new ReadOnlySpan<T>(Dy + at, s), a[j], new Span<T>(Dx + at, s));
+                        TensorPrimitives.Multiply(new ReadOnlySpan<T>(Dy + at, s), gj.A, new Span<T>(Dx + at, s));
                     }
                 }
             }
@@ -383,14 +403,24 @@ public static partial class BatchNormKernels
                 ColumnOps.GradientSums(Dy + c0, X + c0, channels, n, width, mean, sumDy, sumDyX);
             }
 
+            // The column loops take their constants as arrays, one per constant.
             T* a = stackalloc T[MaxBlock];
             T* center = stackalloc T[MaxBlock];
+            T* invStdT = stackalloc T[MaxBlock];
             T* k = stackalloc T[MaxBlock];
             T* d = stackalloc T[MaxBlock];
+            double* wideA = stackalloc double[MaxBlock];
+            double* wideK = stackalloc double[MaxBlock];
+            double* wideD = stackalloc double[MaxBlock];
+            bool* exact = stackalloc bool[MaxBlock];
+            bool allExact = true;
             for (int j = 0; j < width; j++)
             {
                 (sumDy[j], sumDyX[j]) = TakeSums(c0 + j, sumDy[j], sumDyX[j]);
-                Finish(c0 + j, mean[j], invStd[j], sumDy[j], sumDyX[j], out a[j], out center[j], out k[j], out d[j]);
+                Gradient<T> g = Finish(c0 + j, mean[j], invStd[j], sumDy[j], sumDyX[j]);
+                (a[j], center[j], invStdT[j], k[j], d[j]) = (g.A, g.Center, g.InvStd, g.K, g.D);
+                (wideA[j], wideK[j], wideD[j], exact[j]) = (g.WideA, g.WideK, g.WideD, g.Exact);
+                allExact &= g.Exact;
             }
 
             if (Dx == null)
@@ -398,9 +428,21 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            if (Training)
+            if (!allExact)
             {
-                ColumnOps.InputGradient(Dy + c0, X + c0, Dx + c0, channels, n, width, a, center, k, d);
+                if (!Training)
+                {
+                    // The exact columns as the evaluation loop below computes them: (dy - 0) * a + 0.
+                    new Span<T>(center, width).Clear();
+                    new Span<T>(k, width).Clear();
+                    new Span<T>(d, width).Clear();
+                }
+
+                ColumnOps.InputGradientMixed(Dy + c0, X + c0, Dx + c0, channels, n, width, a, center, invStdT, k, d, exact, wideA, mean, invStd, wideK, wideD);
+            }
+            else if (Training)
+            {
+                ColumnOps.InputGradient(Dy + c0, X + c0, Dx + c0, channels, n, width, a, center, invStdT, k, d);
             }
             else
             {
@@ -433,10 +475,12 @@ public static partial class BatchNormKernels
                 : (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
 
         /// <summary>
-        /// Adds channel c's parameter gradients and returns the constants of dx = dy * a + ((x - center) * k + d)
-        /// (in evaluation k = d = 0). The mean is split into center and a remainder folded into d, as in the forward pass.
+        /// Adds channel c's parameter gradients and returns the constants of
+        /// dx = dy * a + ((x - mean) * invStd) * k + d (in evaluation k = d = 0), in <typeparamref name="T"/> with the
+        /// mean split into center and a remainder folded into d as in the forward pass, and in <see cref="double"/> for
+        /// channels <typeparamref name="T"/> cannot hold (see <see cref="Gradient{T}.Exact"/>).
         /// </summary>
-        private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, out T a, out T center, out T k, out T d)
+        private readonly Gradient<T> Finish(int c, double mean, double invStd, double sumDy, double sumDyX)
         {
             if (WeightGradient != null)
             {
@@ -450,12 +494,46 @@ public static partial class BatchNormKernels
 
             double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
             double count = GivenSums ? Count : Layout.ValuesPerChannel;
-            double kd = Training ? -weight * invStd * invStd * invStd * sumDyX / count : 0;
-            double dd = Training ? -weight * invStd * sumDy / count : 0;
-            a = T.CreateTruncating(weight * invStd);
-            center = T.CreateTruncating(mean);
-            k = T.CreateTruncating(kd);
-            d = T.CreateTruncating(dd - kd * (mean - double.CreateTruncating(center)));
+            double a = weight * invStd;
+            double k = Training ? -a * invStd * sumDyX / count : 0;
+            double d = Training ? -a * sumDy / count : 0;
+            T center = T.CreateTruncating(mean);
+            T shiftedD = T.CreateTruncating(d - k * invStd * (mean - double.CreateTruncating(center)));
+
+            // As in the forward pass; batch statistics bound every |x - mean| by sqrt(M * var) <= sqrt(M) / invStd.
+            double limit = ElementOps.Limit<T>();
+            double spread = Training && invStd != 0 ? Math.Sqrt(count) / invStd : 0;
+            bool exact = ElementOps.Fits<T>(a) && ElementOps.Fits<T>(invStd) && ElementOps.Fits<T>(k) && T.IsFinite(shiftedD)
+                && Math.Abs(mean) <= limit && spread <= limit;
+            return new Gradient<T>
+            {
+                A = T.CreateTruncating(a),
+                Center = center,
+                InvStd = T.CreateTruncating(invStd),
+                K = T.CreateTruncating(k),
+                D = shiftedD,
+                WideA = a,
+                WideK = k,
+                WideD = d,
+                Exact = exact,
+            };
         }
+    }
+
+    /// <summary>One channel's input-gradient constants (see <see cref="BackwardBody{T}"/>'s Finish).</summary>
+    private struct Gradient<T>
+        where T : unmanaged
+    {
+        public T A;
+        public T Center;
+        public T InvStd;
+        public T K;
+        public T D;
+        public double WideA;
+        public double WideK;
+        public double WideD;
+
+        /// <summary>Whether the <typeparamref name="T"/> constants are good for the vector loops.</summary>
+        public bool Exact;
     }
 }

@@ -50,6 +50,12 @@ public static partial class BatchNormKernels
         CheckDisjoint<double, double>(mean, variance, nameof(variance), nameof(mean));
         CheckDisjoint<double, double>(mean, inverseStandardDeviation, nameof(inverseStandardDeviation), nameof(mean));
         CheckDisjoint<double, double>(variance, inverseStandardDeviation, nameof(inverseStandardDeviation), nameof(variance));
+        CheckApart(mean, nameof(mean), input, nameof(input), output, nameof(output));
+        CheckApart(mean, nameof(mean), weight, nameof(weight), bias, nameof(bias));
+        CheckApart(variance, nameof(variance), input, nameof(input), output, nameof(output));
+        CheckApart(variance, nameof(variance), weight, nameof(weight), bias, nameof(bias));
+        CheckApart(inverseStandardDeviation, nameof(inverseStandardDeviation), input, nameof(input), output, nameof(output));
+        CheckApart(inverseStandardDeviation, nameof(inverseStandardDeviation), weight, nameof(weight), bias, nameof(bias));
         if (layout.ValuesPerChannel < 2)
         {
             ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
@@ -91,6 +97,8 @@ public static partial class BatchNormKernels
         ValidateForward<T>(input, output, layout, weight, bias, epsilon);
         CheckLength(runningMean, layout.Channels, nameof(runningMean));
         CheckLength(runningVariance, layout.Channels, nameof(runningVariance));
+        CheckDisjoint(runningMean, output, nameof(output), nameof(runningMean));
+        CheckDisjoint(runningVariance, output, nameof(output), nameof(runningVariance));
         Forward(input, output, layout, weight, bias, epsilon, runningMean, runningVariance, default, default, default, maxDegreeOfParallelism);
     }
 
@@ -124,6 +132,7 @@ public static partial class BatchNormKernels
         ValidateForward<T>(input, output, layout, weight, bias, 0);
         CheckLength(mean, layout.Channels, nameof(mean));
         CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
+        CheckApart(output, nameof(output), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
 
         // The body only reads the statistics when they are given.
         Span<double> m = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(mean), mean.Length);
@@ -157,6 +166,8 @@ public static partial class BatchNormKernels
         CheckLength<double>(mean, layout.Channels, nameof(mean));
         CheckLength<double>(variance, layout.Channels, nameof(variance));
         CheckDisjoint<double, double>(mean, variance, nameof(variance), nameof(mean));
+        CheckApart(mean, nameof(mean), input, nameof(input), variance, nameof(variance));
+        CheckApart(variance, nameof(variance), input, nameof(input), mean, nameof(mean));
         if (layout.ValuesPerChannel < 1)
         {
             ThrowHelper.ThrowArgument(nameof(input), "Expected at least one value per channel, but the input is empty.");
@@ -175,6 +186,8 @@ public static partial class BatchNormKernels
         CheckOptionalLength(weight, layout.Channels, nameof(weight));
         CheckOptionalLength(bias, layout.Channels, nameof(bias));
         CheckAliasing(input, output, nameof(output), nameof(input));
+        CheckDisjoint(weight, output, nameof(output), nameof(weight));
+        CheckDisjoint(bias, output, nameof(output), nameof(bias));
     }
 
     internal static void CheckEpsilon(double epsilon)
@@ -268,7 +281,7 @@ public static partial class BatchNormKernels
 
         private readonly void RunChannels(int c0, int width)
         {
-            int n = Layout.BatchSize, s = Layout.SpatialSize;
+            int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
             T* x = X + (long)c0 * s;
             double* mean = stackalloc double[MaxBlock];
@@ -312,9 +325,12 @@ public static partial class BatchNormKernels
             T* center = stackalloc T[MaxBlock];
             T* scale = stackalloc T[MaxBlock];
             T* shiftT = stackalloc T[MaxBlock];
+            double* wideScale = stackalloc double[MaxBlock];
+            double* bias = stackalloc double[MaxBlock];
+            bool* exact = stackalloc bool[MaxBlock];
             for (int j = 0; j < width; j++)
             {
-                Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shiftT[j]);
+                exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shiftT[j], out wideScale[j], out bias[j]);
             }
 
             T* y = Y + (long)c0 * s;
@@ -323,7 +339,14 @@ public static partial class BatchNormKernels
                 for (int j = 0; j < width; j++)
                 {
                     long at = i * stride + j * s;
-                    ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shiftT[j]), y + at, (nuint)s, NonTemporal);
+                    if (exact[j])
+                    {
+                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shiftT[j]), y + at, (nuint)s, NonTemporal);
+                    }
+                    else
+                    {
+                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
+                    }
                 }
             }
 
@@ -364,12 +387,24 @@ public static partial class BatchNormKernels
                 T* center = stackalloc T[MaxBlock];
                 T* scale = stackalloc T[MaxBlock];
                 T* shift = stackalloc T[MaxBlock];
+                double* wideScale = stackalloc double[MaxBlock];
+                double* bias = stackalloc double[MaxBlock];
+                bool* exact = stackalloc bool[MaxBlock];
+                bool allExact = true;
                 for (int j = 0; j < width; j++)
                 {
-                    Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shift[j]);
+                    exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shift[j], out wideScale[j], out bias[j]);
+                    allExact &= exact[j];
                 }
 
-                ColumnOps.Normalize(X + c0, Y + c0, channels, n, width, center, scale, shift);
+                if (allExact)
+                {
+                    ColumnOps.Normalize(X + c0, Y + c0, channels, n, width, center, scale, shift);
+                }
+                else
+                {
+                    ColumnOps.NormalizeMixed(X + c0, Y + c0, channels, n, width, center, scale, shift, exact, mean, wideScale, bias);
+                }
             }
         }
 
@@ -399,16 +434,24 @@ public static partial class BatchNormKernels
 
         /// <summary>
         /// y = (x - mean) * scale + bias as y = (x - center) * scale + shift: the mean is split into a
-        /// <typeparamref name="T"/> part, subtracted exactly from nearby x, and a remainder folded into the shift,
-        /// so a large mean costs no accuracy.
+        /// <typeparamref name="T"/> part, subtracted exactly from nearby x, and a remainder folded into the shift, so a
+        /// large mean costs no accuracy. Returns whether the vector loop may use these; if not (a scale that
+        /// <typeparamref name="T"/> cannot hold, or data so large that x - center could overflow), the channel is
+        /// computed in <see cref="double"/> from mean, wideScale and bias.
         /// </summary>
-        private readonly void Coefficients(int c, double mean, double invStd, out T center, out T scale, out T shift)
+        private readonly bool Coefficients(int c, double mean, double invStd, out T center, out T scale, out T shift, out double wideScale, out double bias)
         {
-            double s = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
-            double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
+            wideScale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
+            bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
             center = T.CreateTruncating(mean);
-            scale = T.CreateTruncating(s);
-            shift = T.CreateTruncating(bias - (mean - double.CreateTruncating(center)) * s);
+            scale = T.CreateTruncating(wideScale);
+            shift = T.CreateTruncating(bias - (mean - double.CreateTruncating(center)) * wideScale);
+
+            // Batch statistics bound every |x - mean| by sqrt(M * var); running or given ones bound nothing, so only
+            // the mean is checked (x within three quarters of T's range of it cannot overflow).
+            double spread = RunningMean == null && !GivenStatistics ? Math.Sqrt(Layout.ValuesPerChannel * Variance[c]) : 0;
+            double limit = ElementOps.Limit<T>();
+            return ElementOps.Fits<T>(wideScale) && T.IsFinite(shift) && Math.Abs(mean) <= limit && spread <= limit;
         }
     }
 }

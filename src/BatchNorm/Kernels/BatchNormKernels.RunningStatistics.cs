@@ -36,6 +36,8 @@ public static partial class BatchNormKernels
         CheckLength(mean, channels, nameof(mean));
         CheckLength(variance, channels, nameof(variance));
         CheckDisjoint<T, T>(runningMean, runningVariance, nameof(runningVariance), nameof(runningMean));
+        CheckApart<T, double, double>(runningMean, nameof(runningMean), mean, nameof(mean), variance, nameof(variance));
+        CheckApart<T, double, double>(runningVariance, nameof(runningVariance), mean, nameof(mean), variance, nameof(variance));
         if (valuesPerChannel < 2)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(valuesPerChannel), valuesPerChannel, "Expected two or more values per channel for an unbiased variance.");

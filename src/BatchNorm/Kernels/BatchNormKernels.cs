@@ -105,6 +105,14 @@ public static partial class BatchNormKernels
         ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName) =>
         CheckOverlap(source, destination, destinationName, sourceName, allowExact: false);
 
+    /// <summary>Throws unless a span the kernel writes shares no memory with two others (of any element types).</summary>
+    private static void CheckApart<TWritten, TFirst, TSecond>(
+        ReadOnlySpan<TWritten> written, string writtenName, ReadOnlySpan<TFirst> first, string firstName, ReadOnlySpan<TSecond> second, string secondName)
+    {
+        CheckDisjoint(first, written, writtenName, firstName);
+        CheckDisjoint(second, written, writtenName, secondName);
+    }
+
     private static void CheckOverlap<TSource, TDestination>(
         ReadOnlySpan<TSource> source, ReadOnlySpan<TDestination> destination, string destinationName, string sourceName, bool allowExact)
     {

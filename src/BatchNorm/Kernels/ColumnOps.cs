@@ -101,8 +101,47 @@ internal static unsafe class ColumnOps
         }
     }
 
-    /// <summary>dx[r, j] = dy[r, j] * a[j] + ((x[r, j] - center[j]) * k[j] + d[j])</summary>
-    public static void InputGradient<T>(T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* k, T* d)
+    /// <summary>
+    /// <see cref="Normalize{T}"/> one element at a time, for a block with some columns the vector loop cannot take
+    /// (<c>exact[j]</c> false): those are computed in <see cref="double"/> as (x - mean) * wideScale + bias; the others
+    /// exactly as the vector loop would, so a column's result never depends on its neighbours.
+    /// </summary>
+    public static void NormalizeMixed<T>(
+        T* x, T* y, long stride, int rows, int width, T* center, T* scale, T* shift, bool* exact, double* mean, double* wideScale, double* bias)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++, x += stride, y += stride)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                y[j] = exact[j]
+                    ? new NormalizeOperator<T>(x + j, center[j], scale[j], shift[j]).Scalar(0)
+                    : new WideNormalizeOperator<T>(x + j, mean[j], wideScale[j], bias[j]).Scalar(0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="InputGradient{T}"/> one element at a time, for a block with some columns the vector loop cannot take:
+    /// those in <see cref="double"/> (<see cref="WideInputGradientOperator{T}"/>), the others as the vector loop would.
+    /// </summary>
+    public static void InputGradientMixed<T>(
+        T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* invStd, T* k, T* d, bool* exact, double* wideA, double* mean, double* wideInvStd, double* wideK, double* wideD)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++, x += stride, dy += stride, dx += stride)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                dx[j] = exact[j]
+                    ? new InputGradientOperator<T>(dy + j, x + j, a[j], center[j], invStd[j], k[j], d[j]).Scalar(0)
+                    : new WideInputGradientOperator<T>(dy + j, x + j, wideA[j], mean[j], wideInvStd[j], wideK[j], wideD[j]).Scalar(0);
+            }
+        }
+    }
+
+    /// <summary>dx[r, j] = dy[r, j] * a[j] + (((x[r, j] - center[j]) * invStd[j]) * k[j] + d[j])</summary>
+    public static void InputGradient<T>(T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* invStd, T* k, T* d)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int v = Vector<T>.Count;
@@ -112,10 +151,10 @@ internal static unsafe class ColumnOps
         {
             if (vectors)
             {
-                Vector<T> tail = Gradient(dy, x, a, center, k, d, last);
+                Vector<T> tail = Gradient(dy, x, a, center, invStd, k, d, last);
                 for (int j = 0; j < last; j += v)
                 {
-                    Vector.Store(Gradient(dy, x, a, center, k, d, j), dx + j);
+                    Vector.Store(Gradient(dy, x, a, center, invStd, k, d, j), dx + j);
                 }
 
                 Vector.Store(tail, dx + last);
@@ -124,16 +163,17 @@ internal static unsafe class ColumnOps
             {
                 for (int j = 0; j < width; j++)
                 {
-                    dx[j] = dy[j] * a[j] + ((x[j] - center[j]) * k[j] + d[j]);
+                    dx[j] = dy[j] * a[j] + (((x[j] - center[j]) * invStd[j]) * k[j] + d[j]);
                 }
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Gradient<T>(T* dy, T* x, T* a, T* center, T* k, T* d, int j)
+    private static Vector<T> Gradient<T>(T* dy, T* x, T* a, T* center, T* invStd, T* k, T* d, int j)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Vector.Load(dy + j) * Vector.Load(a + j) + ((Vector.Load(x + j) - Vector.Load(center + j)) * Vector.Load(k + j) + Vector.Load(d + j));
+        Vector.Load(dy + j) * Vector.Load(a + j)
+            + (((Vector.Load(x + j) - Vector.Load(center + j)) * Vector.Load(invStd + j)) * Vector.Load(k + j) + Vector.Load(d + j));
 
     /// <summary>Where the whole vectors of a row end; reductions do the rest column by column.</summary>
     private static int VectorEnd<T>(int width) =>

@@ -4,13 +4,18 @@ using System.Runtime.Intrinsics.X86;
 
 namespace BatchNorm.Kernels;
 
-/// <summary>An element-wise pass: the result for element <c>i</c>, or for a vector of elements starting there.</summary>
-internal interface IElementOperator<T>
+/// <summary>An element-wise pass, one element at a time: the result for element <c>i</c>.</summary>
+internal interface IScalarOperator<T>
+    where T : unmanaged
+{
+    T Scalar(nuint i);
+}
+
+/// <summary>An element-wise pass that also has a vector form: the results for the elements from <c>i</c> on.</summary>
+internal interface IElementOperator<T> : IScalarOperator<T>
     where T : unmanaged
 {
     Vector<T> Vector(nuint i);
-
-    T Scalar(nuint i);
 }
 
 /// <summary>(x - center) * scale + shift</summary>
@@ -26,19 +31,38 @@ internal readonly unsafe struct NormalizeOperator<T>(T* x, T center, T scale, T 
     public T Scalar(nuint i) => (x[i] - center) * scale + shift;
 }
 
-/// <summary>dy * a + ((x - center) * k + d)</summary>
-internal readonly unsafe struct InputGradientOperator<T>(T* dy, T* x, T a, T center, T k, T d) : IElementOperator<T>
+/// <summary>dy * a + (((x - center) * invStd) * k + d): through x̂, so no constant underflows for extreme data.</summary>
+internal readonly unsafe struct InputGradientOperator<T>(T* dy, T* x, T a, T center, T invStd, T k, T d) : IElementOperator<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Vector<T> _a = new(a);
     private readonly Vector<T> _center = new(center);
+    private readonly Vector<T> _invStd = new(invStd);
     private readonly Vector<T> _k = new(k);
     private readonly Vector<T> _d = new(d);
 
     public Vector<T> Vector(nuint i) =>
-        System.Numerics.Vector.Load(dy + i) * _a + ((System.Numerics.Vector.Load(x + i) - _center) * _k + _d);
+        System.Numerics.Vector.Load(dy + i) * _a + (((System.Numerics.Vector.Load(x + i) - _center) * _invStd) * _k + _d);
 
-    public T Scalar(nuint i) => dy[i] * a + ((x[i] - center) * k + d);
+    public T Scalar(nuint i) => dy[i] * a + (((x[i] - center) * invStd) * k + d);
+}
+
+/// <summary>(x - mean) * scale + bias, in <see cref="double"/>: for channels whose constants <typeparamref name="T"/> cannot hold.</summary>
+internal readonly unsafe struct WideNormalizeOperator<T>(T* x, double mean, double scale, double bias) : IScalarOperator<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Scalar(nuint i) => T.CreateTruncating((double.CreateTruncating(x[i]) - mean) * scale + bias);
+}
+
+/// <summary>dy * a + ((x - mean) * invStd) * k + d, in <see cref="double"/> (without the x term when k is 0).</summary>
+internal readonly unsafe struct WideInputGradientOperator<T>(T* dy, T* x, double a, double mean, double invStd, double k, double d) : IScalarOperator<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Scalar(nuint i)
+    {
+        double g = double.CreateTruncating(dy[i]) * a + d;
+        return T.CreateTruncating(k == 0 ? g : g + ((double.CreateTruncating(x[i]) - mean) * invStd) * k);
+    }
 }
 
 /// <summary>
@@ -57,11 +81,7 @@ internal static unsafe class ElementOps
         nuint v = (nuint)Vector<T>.Count;
         if (!Vector.IsHardwareAccelerated || length < v)
         {
-            for (nuint j = 0; j < length; j++)
-            {
-                destination[j] = op.Scalar(j);
-            }
-
+            ApplyScalar(op, destination, length);
             return;
         }
 
@@ -92,6 +112,35 @@ internal static unsafe class ElementOps
 
         Vector.Store(tail, destination + last);
     }
+
+    public static void ApplyScalar<T, TOperator>(in TOperator op, T* destination, nuint length)
+        where T : unmanaged
+        where TOperator : struct, IScalarOperator<T>
+    {
+        for (nuint i = 0; i < length; i++)
+        {
+            destination[i] = op.Scalar(i);
+        }
+    }
+
+    /// <summary>
+    /// Whether <typeparamref name="T"/> holds a per-channel constant well enough for the vector loops: finite, and
+    /// normal or zero (a subnormal or flushed constant would cost precision).
+    /// </summary>
+    public static bool Fits<T>(double value)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        T t = T.CreateTruncating(value);
+        return T.IsFinite(t) && (value == 0 || T.IsNormal(t));
+    }
+
+    /// <summary>
+    /// The largest |x - center| (and |center|) for which the vector loops' <c>x - center</c> cannot overflow
+    /// <typeparamref name="T"/>: a quarter of its largest value.
+    /// </summary>
+    public static double Limit<T>()
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4.0;
 
     /// <summary>Orders non-temporal stores before whatever follows (a no-op where they do not exist).</summary>
     public static void Fence(bool nonTemporal)
