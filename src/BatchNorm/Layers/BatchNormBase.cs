@@ -12,7 +12,7 @@ namespace BatchNorm;
 /// <remarks>
 /// <para>
 /// The layer holds the hyperparameters, the parameters (<see cref="Weight"/>, <see cref="Bias"/>), their gradients,
-/// the running statistics and what the last <see cref="Forward"/> saved for <see cref="Backward"/>; the arithmetic is
+/// the running statistics and what the last <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> saved for <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>; the arithmetic is
 /// in <see cref="BatchNormKernels"/>. A call that throws leaves every piece of this state exactly as it was.
 /// </para>
 /// <para>
@@ -128,10 +128,10 @@ public abstract partial class BatchNormBase<T>
     /// <summary>Beta: the per-channel shift, of length <c>C</c> (empty when not <see cref="Affine"/>); initially 0.</summary>
     public Span<T> Bias => _bias;
 
-    /// <summary>The gradient of the loss with respect to <see cref="Weight"/>; accumulates (+=) across <see cref="Backward"/> calls until <see cref="ZeroGrad"/>.</summary>
+    /// <summary>The gradient of the loss with respect to <see cref="Weight"/>; accumulates (+=) across <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> calls until <see cref="ZeroGrad"/>.</summary>
     public Span<T> WeightGradient => _weightGradient;
 
-    /// <summary>The gradient of the loss with respect to <see cref="Bias"/>; accumulates (+=) across <see cref="Backward"/> calls until <see cref="ZeroGrad"/>.</summary>
+    /// <summary>The gradient of the loss with respect to <see cref="Bias"/>; accumulates (+=) across <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> calls until <see cref="ZeroGrad"/>.</summary>
     public Span<T> BiasGradient => _biasGradient;
 
     /// <summary>The running mean, of length <c>C</c> (empty when not <see cref="TrackRunningStatistics"/>); initially 0.</summary>
@@ -209,7 +209,7 @@ public abstract partial class BatchNormBase<T>
     /// <summary>Sets evaluation mode: the running statistics normalize (batch statistics when they are not tracked).</summary>
     public void Eval() => IsTraining = false;
 
-    /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward"/> needs.</summary>
+    /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> needs.</summary>
     /// <param name="input">Contiguous row-major data of shape <paramref name="shape"/>.</param>
     /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
     /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory.</param>
@@ -224,6 +224,12 @@ public abstract partial class BatchNormBase<T>
     /// </remarks>
     public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)
     {
+        if (SynchronizesForward)
+        {
+            ForwardSynchronized(input, shape, output);
+            return;
+        }
+
         BatchNormLayout layout = ValidateShape(shape);
         bool batchStatistics = IsTraining || !TrackRunningStatistics;
         if (batchStatistics)
@@ -286,17 +292,18 @@ public abstract partial class BatchNormBase<T>
         _savedBatchStatistics = batchStatistics;
         shape.CopyTo(_savedShape);
         _savedRank = shape.Length;
+        _savedCommunicator = null;
     }
 
     /// <summary>
-    /// Differentiates the most recent <see cref="Forward"/> as it was computed (its statistics and mode), with the
+    /// Differentiates the most recent <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> as it was computed (its statistics and mode), with the
     /// current <see cref="Weight"/>: overwrites <paramref name="gradInput"/> and adds to the parameter gradients.
     /// </summary>
-    /// <param name="input">The input that <see cref="Forward"/> was given.</param>
-    /// <param name="shape">The shape that <see cref="Forward"/> was given.</param>
+    /// <param name="input">The input that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
+    /// <param name="shape">The shape that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
     /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
     /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/>.</param>
-    /// <exception cref="InvalidOperationException">No <see cref="Forward"/> has succeeded yet.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet.</exception>
     /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
     /// <remarks>
     /// After a forward with batch statistics, this method effectively computes, per channel with
@@ -307,6 +314,12 @@ public abstract partial class BatchNormBase<T>
     /// </remarks>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
+        if (_savedCommunicator is not null)
+        {
+            BackwardSynchronized(input, shape, gradOutput, gradInput);
+            return;
+        }
+
         if (_savedRank == 0)
         {
             ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
