@@ -1,0 +1,188 @@
+using System;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace BatchNorm;
+
+// Forward and Backward over System.Numerics.Tensors types: the shape comes from the tensor, and a dense tensor is
+// viewed as the span it already is (no copy). Strided views (slices, transposes, broadcasts) are rejected rather than
+// copied, so the layer keeps its "nothing allocated per call" promise; FlattenTo or ToDenseTensor makes a dense copy.
+public abstract partial class BatchNormBase<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// Normalizes the tensor <paramref name="input"/> into <paramref name="output"/> and saves what the tensor
+    /// <c>Backward</c> needs; the same as the span <c>Forward</c> with the shape taken from <paramref name="input"/>.
+    /// A <see cref="Tensor{T}"/> converts implicitly to both parameter types.
+    /// </summary>
+    /// <param name="input">A dense tensor of shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
+    /// <param name="output">A dense tensor with the same lengths as <paramref name="input"/>; receives the result and may be the very same memory.</param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="input"/> has the wrong rank, a channel count other than <see cref="NumFeatures"/>, a dimension or an
+    /// element count above <see cref="int.MaxValue"/>; <paramref name="output"/>'s lengths differ from <paramref name="input"/>'s;
+    /// either tensor is not dense (a strided slice, a transpose or a broadcast); <paramref name="output"/> partially overlaps
+    /// <paramref name="input"/>; or batch statistics are needed and a channel has fewer than two values.
+    /// </exception>
+    /// <remarks>
+    /// <para>
+    /// In training, this method effectively computes <c>y = (x - mean) / sqrt(var + eps) * weight + bias</c> with the
+    /// batch mean and biased variance per channel, then, when <see cref="TrackRunningStatistics"/>, increments
+    /// <see cref="NumBatchesTracked"/> and blends the batch mean and unbiased variance into the running statistics with
+    /// factor <see cref="Momentum"/> (or <c>1 / NumBatchesTracked</c> when it is null). In evaluation, the running
+    /// statistics replace the batch ones (the batch ones are used when none are tracked).
+    /// </para>
+    /// <para>
+    /// A dense tensor (<c>IsDense</c>: row-major, no gaps) is used in place, so the results are bit-identical to the
+    /// span overload on the same data. A non-dense view is rejected, not copied: call <c>ToDenseTensor()</c> or
+    /// <c>FlattenTo</c> first.
+    /// </para>
+    /// </remarks>
+    public void Forward(ReadOnlyTensorSpan<T> input, TensorSpan<T> output)
+    {
+        Span<int> buffer = stackalloc int[MaxRank];
+        ReadOnlySpan<int> shape = ReadShape(input, buffer, nameof(input));
+        ThrowIfLengthsDiffer(output.Lengths, input.Lengths, nameof(output), nameof(input));
+        ReadOnlySpan<T> x = AsDenseSpan(input, nameof(input));
+        Span<T> y = AsDenseSpan(output, nameof(output));
+        Forward(x, shape, y);
+    }
+
+    /// <summary>
+    /// Differentiates the most recent <c>Forward</c> as it was computed, with the current <see cref="Weight"/>: the same
+    /// as the span <c>Backward</c> with the shape taken from <paramref name="input"/>. Overwrites
+    /// <paramref name="gradInput"/> and adds to the parameter gradients.
+    /// </summary>
+    /// <param name="input">The input that <c>Forward</c> was given, as a dense tensor.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the output: a dense tensor with the same lengths as <paramref name="input"/>.</param>
+    /// <param name="gradInput">
+    /// Overwritten with the gradient with respect to the input: a dense tensor with the same lengths as
+    /// <paramref name="input"/>, or an empty one (<c>TensorSpan&lt;T&gt;.Empty</c>) to skip it. May be the very same
+    /// memory as <paramref name="gradOutput"/>.
+    /// </param>
+    /// <exception cref="InvalidOperationException">No <c>Forward</c> has succeeded yet.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="input"/> has the wrong rank, a channel count other than <see cref="NumFeatures"/>, a dimension or an
+    /// element count above <see cref="int.MaxValue"/>, or a shape other than the last forward's; another tensor's lengths
+    /// differ from <paramref name="input"/>'s; a tensor is not dense; or <paramref name="gradInput"/> partially overlaps
+    /// another tensor.
+    /// </exception>
+    /// <remarks>
+    /// <para>
+    /// After a forward with batch statistics, this method effectively computes, per channel with
+    /// <c>xhat = (x - mean) * invstd</c> over its <c>M</c> values, <c>BiasGradient += Σdy</c>,
+    /// <c>WeightGradient += Σ(dy * xhat)</c> and <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>.
+    /// After a forward with running statistics, these are constants: <c>dx = dy * weight * invstd</c>, and the
+    /// parameter gradients are as above with the running statistics in <c>xhat</c>.
+    /// </para>
+    /// <para>Dense tensors are used in place (bit-identical to the span overload); non-dense views are rejected.</para>
+    /// </remarks>
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
+    {
+        if (_savedRank == 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
+        }
+
+        Span<int> buffer = stackalloc int[MaxRank];
+        ReadOnlySpan<int> shape = ReadShape(input, buffer, nameof(input));
+        ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
+        if (!shape.SequenceEqual(savedShape))
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(input),
+                $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
+        }
+
+        ThrowIfLengthsDiffer(gradOutput.Lengths, input.Lengths, nameof(gradOutput), nameof(input));
+        bool skipGradInput = gradInput.IsEmpty;
+        if (!skipGradInput)
+        {
+            ThrowIfLengthsDiffer(gradInput.Lengths, input.Lengths, nameof(gradInput), nameof(input));
+        }
+
+        ReadOnlySpan<T> x = AsDenseSpan(input, nameof(input));
+        ReadOnlySpan<T> dy = AsDenseSpan(gradOutput, nameof(gradOutput));
+        Span<T> dx = skipGradInput ? Span<T>.Empty : AsDenseSpan(gradInput, nameof(gradInput));
+        Backward(x, shape, dy, dx);
+    }
+
+    /// <summary>Checks a tensor's rank, channel count and size, and writes its lengths as an <see cref="int"/> shape.</summary>
+    private ReadOnlySpan<int> ReadShape(ReadOnlyTensorSpan<T> tensor, Span<int> buffer, string paramName)
+    {
+        ReadOnlySpan<nint> lengths = tensor.Lengths;
+        if (lengths.Length < _minRank || lengths.Length > _maxRank)
+        {
+            ThrowHelper.ThrowArgument(
+                paramName,
+                $"{GetType().Name.Split('`')[0]} expects a shape {_expectedShape}, but got a tensor of rank {lengths.Length}: {Format(lengths)}.");
+        }
+
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            if (lengths[i] > int.MaxValue)
+            {
+                ThrowHelper.ThrowArgument(
+                    paramName,
+                    $"Expected dimensions of at most int.MaxValue, but dimension {i} is {lengths[i]} in {Format(lengths)}.");
+            }
+
+            buffer[i] = (int)lengths[i];
+        }
+
+        if (tensor.FlattenedLength > int.MaxValue)
+        {
+            ThrowHelper.ThrowArgument(
+                paramName,
+                $"Expected at most int.MaxValue elements, but {Format(lengths)} has {tensor.FlattenedLength}.");
+        }
+
+        if (buffer[1] != NumFeatures)
+        {
+            ThrowHelper.ThrowArgument(
+                paramName,
+                $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {buffer[1]} in {Format(lengths)}.");
+        }
+
+        return buffer[..lengths.Length];
+    }
+
+    private static void ThrowIfLengthsDiffer(ReadOnlySpan<nint> lengths, ReadOnlySpan<nint> expected, string paramName, string otherName)
+    {
+        if (!lengths.SequenceEqual(expected))
+        {
+            ThrowHelper.ThrowArgument(
+                paramName,
+                $"Expected the lengths of '{otherName}', {Format(expected)}, but got {Format(lengths)}.");
+        }
+    }
+
+    private static ReadOnlySpan<T> AsDenseSpan(ReadOnlyTensorSpan<T> tensor, string paramName)
+    {
+        if (!tensor.IsDense && !tensor.IsEmpty)
+        {
+            ThrowNotDense(paramName, tensor.Lengths, tensor.Strides);
+        }
+
+        // Dense means row-major with no gaps, so the FlattenedLength elements from the first one are the tensor.
+        return MemoryMarshal.CreateReadOnlySpan(in tensor.GetPinnableReference(), (int)tensor.FlattenedLength);
+    }
+
+    private static Span<T> AsDenseSpan(TensorSpan<T> tensor, string paramName)
+    {
+        if (!tensor.IsDense && !tensor.IsEmpty)
+        {
+            ThrowNotDense(paramName, tensor.Lengths, tensor.Strides);
+        }
+
+        return MemoryMarshal.CreateSpan(ref tensor.GetPinnableReference(), (int)tensor.FlattenedLength);
+    }
+
+    private static void ThrowNotDense(string paramName, ReadOnlySpan<nint> lengths, ReadOnlySpan<nint> strides) =>
+        ThrowHelper.ThrowArgument(
+            paramName,
+            $"Expected a dense (contiguous, row-major) tensor, but got lengths {Format(lengths)} with strides {Format(strides)}; " +
+            "make a dense copy first, for example with ToDenseTensor() or FlattenTo().");
+
+    private static string Format(ReadOnlySpan<nint> lengths) => "[" + string.Join(", ", lengths.ToArray()) + "]";
+}
