@@ -3,11 +3,13 @@ using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Perfolizer.Horology;
 
 namespace BatchNorm.Benchmarks;
 
 /// <summary>
-/// Entry point. <c>--quick</c> runs every operation on the first shape with few iterations (a couple of minutes);
+/// Entry point. <c>--quick</c> runs every operation on the first shape with few iterations (well under a minute);
 /// without it, the full suite. Other arguments go to BenchmarkDotNet (for example <c>--filter '*Training*'</c>).
 /// </summary>
 public static class Program
@@ -23,12 +25,12 @@ public static class Program
             rest = [.. rest, "--filter", "*"];
         }
 
-        IConfig config = DefaultConfig.Instance;
-        if (Quick)
-        {
-            config = config.AddJob(Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithId("Quick"));
-        }
-
+        // In process: no per-benchmark build or process start. The quick job takes a fixed few invocations (the whole
+        // quick run is well under two minutes); the full one lets BenchmarkDotNet size its iterations.
+        Job job = Quick
+            ? Job.Dry.WithWarmupCount(2).WithIterationCount(10).WithInvocationCount(4).WithUnrollFactor(1).WithId("Quick")
+            : Job.Default.WithWarmupCount(3).WithIterationCount(15).WithIterationTime(TimeInterval.FromMilliseconds(250)).WithId("Full");
+        IConfig config = DefaultConfig.Instance.AddJob(job.WithToolchain(InProcessEmitToolchain.Instance));
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config);
     }
 }
