@@ -267,7 +267,6 @@ public static partial class BatchNormKernels
                 SumDyX = sdyx,
                 GivenSums = givenSums,
                 Count = count,
-                NonTemporal = UseNonTemporalStores<T>(layout),
             };
             ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
@@ -301,9 +300,6 @@ public static partial class BatchNormKernels
         /// <summary>Whether the sums are given (over <see cref="Count"/> values, say across replicas) rather than computed.</summary>
         public bool GivenSums;
         public double Count;
-
-        /// <summary>Whether the input gradient is stored around the cache.</summary>
-        public bool NonTemporal;
 
         private readonly bool Training => RunningMean == null;
 
@@ -374,7 +370,7 @@ public static partial class BatchNormKernels
                     else if (Training)
                     {
                         ElementOps.Apply(
-                            new InputGradientOperator<T>(Dy + at, X + at, gj.A, gj.Center, gj.InvStd, gj.K, gj.D), Dx + at, (nuint)s, NonTemporal);
+                            new InputGradientOperator<T>(Dy + at, X + at, gj.A, gj.Center, gj.InvStd, gj.K, gj.D), Dx + at, (nuint)s);
                     }
                     else
                     {
@@ -383,7 +379,6 @@ public static partial class BatchNormKernels
                 }
             }
 
-            ElementOps.Fence(NonTemporal);
         }
 
         private readonly void RunColumns(int c0, int width)

@@ -233,7 +233,6 @@ public static partial class BatchNormKernels
                 Layout = layout,
                 Block = ChannelsPerChunk<T>(layout),
                 GivenStatistics = givenStatistics,
-                NonTemporal = UseNonTemporalStores<T>(layout),
             };
             ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
         }
@@ -262,9 +261,6 @@ public static partial class BatchNormKernels
 
         /// <summary>Whether <see cref="Mean"/> and <see cref="InverseStd"/> are given rather than computed.</summary>
         public bool GivenStatistics;
-
-        /// <summary>Whether the output is stored around the cache.</summary>
-        public bool NonTemporal;
 
         public readonly void Run(int chunk)
         {
@@ -341,7 +337,7 @@ public static partial class BatchNormKernels
                     long at = i * stride + j * s;
                     if (exact[j])
                     {
-                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shiftT[j]), y + at, (nuint)s, NonTemporal);
+                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shiftT[j]), y + at, (nuint)s);
                     }
                     else
                     {
@@ -350,7 +346,6 @@ public static partial class BatchNormKernels
                 }
             }
 
-            ElementOps.Fence(NonTemporal);
         }
 
         private readonly void RunColumns(int c0, int width)

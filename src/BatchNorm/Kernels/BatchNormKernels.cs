@@ -34,15 +34,6 @@ public static partial class BatchNormKernels
     /// <summary>The most bytes a chunk's channels should span, so that its second pass still finds them in L2.</summary>
     private const long CacheBytes = 384 * 1024;
 
-    /// <summary>Outputs from this many bytes up are stored around the cache (see <see cref="ElementOps"/>).</summary>
-    internal static long NonTemporalBytes = 16L << 20;
-
-    /// <summary>Runs shorter than this are stored normally: partial-line non-temporal stores are slow.</summary>
-    internal static long NonTemporalRunBytes = 4096;
-
-    private static bool UseNonTemporalStores<T>(BatchNormLayout layout) =>
-        (long)layout.Length * Unsafe.SizeOf<T>() >= NonTemporalBytes && (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= NonTemporalRunBytes;
-
     /// <summary>
     /// The consecutive channels one chunk takes: <see cref="MaxBlock"/> columns when <c>S = 1</c>; otherwise enough that
     /// each sample's part of the chunk is a contiguous run of <see cref="StreamBytes"/>, but few enough that the whole

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace BatchNorm.Kernels;
 
@@ -19,6 +18,7 @@ internal interface IElementOperator<T> : IScalarOperator<T>
 }
 
 /// <summary>(x - center) * scale + shift</summary>
+/// <remarks>The constants are held as vectors only (the scalar form takes their first element): a small struct.</remarks>
 internal readonly unsafe struct NormalizeOperator<T>(T* x, T center, T scale, T shift) : IElementOperator<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -26,9 +26,11 @@ internal readonly unsafe struct NormalizeOperator<T>(T* x, T center, T scale, T 
     private readonly Vector<T> _scale = new(scale);
     private readonly Vector<T> _shift = new(shift);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector<T> Vector(nuint i) => (System.Numerics.Vector.Load(x + i) - _center) * _scale + _shift;
 
-    public T Scalar(nuint i) => (x[i] - center) * scale + shift;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Scalar(nuint i) => (x[i] - _center[0]) * _scale[0] + _shift[0];
 }
 
 /// <summary>dy * a + (((x - center) * invStd) * k + d): through x̂, so no constant underflows for extreme data.</summary>
@@ -41,16 +43,19 @@ internal readonly unsafe struct InputGradientOperator<T>(T* dy, T* x, T a, T cen
     private readonly Vector<T> _k = new(k);
     private readonly Vector<T> _d = new(d);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector<T> Vector(nuint i) =>
         System.Numerics.Vector.Load(dy + i) * _a + (((System.Numerics.Vector.Load(x + i) - _center) * _invStd) * _k + _d);
 
-    public T Scalar(nuint i) => dy[i] * a + (((x[i] - center) * invStd) * k + d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Scalar(nuint i) => dy[i] * _a[0] + (((x[i] - _center[0]) * _invStd[0]) * _k[0] + _d[0]);
 }
 
 /// <summary>(x - mean) * scale + bias, in <see cref="double"/>: for channels whose constants <typeparamref name="T"/> cannot hold.</summary>
 internal readonly unsafe struct WideNormalizeOperator<T>(T* x, double mean, double scale, double bias) : IScalarOperator<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T Scalar(nuint i) => T.CreateTruncating((double.CreateTruncating(x[i]) - mean) * scale + bias);
 }
 
@@ -58,6 +63,7 @@ internal readonly unsafe struct WideNormalizeOperator<T>(T* x, double mean, doub
 internal readonly unsafe struct WideInputGradientOperator<T>(T* dy, T* x, double a, double mean, double invStd, double k, double d) : IScalarOperator<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T Scalar(nuint i)
     {
         double g = double.CreateTruncating(dy[i]) * a + d;
@@ -66,15 +72,13 @@ internal readonly unsafe struct WideInputGradientOperator<T>(T* dy, T* x, double
 }
 
 /// <summary>
-/// Drives an <see cref="IElementOperator{T}"/> over a run. The tail is an overlapping last vector computed before
-/// anything is stored, so the destination may be the very memory an operator reads. With <c>nonTemporal</c>, the
-/// stores bypass the cache (after a scalar head that aligns them): for outputs too large to stay in cache, this saves
-/// reading each destination line before writing it and keeps the inputs of the next pass in cache.
+/// Drives an <see cref="IElementOperator{T}"/> over a run: aligned stores in between an overlapping first and last
+/// vector. (Non-temporal stores for large outputs were measured on the reference machine and gained nothing there.)
 /// </summary>
 internal static unsafe class ElementOps
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Apply<T, TOperator>(in TOperator op, T* destination, nuint length, bool nonTemporal)
+    public static void Apply<T, TOperator>(in TOperator op, T* destination, nuint length)
         where T : unmanaged
         where TOperator : struct, IElementOperator<T>
     {
@@ -85,31 +89,20 @@ internal static unsafe class ElementOps
             return;
         }
 
+        // The first and last vectors are computed before anything is stored (so the destination may be the very memory
+        // an operator reads) and stored unaligned at the end; between them, every store is aligned, which matters for
+        // the many short runs of small spatial sizes.
         nuint last = length - v;
+        Vector<T> head = op.Vector(0);
         Vector<T> tail = op.Vector(last);
-        nuint i = 0;
-        if (nonTemporal)
+        nuint bytes = (nuint)Vector<byte>.Count;
+        nuint i = (bytes - (nuint)destination % bytes) % bytes / (nuint)sizeof(T);
+        for (; i < last; i += v)
         {
-            nuint bytes = (nuint)Vector<byte>.Count;
-            nuint head = (bytes - (nuint)destination % bytes) % bytes / (nuint)sizeof(T);
-            for (; i < head && i < last; i++)
-            {
-                destination[i] = op.Scalar(i);
-            }
-
-            for (; i < last; i += v)
-            {
-                Vector.StoreAlignedNonTemporal(op.Vector(i), destination + i);
-            }
-        }
-        else
-        {
-            for (; i < last; i += v)
-            {
-                Vector.Store(op.Vector(i), destination + i);
-            }
+            Vector.StoreAligned(op.Vector(i), destination + i);
         }
 
+        Vector.Store(head, destination);
         Vector.Store(tail, destination + last);
     }
 
@@ -141,13 +134,4 @@ internal static unsafe class ElementOps
     public static double Limit<T>()
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4.0;
-
-    /// <summary>Orders non-temporal stores before whatever follows (a no-op where they do not exist).</summary>
-    public static void Fence(bool nonTemporal)
-    {
-        if (nonTemporal && Sse.IsSupported)
-        {
-            Sse.StoreFence();
-        }
-    }
 }
