@@ -13,6 +13,15 @@ namespace BatchNorm.Mpi;
 /// communicator call it; every MPI return code is checked and a failure throws <see cref="MpiException"/> (under
 /// MPI's default error handler the job aborts first). Calls are serialized across threads.
 /// </remarks>
+/// <example>
+/// <code>
+/// // mpiexec -n 4 dotnet Train.dll: two synchronized groups of two ranks each
+/// using MpiEnvironment mpi = MpiEnvironment.Initialize();
+/// using MpiCommunicator pair = mpi.World.Split(color: mpi.World.Rank / 2, key: mpi.World.Rank);
+/// var bn = new BatchNorm2d&lt;float&gt;(numFeatures: 16) { Communicator = pair };
+/// bn.Forward(x, shape, y);                     // statistics over the batches of this rank and its partner
+/// </code>
+/// </example>
 public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposable
 {
     private readonly MpiEnvironment _environment;
@@ -34,12 +43,15 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
     }
 
     /// <summary>This process's rank in the communicator (<c>MPI_Comm_rank</c>).</summary>
+    /// <remarks>Read once, when the communicator is made; a communicator's ranks never change in MPI.</remarks>
     public int Rank { get; }
 
     /// <summary>The number of processes in the communicator (<c>MPI_Comm_size</c>).</summary>
+    /// <remarks>Read once, when the communicator is made.</remarks>
     public int Size { get; }
 
     /// <summary>Whether this is <c>MPI_COMM_WORLD</c>.</summary>
+    /// <remarks><see langword="true"/> only for <see cref="MpiEnvironment.World"/>, which <see cref="Dispose"/> never frees; <see langword="false"/> for <see cref="Split"/>'s results.</remarks>
     public bool IsWorld => !_owned;
 
     /// <summary>Gathers every process's <paramref name="send"/> into every process's <paramref name="receive"/>, in rank order (<c>MPI_Allgather</c>).</summary>
@@ -48,6 +60,11 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
     /// <exception cref="ArgumentException">A length is wrong, or the spans overlap.</exception>
     /// <exception cref="ObjectDisposedException">The communicator or MPI was disposed.</exception>
     /// <exception cref="MpiException">MPI_Allgather returned an error.</exception>
+    /// <remarks>
+    /// This method effectively computes <c>receive[r * send.Length + i] = send_r[i]</c> for every rank <c>r</c>; values are
+    /// copied, so NaN passes through and every process receives the same bits. The lengths and the overlap are checked
+    /// before MPI is called: a process that fails them does not take part, and its peers wait until the job ends.
+    /// </remarks>
     public void AllGather(ReadOnlySpan<double> send, Span<double> receive)
     {
         if (receive.Length != (long)send.Length * Size)
@@ -75,7 +92,11 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
     /// <param name="values">This process's values, summed in place; the same length on every process.</param>
     /// <exception cref="ObjectDisposedException">The communicator or MPI was disposed.</exception>
     /// <exception cref="MpiException">MPI_Allreduce returned an error.</exception>
-    /// <remarks>The summation order is the MPI library's; MPI recommends, but does not promise, the same bits on every process.</remarks>
+    /// <remarks>
+    /// This method effectively computes <c>values[i] = Σ_r values_r[i]</c> over the ranks <c>r</c>, in <see cref="double"/>;
+    /// NaN on any process makes that element NaN on all. The summation order is the MPI library's; MPI recommends, but
+    /// does not promise, the same bits on every process.
+    /// </remarks>
     public void AllReduceSum(Span<double> values)
     {
         lock (MpiEnvironment.Gate)
@@ -91,6 +112,7 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
     /// <summary>Blocks until every process of the communicator has called it (<c>MPI_Barrier</c>).</summary>
     /// <exception cref="ObjectDisposedException">The communicator or MPI was disposed.</exception>
     /// <exception cref="MpiException">MPI_Barrier returned an error.</exception>
+    /// <remarks>Collective. A synchronized layer does not need it; it is for lining processes up, for example around timing or I/O.</remarks>
     public void Barrier()
     {
         lock (MpiEnvironment.Gate)
@@ -111,6 +133,10 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="color"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException">The communicator or MPI was disposed.</exception>
     /// <exception cref="MpiException">MPI_Comm_split returned an error.</exception>
+    /// <remarks>
+    /// A negative color (MPI's <c>MPI_UNDEFINED</c>) is rejected, so every process joins some group. The new communicator
+    /// is independent of this one: disposing either leaves the other usable.
+    /// </remarks>
     public MpiCommunicator Split(int color, int key)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(color);
@@ -126,6 +152,10 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
     /// <param name="errorCode">The exit code the launcher should report.</param>
     /// <exception cref="ObjectDisposedException">The communicator or MPI was disposed.</exception>
     /// <exception cref="MpiException">MPI_Abort returned an error.</exception>
+    /// <remarks>
+    /// Not serialized with the other calls, so another thread blocked in a collective does not delay it. MPI
+    /// implementations typically end every process of the job, not only this communicator's.
+    /// </remarks>
     public void Abort(int errorCode = 1)
     {
         // No lock: abort must not wait for a thread blocked in a collective.
@@ -135,6 +165,10 @@ public sealed unsafe class MpiCommunicator : ICollectiveCommunicator, IDisposabl
 
     /// <summary>Frees a communicator made by <see cref="Split"/> (<c>MPI_Comm_free</c>); does nothing for the world communicator. Idempotent.</summary>
     /// <exception cref="MpiException">MPI_Comm_free returned an error.</exception>
+    /// <remarks>
+    /// Collective for a split communicator: every process of it should dispose it. After <see cref="MpiEnvironment"/> is
+    /// disposed nothing can be freed, so the handle is only dropped; later calls throw <see cref="ObjectDisposedException"/>.
+    /// </remarks>
     public void Dispose()
     {
         lock (MpiEnvironment.Gate)

@@ -26,6 +26,15 @@ namespace BatchNorm.Mpi;
 /// the job from a caught exception, call <see cref="Abort"/>.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// // mpiexec -n 2 dotnet App.dll
+/// using MpiEnvironment mpi = MpiEnvironment.Initialize();
+/// var bn = new BatchNorm1d&lt;float&gt;(numFeatures: 64) { Communicator = mpi.World };
+/// bn.Forward(localBatch, shape, output);       // normalized with the statistics of both processes' batches
+/// bn.Backward(localBatch, shape, gradOutput, gradInput);
+/// </code>
+/// </example>
 public sealed class MpiEnvironment : IDisposable
 {
     private static readonly object s_gate = new();
@@ -42,18 +51,26 @@ public sealed class MpiEnvironment : IDisposable
     }
 
     /// <summary>The MPI library family that was loaded.</summary>
+    /// <remarks>Decided from the library itself (Open MPI's exports <c>ompi_mpi_comm_world</c>), not from its file name; it fixes the handle ABI.</remarks>
     public MpiImplementation Implementation => _library.Implementation;
 
     /// <summary>The file name or path the library was loaded from.</summary>
+    /// <remarks>The name as given to the loader: <c>BATCHNORM_MPI_LIBRARY</c>'s value when set, otherwise a file name such as <c>libmpich.so.12</c> or <c>libmpi.so.40</c>.</remarks>
     public string LibraryPath => _library.Path;
 
     /// <summary>The thread support MPI provided (2 is <c>MPI_THREAD_SERIALIZED</c>).</summary>
+    /// <remarks>
+    /// The <c>provided</c> level of <c>MPI_Init_thread</c>. The package requests 2 but does not fail when MPI provides
+    /// less; below 2, make every MPI call from the thread that called <see cref="Initialize"/>.
+    /// </remarks>
     public int ThreadLevel { get; }
 
     /// <summary>All processes of the job (<c>MPI_COMM_WORLD</c>).</summary>
+    /// <remarks>Owned by MPI, not by you: disposing it does nothing. Its calls throw <see cref="ObjectDisposedException"/> once this environment is disposed.</remarks>
     public MpiCommunicator World { get; }
 
     /// <summary>Whether <see cref="Dispose"/> has finalized MPI.</summary>
+    /// <remarks>Once <see langword="true"/>, every communicator's collectives throw <see cref="ObjectDisposedException"/>, and MPI cannot be initialized again in this process.</remarks>
     public bool IsDisposed => _disposed;
 
     internal MpiLibrary Library => _library;
@@ -65,6 +82,10 @@ public sealed class MpiEnvironment : IDisposable
     /// <exception cref="DllNotFoundException">No MPI library could be loaded.</exception>
     /// <exception cref="InvalidOperationException">MPI was already initialized or finalized in this process (MPI allows one session per process).</exception>
     /// <exception cref="MpiException">An MPI call failed.</exception>
+    /// <remarks>
+    /// Once per process: a second call throws, even after <see cref="Dispose"/>, since MPI cannot be re-initialized. It
+    /// requests <c>MPI_THREAD_SERIALIZED</c> and registers the handler that <see cref="AbortOnUnhandledException"/> controls.
+    /// </remarks>
     public static MpiEnvironment Initialize()
     {
         lock (s_gate)
@@ -93,10 +114,15 @@ public sealed class MpiEnvironment : IDisposable
     /// <param name="errorCode">The exit code the launcher should report.</param>
     /// <exception cref="ObjectDisposedException">MPI was finalized.</exception>
     /// <exception cref="MpiException">MPI_Abort returned an error.</exception>
+    /// <remarks>The same as <c>World.Abort(errorCode)</c>: not serialized with other calls, so a thread blocked in a collective does not delay it.</remarks>
     public void Abort(int errorCode = 1) => World.Abort(errorCode);
 
     /// <summary>Finalizes MPI (<c>MPI_Finalize</c>); every process must call it. Idempotent.</summary>
     /// <exception cref="MpiException">MPI_Finalize failed.</exception>
+    /// <remarks>
+    /// Dispose the communicators made by <see cref="MpiCommunicator.Split"/> first. <c>MPI_Finalize</c> may wait for the
+    /// other processes; the unhandled-exception handler is removed before it is called.
+    /// </remarks>
     public void Dispose()
     {
         lock (s_gate)

@@ -11,6 +11,13 @@ namespace BatchNorm;
 /// (<c>S = 1</c> for <c>(N, C)</c>). Element <c>(n, c, s)</c> is at index <c>(n * C + c) * S + s</c>.
 /// Each channel holds <see cref="ValuesPerChannel"/> = <c>N * S</c> values.
 /// </remarks>
+/// <example>
+/// <code>
+/// BatchNormLayout layout = BatchNormLayout.FromShape([8, 16, 32, 32]);   // (N=8, C=16, S=1024)
+/// int index = ((n * layout.Channels) + c) * layout.SpatialSize + s;      // element (n, c, s)
+/// BatchNormKernels.ComputeStatistics&lt;float&gt;(x, layout, mean, variance, maxDegreeOfParallelism: -1);
+/// </code>
+/// </example>
 public readonly struct BatchNormLayout : IEquatable<BatchNormLayout>
 {
     /// <summary>Creates the layout <c>(batchSize, channels, spatialSize)</c>.</summary>
@@ -18,6 +25,10 @@ public readonly struct BatchNormLayout : IEquatable<BatchNormLayout>
     /// <param name="channels">The channel count <c>C</c>; one or more.</param>
     /// <param name="spatialSize">The inner count <c>S</c>; zero or more.</param>
     /// <exception cref="ArgumentOutOfRangeException">A count is negative, <paramref name="channels"/> is zero, or <c>N * C * S</c> exceeds <see cref="int.MaxValue"/>.</exception>
+    /// <remarks>
+    /// A constructed layout always has <c>C &gt;= 1</c> and <c>N * C * S &lt;= int.MaxValue</c>; only
+    /// <c>default(BatchNormLayout)</c> is <c>(0, 0, 0)</c>.
+    /// </remarks>
     public BatchNormLayout(int batchSize, int channels, int spatialSize)
     {
         if (batchSize < 0)
@@ -49,24 +60,37 @@ public readonly struct BatchNormLayout : IEquatable<BatchNormLayout>
     }
 
     /// <summary>The outer count <c>N</c>.</summary>
+    /// <remarks>PyTorch: <c>shape[0]</c>, the batch size; zero or more.</remarks>
     public int BatchSize { get; }
 
     /// <summary>The channel count <c>C</c>.</summary>
+    /// <remarks>PyTorch: <c>shape[1]</c>, a layer's <c>num_features</c>.</remarks>
     public int Channels { get; }
 
     /// <summary>The inner (spatial) count <c>S</c>.</summary>
+    /// <remarks>The product of the dimensions after the channel one: 1 for <c>(N, C)</c>, 0 when one of them is 0.</remarks>
     public int SpatialSize { get; }
 
     /// <summary>The number of values in each channel, <c>N * S</c>.</summary>
+    /// <remarks>
+    /// This property effectively computes <c>N * S</c>, the count <c>M</c> that batch statistics are taken over (the
+    /// unbiased variance needs <c>M &gt;= 2</c>); it cannot overflow, since the constructor bounds <c>N * C * S</c>.
+    /// </remarks>
     public int ValuesPerChannel => BatchSize * SpatialSize;
 
     /// <summary>The number of elements, <c>N * C * S</c>.</summary>
+    /// <remarks>This property effectively computes <c>N * C * S</c>, at most <see cref="int.MaxValue"/>: the length every tensor span of this layout must have.</remarks>
     public int Length => BatchSize * Channels * SpatialSize;
 
     /// <summary>Maps a PyTorch-style shape <c>(N, C, d1, …, dk)</c> to its layout.</summary>
     /// <param name="shape">The shape; rank 2 or more.</param>
     /// <returns>The layout <c>(N, C, d1 * … * dk)</c>.</returns>
     /// <exception cref="ArgumentException">The rank is below 2, a dimension is negative, the channel count is zero, or the element count exceeds <see cref="int.MaxValue"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes <c>(shape[0], shape[1], shape[2] * … * shape[k + 1])</c>, with an empty product
+    /// of 1. The products saturate rather than wrap, so an oversized shape is reported, never misread. Any rank of 2 or
+    /// more is accepted here; the layers restrict it.
+    /// </remarks>
     public static BatchNormLayout FromShape(ReadOnlySpan<int> shape)
     {
         if (shape.Length < 2)
@@ -105,28 +129,34 @@ public readonly struct BatchNormLayout : IEquatable<BatchNormLayout>
     }
 
     /// <inheritdoc/>
+    /// <remarks>Compares the three counts, so shapes that flatten alike, such as <c>(2, 3, 4, 5)</c> and <c>(2, 3, 20)</c>, give equal layouts.</remarks>
     public bool Equals(BatchNormLayout other) =>
         BatchSize == other.BatchSize && Channels == other.Channels && SpatialSize == other.SpatialSize;
 
     /// <inheritdoc/>
+    /// <remarks><see langword="true"/> only for a boxed <see cref="BatchNormLayout"/> with the same three counts.</remarks>
     public override bool Equals(object? obj) => obj is BatchNormLayout other && Equals(other);
 
     /// <inheritdoc/>
+    /// <remarks>Combines the three counts (<see cref="HashCode.Combine{T1, T2, T3}"/>); consistent with <see cref="Equals(BatchNormLayout)"/>, and not stable across processes.</remarks>
     public override int GetHashCode() => HashCode.Combine(BatchSize, Channels, SpatialSize);
 
     /// <inheritdoc/>
+    /// <remarks>For example <c>(N=8, C=16, S=1024)</c>; meant for messages and debugging, not for parsing.</remarks>
     public override string ToString() => $"(N={BatchSize}, C={Channels}, S={SpatialSize})";
 
     /// <summary>Whether two layouts are equal.</summary>
     /// <param name="left">The first layout.</param>
     /// <param name="right">The second layout.</param>
     /// <returns><see langword="true"/> when all three counts are equal.</returns>
+    /// <remarks>The same as <see cref="Equals(BatchNormLayout)"/>.</remarks>
     public static bool operator ==(BatchNormLayout left, BatchNormLayout right) => left.Equals(right);
 
     /// <summary>Whether two layouts differ.</summary>
     /// <param name="left">The first layout.</param>
     /// <param name="right">The second layout.</param>
     /// <returns><see langword="true"/> when any count differs.</returns>
+    /// <remarks>The negation of <see cref="Equals(BatchNormLayout)"/>.</remarks>
     public static bool operator !=(BatchNormLayout left, BatchNormLayout right) => !left.Equals(right);
 
     internal static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

@@ -22,6 +22,35 @@ namespace BatchNorm.Distributed;
 /// length, than its peers also aborts the group. An aborted group stays aborted: make a new one.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// using var group = new InProcessCommunicatorGroup(size: 2, timeout: TimeSpan.FromSeconds(30));
+/// var threads = new Thread[group.Size];
+/// for (int r = 0; r &lt; group.Size; r++)
+/// {
+///     int rank = r;
+///     threads[r] = new Thread(() =&gt;
+///     {
+///         var bn = new BatchNorm2d&lt;float&gt;(numFeatures: 16) { Communicator = group.Communicators[rank] };
+///         try
+///         {
+///             bn.Forward(inputs[rank], shapes[rank], outputs[rank]);   // the statistics of both replicas' batches
+///         }
+///         catch
+///         {
+///             group.Abort();                                           // release the peers rather than leave them waiting
+///             throw;
+///         }
+///     });
+///     threads[r].Start();
+/// }
+///
+/// foreach (Thread thread in threads)
+/// {
+///     thread.Join();
+/// }
+/// </code>
+/// </example>
 public sealed class InProcessCommunicatorGroup : IDisposable
 {
     private readonly Barrier _barrier;
@@ -35,7 +64,12 @@ public sealed class InProcessCommunicatorGroup : IDisposable
     /// <summary>Creates a group of <paramref name="size"/> replicas.</summary>
     /// <param name="size">The number of replicas; one or more.</param>
     /// <param name="timeout">The longest a replica waits for its peers in one collective phase; <see langword="null"/> (the default) to wait forever.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1, or <paramref name="timeout"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1, or <paramref name="timeout"/> is not positive or exceeds <see cref="int.MaxValue"/> milliseconds.</exception>
+    /// <remarks>
+    /// Makes the <see cref="Communicators"/>, one per rank, and a barrier of <paramref name="size"/> participants: every
+    /// replica must run on its own thread, since each collective blocks until all have arrived (replicas run as loop
+    /// iterations that one thread may execute in turn, as <c>Parallel.For</c> may, can deadlock).
+    /// </remarks>
     public InProcessCommunicatorGroup(int size, TimeSpan? timeout = null)
     {
         if (size < 1)
@@ -63,15 +97,19 @@ public sealed class InProcessCommunicatorGroup : IDisposable
     }
 
     /// <summary>The number of replicas.</summary>
+    /// <remarks>Fixed at construction; the length of <see cref="Communicators"/>.</remarks>
     public int Size { get; }
 
     /// <summary>The longest a replica waits for its peers in one collective phase; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> for no limit.</summary>
+    /// <remarks>Fixed at construction. When a wait exceeds it, the group aborts itself and every replica's collective throws <see cref="InvalidOperationException"/>.</remarks>
     public TimeSpan Timeout { get; }
 
     /// <summary>The replicas' communicators, indexed by rank.</summary>
+    /// <remarks>Fixed at construction; hand <c>Communicators[r]</c> to the thread that runs replica <c>r</c>, and to its layers' <see cref="BatchNormBase{T}.Communicator"/>.</remarks>
     public IReadOnlyList<InProcessCommunicator> Communicators => _communicators;
 
     /// <summary>Whether the group has been aborted (by <see cref="Abort"/>, <see cref="Dispose"/>, a timeout or mismatched collectives).</summary>
+    /// <remarks>Once <see langword="true"/>, stays <see langword="true"/>; every later collective throws <see cref="InvalidOperationException"/>.</remarks>
     public bool IsAborted => _abortReason is not null;
 
     /// <summary>Aborts the group: every pending and later collective of every replica throws <see cref="InvalidOperationException"/>.</summary>
@@ -79,6 +117,7 @@ public sealed class InProcessCommunicatorGroup : IDisposable
     public void Abort() => AbortWith("The group was aborted.");
 
     /// <summary>Aborts the group (see <see cref="Abort"/>).</summary>
+    /// <remarks>Idempotent. It only aborts: the communicators stay usable objects whose collectives throw, and nothing else is released.</remarks>
     public void Dispose() => AbortWith("The group was disposed.");
 
     internal void AllGather(int rank, ReadOnlySpan<double> send, Span<double> receive)

@@ -14,9 +14,19 @@ namespace BatchNorm.Inference;
 /// <see cref="BatchNormBase{T}.Affine"/>), which is <c>y = x * scale + shift</c>. All arithmetic is in
 /// <see cref="double"/>, and each result is rounded to <c>T</c> once. The methods read the layer and never change it;
 /// they describe evaluation mode whatever <see cref="BatchNormBase{T}.IsTraining"/> is. A running variance plus epsilon
-/// of zero gives infinite scales, and NaN propagates; neither throws.
+/// of zero gives a scale of 0, as the layer's inverse standard deviation of 0 there does; NaN propagates; neither throws.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// // A trained conv (16 output channels, 3 input, 3x3 kernel) followed by bn = new BatchNorm2d&lt;float&gt;(16):
+/// int[] weightShape = [16, 3, 3, 3];
+/// float[] foldedWeight = new float[convWeight.Length];
+/// float[] foldedBias = new float[16];
+/// BatchNormFolding.FoldIntoConvolution(bn, convWeight, weightShape, convBias, foldedWeight, foldedBias);
+/// // conv(x, foldedWeight, foldedBias) now matches bn(conv(x, convWeight, convBias)) in evaluation mode.
+/// </code>
+/// </example>
 public static class BatchNormFolding
 {
     /// <summary>Computes the evaluation-mode layer as a per-channel affine map <c>y = x * scale + shift</c>.</summary>
@@ -30,7 +40,9 @@ public static class BatchNormFolding
     /// <remarks>
     /// This method effectively computes, in <see cref="double"/>, <c>scale = weight / sqrt(running_var + eps)</c> and
     /// <c>shift = bias - running_mean * scale</c>, then rounds each to <typeparamref name="T"/>. (For a large mean,
-    /// <c>x * scale + shift</c> cancels; <c>(x - running_mean) * scale + bias</c> keeps more bits.)
+    /// <c>x * scale + shift</c> cancels; <c>(x - running_mean) * scale + bias</c> keeps more bits.) NaN in a parameter or
+    /// statistic gives NaN in that channel's results; <c>running_var + eps</c> of 0 gives an infinite (or NaN) scale, where
+    /// the layer's own evaluation forward takes the inverse standard deviation as 0 instead.
     /// </remarks>
     public static void ToAffine<T>(BatchNormBase<T> layer, Span<T> scale, Span<T> shift)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -77,7 +89,9 @@ public static class BatchNormFolding
     /// This method effectively computes, in <see cref="double"/> with <c>scale = weight_bn / sqrt(running_var + eps)</c>,
     /// <c>foldedWeight[o, i] = weight[o, i] * scale[o]</c> and
     /// <c>foldedBias[o] = (bias[o] - running_mean[o]) * scale[o] + bias_bn[o]</c>, rounding each result to
-    /// <typeparamref name="T"/> once. Nothing is written when it throws.
+    /// <typeparamref name="T"/> once. Nothing is written when it throws. NaN in a weight, bias, parameter or statistic
+    /// propagates to the affected outputs, as in <see cref="ToAffine{T}"/>. PyTorch:
+    /// <c>torch.nn.utils.fusion.fuse_linear_bn_weights</c>.
     /// </remarks>
     public static void FoldIntoLinear<T>(
         BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
@@ -112,7 +126,9 @@ public static class BatchNormFolding
     /// This method effectively computes, in <see cref="double"/> with <c>scale = weight_bn / sqrt(running_var + eps)</c>,
     /// <c>foldedWeight[o, …] = weight[o, …] * scale[o]</c> and
     /// <c>foldedBias[o] = (bias[o] - running_mean[o]) * scale[o] + bias_bn[o]</c>, rounding each result to
-    /// <typeparamref name="T"/> once. Nothing is written when it throws.
+    /// <typeparamref name="T"/> once. Nothing is written when it throws. NaN in a weight, bias, parameter or statistic
+    /// propagates to the affected outputs, as in <see cref="ToAffine{T}"/>. PyTorch:
+    /// <c>torch.nn.utils.fusion.fuse_conv_bn_weights</c>.
     /// </remarks>
     public static void FoldIntoConvolution<T>(
         BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
@@ -209,12 +225,12 @@ public static class BatchNormFolding
         newBias.CopyTo(foldedBias);
     }
 
-    /// <summary><c>weight / sqrt(running_var + eps)</c> in <see cref="double"/> (weight 1 when not affine).</summary>
+    /// <summary><c>weight / sqrt(running_var + eps)</c> in <see cref="double"/> (weight 1 when not affine; 0 where running_var + eps is 0, as the layer).</summary>
     private static double Scale<T>(BatchNormBase<T> layer, int channel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         double gamma = layer.Affine ? double.CreateTruncating(layer.Weight[channel]) : 1.0;
-        return gamma / Math.Sqrt(double.CreateTruncating(layer.RunningVariance[channel]) + layer.Epsilon);
+        return gamma * BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(layer.RunningVariance[channel]), layer.Epsilon);
     }
 
     /// <summary>The layer's bias in <see cref="double"/> (0 when not affine).</summary>

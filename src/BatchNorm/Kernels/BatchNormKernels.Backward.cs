@@ -308,7 +308,7 @@ public static partial class BatchNormKernels
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
-            if (Layout.SpatialSize == 1)
+            if (UsesColumns<T>(Layout))
             {
                 RunColumns(c0, width);
             }
@@ -383,22 +383,34 @@ public static partial class BatchNormKernels
 
         private readonly void RunColumns(int c0, int width)
         {
-            int n = Layout.BatchSize, channels = Layout.Channels;
+            int n = Layout.BatchSize, s = Layout.SpatialSize, segment = width * s;
+            long stride = (long)Layout.Channels * s;
+            long first = (long)c0 * s;
             double* mean = stackalloc double[MaxBlock];
             double* invStd = stackalloc double[MaxBlock];
             double* sumDy = stackalloc double[MaxBlock];
             double* sumDyX = stackalloc double[MaxBlock];
+            double* meanE = stackalloc double[ColumnSegment];
             for (int j = 0; j < width; j++)
             {
                 (mean[j], invStd[j]) = Statistics(c0 + j);
+                sumDy[j] = sumDyX[j] = 0;
             }
 
+            Expand(mean, width, s, meanE);
             if (NeedsSums)
             {
-                ColumnOps.GradientSums(Dy + c0, X + c0, channels, n, width, mean, sumDy, sumDyX);
+                double* sumDyE = stackalloc double[ColumnSegment];
+                double* sumDyXE = stackalloc double[ColumnSegment];
+                ColumnOps.GradientSums(Dy + first, X + first, stride, n, segment, meanE, sumDyE, sumDyXE);
+                for (int j = 0; j < width; j++)
+                {
+                    sumDy[j] = SumRun(sumDyE, j, s);
+                    sumDyX[j] = SumRun(sumDyXE, j, s);
+                }
             }
 
-            // The column loops take their constants as arrays, one per constant.
+            // The column loops take their constants as arrays, one per constant and element.
             T* a = stackalloc T[MaxBlock];
             T* center = stackalloc T[MaxBlock];
             T* invStdT = stackalloc T[MaxBlock];
@@ -423,27 +435,57 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            if (!allExact)
+            if (!Training)
             {
-                if (!Training)
+                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and shift.
+                new Span<T>(center, width).Clear();
+                new Span<T>(k, width).Clear();
+                new Span<T>(d, width).Clear();
+            }
+
+            T* aE = stackalloc T[ColumnSegment];
+            T* centerE = stackalloc T[ColumnSegment];
+            T* invStdE = stackalloc T[ColumnSegment];
+            T* kE = stackalloc T[ColumnSegment];
+            T* dE = stackalloc T[ColumnSegment];
+            Expand(a, width, s, aE);
+            Expand(center, width, s, centerE);
+            Expand(invStdT, width, s, invStdE);
+            Expand(k, width, s, kE);
+            Expand(d, width, s, dE);
+            if (allExact)
+            {
+                if (Training)
                 {
-                    // The exact columns as the evaluation loop below computes them: (dy - 0) * a + 0.
-                    new Span<T>(center, width).Clear();
-                    new Span<T>(k, width).Clear();
-                    new Span<T>(d, width).Clear();
+                    ColumnOps.InputGradient(Dy + first, X + first, Dx + first, stride, n, segment, aE, centerE, invStdE, kE, dE);
+                }
+                else
+                {
+                    ColumnOps.Normalize(Dy + first, Dx + first, stride, n, segment, centerE, aE, dE);
                 }
 
-                ColumnOps.InputGradientMixed(Dy + c0, X + c0, Dx + c0, channels, n, width, a, center, invStdT, k, d, exact, wideA, mean, invStd, wideK, wideD);
+                return;
             }
-            else if (Training)
+
+            double* wideAE = stackalloc double[ColumnSegment];
+            double* invStdWideE = stackalloc double[ColumnSegment];
+            double* wideKE = stackalloc double[ColumnSegment];
+            double* wideDE = stackalloc double[ColumnSegment];
+            bool* exactE = stackalloc bool[ColumnSegment];
+            Expand(wideA, width, s, wideAE);
+            Expand(invStd, width, s, invStdWideE);
+            Expand(wideK, width, s, wideKE);
+            Expand(wideD, width, s, wideDE);
+            Expand(exact, width, s, exactE);
+            if (Training)
             {
-                ColumnOps.InputGradient(Dy + c0, X + c0, Dx + c0, channels, n, width, a, center, invStdT, k, d);
+                ColumnOps.InputGradientMixed(
+                    Dy + first, X + first, Dx + first, stride, n, segment, aE, centerE, invStdE, kE, dE, exactE, wideAE, meanE, invStdWideE, wideKE, wideDE);
             }
             else
             {
-                // dx = (dy - 0) * a + 0: the normalize loop with zero center and shift.
-                T* zero = stackalloc T[MaxBlock];
-                ColumnOps.Normalize(Dy + c0, Dx + c0, channels, n, width, zero, a, zero);
+                // dx = (dy - 0) * a + 0 again, in double where a does not fit T (wideK and wideD are 0 in evaluation).
+                ColumnOps.NormalizeMixed(Dy + first, Dx + first, stride, n, segment, centerE, aE, dE, exactE, wideKE, wideAE, wideDE);
             }
         }
 

@@ -240,8 +240,8 @@ public static partial class BatchNormKernels
 
     /// <summary>
     /// One chunk of a forward pass, a block of consecutive channels: statistics (batch or running), then the normalize
-    /// pass. Channel-major data is walked sample by sample, channel by channel, in runs of <c>S</c> values
-    /// (<see cref="ChannelOps"/>); <c>S = 1</c> data row by row (<see cref="ColumnOps"/>).
+    /// pass. Long runs are walked sample by sample, channel by channel, in runs of <c>S</c> values
+    /// (<see cref="ChannelOps"/>); short ones (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnOps"/>).
     /// </summary>
     private unsafe struct ForwardBody<T> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -265,7 +265,7 @@ public static partial class BatchNormKernels
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
-            if (Layout.SpatialSize == 1)
+            if (UsesColumns<T>(Layout))
             {
                 RunColumns(c0, width);
             }
@@ -350,7 +350,9 @@ public static partial class BatchNormKernels
 
         private readonly void RunColumns(int c0, int width)
         {
-            int n = Layout.BatchSize, channels = Layout.Channels;
+            int n = Layout.BatchSize, s = Layout.SpatialSize, segment = width * s;
+            long stride = (long)Layout.Channels * s;
+            T* x = X + (long)c0 * s;
             double* mean = stackalloc double[MaxBlock];
             double* invStd = stackalloc double[MaxBlock];
             if (RunningMean != null || GivenStatistics)
@@ -362,45 +364,64 @@ public static partial class BatchNormKernels
             }
             else
             {
+                // Each element column accumulates about its channel's shift; a channel's columns are then added in order.
                 double* shift = stackalloc double[MaxBlock];
-                double* sum = stackalloc double[MaxBlock];
-                double* sumOfSquares = stackalloc double[MaxBlock];
+                double* shiftE = stackalloc double[ColumnSegment];
+                double* sum = stackalloc double[ColumnSegment];
+                double* sumOfSquares = stackalloc double[ColumnSegment];
                 for (int j = 0; j < width; j++)
                 {
-                    shift[j] = double.CreateTruncating(X[c0 + j]);
+                    shift[j] = double.CreateTruncating(x[j * s]);
                 }
 
-                ColumnOps.ShiftedSums(X + c0, channels, n, width, shift, sum, sumOfSquares);
+                Expand(shift, width, s, shiftE);
+                ColumnOps.ShiftedSums(x, stride, n, segment, shiftE, sum, sumOfSquares);
                 for (int j = 0; j < width; j++)
                 {
-                    (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], sum[j], sumOfSquares[j]);
+                    (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], SumRun(sum, j, s), SumRun(sumOfSquares, j, s));
                 }
             }
 
-            if (Y != null)
+            if (Y == null)
             {
-                T* center = stackalloc T[MaxBlock];
-                T* scale = stackalloc T[MaxBlock];
-                T* shift = stackalloc T[MaxBlock];
-                double* wideScale = stackalloc double[MaxBlock];
-                double* bias = stackalloc double[MaxBlock];
-                bool* exact = stackalloc bool[MaxBlock];
-                bool allExact = true;
-                for (int j = 0; j < width; j++)
-                {
-                    exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shift[j], out wideScale[j], out bias[j]);
-                    allExact &= exact[j];
-                }
-
-                if (allExact)
-                {
-                    ColumnOps.Normalize(X + c0, Y + c0, channels, n, width, center, scale, shift);
-                }
-                else
-                {
-                    ColumnOps.NormalizeMixed(X + c0, Y + c0, channels, n, width, center, scale, shift, exact, mean, wideScale, bias);
-                }
+                return;
             }
+
+            T* center = stackalloc T[MaxBlock];
+            T* scale = stackalloc T[MaxBlock];
+            T* shiftT = stackalloc T[MaxBlock];
+            double* wideScale = stackalloc double[MaxBlock];
+            double* bias = stackalloc double[MaxBlock];
+            bool* exact = stackalloc bool[MaxBlock];
+            bool allExact = true;
+            for (int j = 0; j < width; j++)
+            {
+                exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shiftT[j], out wideScale[j], out bias[j]);
+                allExact &= exact[j];
+            }
+
+            T* centerE = stackalloc T[ColumnSegment];
+            T* scaleE = stackalloc T[ColumnSegment];
+            T* shiftTE = stackalloc T[ColumnSegment];
+            Expand(center, width, s, centerE);
+            Expand(scale, width, s, scaleE);
+            Expand(shiftT, width, s, shiftTE);
+            T* y = Y + (long)c0 * s;
+            if (allExact)
+            {
+                ColumnOps.Normalize(x, y, stride, n, segment, centerE, scaleE, shiftTE);
+                return;
+            }
+
+            double* meanE = stackalloc double[ColumnSegment];
+            double* wideScaleE = stackalloc double[ColumnSegment];
+            double* biasE = stackalloc double[ColumnSegment];
+            bool* exactE = stackalloc bool[ColumnSegment];
+            Expand(mean, width, s, meanE);
+            Expand(wideScale, width, s, wideScaleE);
+            Expand(bias, width, s, biasE);
+            Expand(exact, width, s, exactE);
+            ColumnOps.NormalizeMixed(x, y, stride, n, segment, centerE, scaleE, shiftTE, exactE, meanE, wideScaleE, biasE);
         }
 
         /// <summary>The running statistics, or the given ones.</summary>

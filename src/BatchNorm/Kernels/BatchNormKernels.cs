@@ -34,16 +34,52 @@ public static partial class BatchNormKernels
     /// <summary>The most bytes a chunk's channels should span, so that its second pass still finds them in L2.</summary>
     private const long CacheBytes = 384 * 1024;
 
+    /// <summary>Runs shorter than this many bytes take the column path (<see cref="ColumnOps"/>).</summary>
+    private const int ColumnRunBytes = 256;
+
+    /// <summary>The most elements a column-path chunk spans per sample: the length of its per-element buffers.</summary>
+    private const int ColumnSegment = 512;
+
     /// <summary>
-    /// The consecutive channels one chunk takes: <see cref="MaxBlock"/> columns when <c>S = 1</c>; otherwise enough that
+    /// Whether a layout's runs are short enough for the column path: each sample's part of a chunk, its channels' runs
+    /// side by side, is then one contiguous segment walked row by row with per-element constants, rather than many
+    /// short runs each paying a loop's set-up.
+    /// </summary>
+    private static bool UsesColumns<T>(BatchNormLayout layout) =>
+        layout.SpatialSize >= 1 && (long)layout.SpatialSize * Unsafe.SizeOf<T>() < ColumnRunBytes;
+
+    /// <summary>perElement[j * s + e] = perChannel[j] for the <paramref name="width"/> channels of a column-path chunk.</summary>
+    private static unsafe void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
+        where TValue : unmanaged
+    {
+        for (int j = 0; j < width; j++)
+        {
+            new Span<TValue>(perElement + j * s, s).Fill(perChannel[j]);
+        }
+    }
+
+    /// <summary>Σ perElement[j * s + e] over e, in order, for channel j of a column-path chunk.</summary>
+    private static unsafe double SumRun(double* perElement, int j, int s)
+    {
+        double sum = 0;
+        for (int e = 0; e < s; e++)
+        {
+            sum += perElement[j * s + e];
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// The consecutive channels one chunk takes: on the column path, as many as fill <see cref="ColumnSegment"/>; otherwise enough that
     /// each sample's part of the chunk is a contiguous run of <see cref="StreamBytes"/>, but few enough that the whole
     /// chunk fits in <see cref="CacheBytes"/>. The partition depends only on the layout, never on the thread count.
     /// </summary>
     private static int ChannelsPerChunk<T>(BatchNormLayout layout)
     {
-        if (layout.SpatialSize == 1)
+        if (UsesColumns<T>(layout))
         {
-            return MaxBlock;
+            return Math.Clamp(ColumnSegment / Math.Max(layout.SpatialSize, 1), 1, MaxBlock);
         }
 
         long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());

@@ -27,6 +27,10 @@ public sealed class BatchNorm2d<T> : BatchNormBase<T>
     /// <param name="trackRunningStatistics">Whether the layer keeps running statistics for evaluation.</param>
     /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive, <paramref name="epsilon"/> is negative or NaN, or <paramref name="momentum"/> is NaN or outside [0, 1].</exception>
     /// <exception cref="System.NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    /// <remarks>
+    /// PyTorch: <c>torch.nn.BatchNorm2d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)</c>,
+    /// with the same defaults. The hyperparameters are fixed for the layer's lifetime.
+    /// </remarks>
     public BatchNorm2d(int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStatistics = true)
         : base(numFeatures, epsilon, momentum, affine, trackRunningStatistics, 4, 4, "of rank 4 (N, C, H, W)")
     {

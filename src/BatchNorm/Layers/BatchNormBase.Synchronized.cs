@@ -36,6 +36,12 @@ public abstract partial class BatchNormBase<T>
     /// if this property has changed since.
     /// </para>
     /// <para>
+    /// The merge effectively computes, folding in replica <c>b</c>'s <c>(nb, mb, M2b)</c> after the running
+    /// <c>(na, ma, M2a)</c>: <c>n = na + nb</c>, <c>δ = mb - ma</c>, <c>mean = ma + δ * nb / n</c> and
+    /// <c>M2 = M2a + M2b + δ² * na * nb / n</c>, then <c>var = M2 / n</c>, all in <see cref="double"/> (empty replicas
+    /// are skipped). NaN in any replica's batch makes the affected channel's global statistics NaN on every replica.
+    /// </para>
+    /// <para>
     /// The parameter gradients stay local: each replica's <see cref="WeightGradient"/> and <see cref="BiasGradient"/>
     /// hold the gradient of its own part of the batch (they sum over the replicas to the single-process gradient), and
     /// averaging or summing them across replicas is the data-parallel training loop's job, as for every other layer.
@@ -44,7 +50,9 @@ public abstract partial class BatchNormBase<T>
     /// In evaluation the layer does not synchronize (as PyTorch): it uses the running statistics, or its local batch when
     /// it tracks none. Every replica must call <c>Forward</c> and <c>Backward</c> in the same order; a replica whose
     /// arguments are invalid still takes part in the collective and then throws, and its peers throw
-    /// <see cref="InvalidOperationException"/>, so that none is left waiting and none changes any state. A replica that
+    /// <see cref="InvalidOperationException"/>, so that none is left waiting and none changes any state. (The tensor
+    /// overloads check their own arguments, such as rank, lengths and density, before the collective: a replica that fails
+    /// those throws at once and does not take part.) A replica that
     /// never calls leaves its peers waiting in the collective: what happens then is the communicator's policy (an
     /// aborted <see cref="InProcessCommunicatorGroup"/> makes them throw; MPI aborts the job when a process dies).
     /// </para>
@@ -65,6 +73,7 @@ public abstract partial class BatchNormBase<T>
     }
 
     /// <summary>Whether the layer synchronizes its training statistics over a <see cref="Communicator"/>.</summary>
+    /// <remarks><see langword="true"/> exactly when <see cref="Communicator"/> is not null, in either mode; only a training <c>Forward</c> (and the <c>Backward</c> of it) synchronizes.</remarks>
     public bool IsSynchronized => _communicator is not null;
 
     /// <summary>Whether the next Forward synchronizes: training with a communicator.</summary>

@@ -22,15 +22,25 @@ public abstract partial class BatchNormBase<T>
     /// <paramref name="input"/> has the wrong rank, a channel count other than <see cref="NumFeatures"/>, a dimension or an
     /// element count above <see cref="int.MaxValue"/>; <paramref name="output"/>'s lengths differ from <paramref name="input"/>'s;
     /// either tensor is not dense (a strided slice, a transpose or a broadcast); <paramref name="output"/> partially overlaps
-    /// <paramref name="input"/>; or batch statistics are needed and a channel has fewer than two values.
+    /// <paramref name="input"/>; batch statistics are needed and a channel has fewer than two values (synchronized: in the
+    /// global batch); or <see cref="NonFiniteStatisticsPolicy"/> is <see cref="NonFiniteStatisticsPolicy.Throw"/> and a
+    /// training batch's statistics are not finite.
     /// </exception>
+    /// <exception cref="InvalidOperationException">Synchronized training only: a peer replica rejected its arguments, or the <see cref="Communicator"/>'s group failed.</exception>
     /// <remarks>
     /// <para>
     /// In training, this method effectively computes <c>y = (x - mean) / sqrt(var + eps) * weight + bias</c> with the
     /// batch mean and biased variance per channel, then, when <see cref="TrackRunningStatistics"/>, increments
     /// <see cref="NumBatchesTracked"/> and blends the batch mean and unbiased variance into the running statistics with
     /// factor <see cref="Momentum"/> (or <c>1 / NumBatchesTracked</c> when it is null). In evaluation, the running
-    /// statistics replace the batch ones (the batch ones are used when none are tracked).
+    /// statistics replace the batch ones (the batch ones are used when none are tracked). While training with a
+    /// <see cref="Communicator"/> (synchronized mode), <c>mean</c> and <c>var</c> are those of the global batch of all
+    /// replicas, exactly as in the span overload; the tensor checks above run first, so a replica that fails them throws
+    /// without taking part in the collective.
+    /// </para>
+    /// <para>
+    /// NaN and precision behave as in the span overload: a non-finite value under batch statistics makes its channel's
+    /// outputs NaN; statistics are computed in <see cref="double"/>.
     /// </para>
     /// <para>
     /// A dense tensor (<c>IsDense</c>: row-major, no gaps) is used in place, so the results are bit-identical to the
@@ -60,7 +70,7 @@ public abstract partial class BatchNormBase<T>
     /// <paramref name="input"/>, or an empty one (<c>TensorSpan&lt;T&gt;.Empty</c>) to skip it. May be the very same
     /// memory as <paramref name="gradOutput"/>.
     /// </param>
-    /// <exception cref="InvalidOperationException">No <c>Forward</c> has succeeded yet.</exception>
+    /// <exception cref="InvalidOperationException">No <c>Forward</c> has succeeded yet; or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed.</exception>
     /// <exception cref="ArgumentException">
     /// <paramref name="input"/> has the wrong rank, a channel count other than <see cref="NumFeatures"/>, a dimension or an
     /// element count above <see cref="int.MaxValue"/>, or a shape other than the last forward's; another tensor's lengths
@@ -74,6 +84,11 @@ public abstract partial class BatchNormBase<T>
     /// <c>WeightGradient += Σ(dy * xhat)</c> and <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>.
     /// After a forward with running statistics, these are constants: <c>dx = dy * weight * invstd</c>, and the
     /// parameter gradients are as above with the running statistics in <c>xhat</c>.
+    /// </para>
+    /// <para>
+    /// After a synchronized forward, <c>Σdy</c>, <c>Σ(dy * xhat)</c> and <c>M</c> in <c>dx</c> are global, as in the span
+    /// overload, and the parameter gradients stay local; the tensor checks run before the collective, so a replica that
+    /// fails them throws without taking part. NaN propagates and sums are taken in <see cref="double"/>, as in the span overload.
     /// </para>
     /// <para>Dense tensors are used in place (bit-identical to the span overload); non-dense views are rejected.</para>
     /// </remarks>

@@ -20,6 +20,23 @@ namespace BatchNorm;
 /// Results are bit-identical whatever <see cref="MaxDegreeOfParallelism"/> is.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// BatchNormBase&lt;float&gt; bn = new BatchNorm2d&lt;float&gt;(numFeatures: 16);
+/// int[] shape = [8, 16, 32, 32];               // (N, C, H, W); x, y, dy and dx hold 8 * 16 * 32 * 32 floats
+/// bn.Forward(x, shape, y);                     // training: batch statistics, running statistics updated
+/// bn.ZeroGrad();
+/// bn.Backward(x, shape, dy, dx);               // dx overwritten; WeightGradient and BiasGradient accumulate
+/// for (int c = 0; c &lt; bn.NumFeatures; c++)   // a plain SGD step
+/// {
+///     bn.Weight[c] -= 0.01f * bn.WeightGradient[c];
+///     bn.Bias[c] -= 0.01f * bn.BiasGradient[c];
+/// }
+///
+/// bn.Eval();
+/// bn.Forward(x, shape, y);                     // inference: running statistics
+/// </code>
+/// </example>
 public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -105,44 +122,103 @@ public abstract partial class BatchNormBase<T>
     }
 
     /// <summary>The number of channels <c>C</c> (PyTorch: <c>num_features</c>).</summary>
+    /// <remarks>Fixed at construction; every shape must have it in dimension 1, and every per-channel span has this length (or is empty).</remarks>
     public int NumFeatures { get; }
 
     /// <summary>The value added to the variance for numerical stability (PyTorch: <c>eps</c>).</summary>
+    /// <remarks>
+    /// Fixed at construction (zero or more). Every normalization divides by <c>sqrt(var + eps)</c>, with the batch's
+    /// biased variance or <see cref="RunningVariance"/>; where <c>var + eps</c> is exactly 0 the inverse standard
+    /// deviation is taken as 0 (the output is then <c>bias</c>), not infinity.
+    /// </remarks>
     public double Epsilon { get; }
 
     /// <summary>The weight of each new batch in the running statistics, or <see langword="null"/> for a cumulative moving average.</summary>
+    /// <remarks>
+    /// Fixed at construction, in [0, 1]. A training <c>Forward</c> effectively computes
+    /// <c>running = (1 - factor) * running + factor * batch</c> with <c>factor = Momentum ?? 1 / NumBatchesTracked</c>
+    /// (after the increment), as PyTorch's <c>momentum</c>; it is not the optimizer's momentum.
+    /// </remarks>
     public double? Momentum { get; }
 
     /// <summary>Whether the layer has a learnable <see cref="Weight"/> and <see cref="Bias"/>.</summary>
+    /// <remarks>
+    /// Fixed at construction (PyTorch: <c>affine</c>). When <see langword="false"/>, <see cref="Weight"/>,
+    /// <see cref="Bias"/> and their gradients are empty and the layer computes with weight 1 and bias 0.
+    /// </remarks>
     public bool Affine { get; }
 
     /// <summary>Whether the layer keeps running statistics (PyTorch: <c>track_running_stats</c>).</summary>
+    /// <remarks>
+    /// Fixed at construction. When <see langword="false"/>, <see cref="RunningMean"/> and <see cref="RunningVariance"/>
+    /// are empty, <see cref="NumBatchesTracked"/> stays 0, and evaluation normalizes with each batch's own statistics,
+    /// as PyTorch does.
+    /// </remarks>
     public bool TrackRunningStatistics { get; }
 
     /// <summary>Whether the layer is in training mode; <see langword="true"/> after construction.</summary>
+    /// <remarks>
+    /// Changed only by <see cref="Train"/> and <see cref="Eval"/> (PyTorch: <c>training</c>). It takes effect at the next
+    /// <c>Forward</c>: training uses (and, with a <see cref="Communicator"/>, synchronizes) batch statistics and updates
+    /// the running ones; <c>Backward</c> follows the mode of the <c>Forward</c> it differentiates.
+    /// </remarks>
     public bool IsTraining { get; private set; } = true;
 
     /// <summary>Gamma: the per-channel scale, of length <c>C</c> (empty when not <see cref="Affine"/>); initially 1.</summary>
+    /// <remarks>
+    /// A view of the layer's own storage (PyTorch: <c>weight</c>): writing through it, as an optimizer step does, changes
+    /// the layer. <c>Forward</c> and <c>Backward</c> read the values current at the call.
+    /// </remarks>
     public Span<T> Weight => _weight;
 
     /// <summary>Beta: the per-channel shift, of length <c>C</c> (empty when not <see cref="Affine"/>); initially 0.</summary>
+    /// <remarks>A view of the layer's own storage (PyTorch: <c>bias</c>): writing through it changes the layer.</remarks>
     public Span<T> Bias => _bias;
 
     /// <summary>The gradient of the loss with respect to <see cref="Weight"/>; accumulates (+=) across <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> calls until <see cref="ZeroGrad"/>.</summary>
+    /// <remarks>
+    /// Each <c>Backward</c> effectively computes <c>WeightGradient[c] += Σ(dy * xhat)</c> over channel <c>c</c>'s values,
+    /// with <c>xhat = (x - mean) * invstd</c>, summed in <see cref="double"/> and rounded to <typeparamref name="T"/> once
+    /// per call (PyTorch: <c>weight.grad</c>). Empty when not <see cref="Affine"/>. After a synchronized forward the sum
+    /// is over this replica's values only.
+    /// </remarks>
     public Span<T> WeightGradient => _weightGradient;
 
     /// <summary>The gradient of the loss with respect to <see cref="Bias"/>; accumulates (+=) across <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> calls until <see cref="ZeroGrad"/>.</summary>
+    /// <remarks>
+    /// Each <c>Backward</c> effectively computes <c>BiasGradient[c] += Σdy</c> over channel <c>c</c>'s values, summed in
+    /// <see cref="double"/> and rounded to <typeparamref name="T"/> once per call (PyTorch: <c>bias.grad</c>). Empty when
+    /// not <see cref="Affine"/>. After a synchronized forward the sum is over this replica's values only.
+    /// </remarks>
     public Span<T> BiasGradient => _biasGradient;
 
     /// <summary>The running mean, of length <c>C</c> (empty when not <see cref="TrackRunningStatistics"/>); initially 0.</summary>
+    /// <remarks>
+    /// A training <c>Forward</c> effectively computes <c>RunningMean = (1 - factor) * RunningMean + factor * mean</c> in
+    /// <see cref="double"/>, with the batch (or, synchronized, global) mean and <c>factor</c> as <see cref="Momentum"/>
+    /// describes. A non-finite mean propagates unless <see cref="NonFiniteStatisticsPolicy"/> says otherwise. A view of
+    /// the layer's storage (PyTorch: <c>running_mean</c>); writable.
+    /// </remarks>
     public Span<T> RunningMean => _runningMean;
 
     /// <summary>The running (unbiased) variance, of length <c>C</c> (empty when not <see cref="TrackRunningStatistics"/>); initially 1.</summary>
+    /// <remarks>
+    /// A training <c>Forward</c> effectively computes
+    /// <c>RunningVariance = (1 - factor) * RunningVariance + factor * var * M / (M - 1)</c> in <see cref="double"/>, with
+    /// the biased batch variance <c>var</c> over the channel's <c>M</c> values (synchronized: the global variance and
+    /// count), as PyTorch does. A non-finite variance propagates unless <see cref="NonFiniteStatisticsPolicy"/> says
+    /// otherwise. A view of the layer's storage (PyTorch: <c>running_var</c>); writable.
+    /// </remarks>
     public Span<T> RunningVariance => _runningVariance;
 
     /// <summary>The number of training batches folded into the running statistics; stays 0 when they are not tracked.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     /// <exception cref="InvalidOperationException">A non-zero value is set on a layer that does not track running statistics.</exception>
+    /// <remarks>
+    /// Each training <c>Forward</c> that folds its statistics in adds 1 (saturating at <see cref="long.MaxValue"/>); with a
+    /// null <see cref="Momentum"/> the factor is <c>1 / NumBatchesTracked</c>. The setter exists for restoring state
+    /// (PyTorch: <c>num_batches_tracked</c>).
+    /// </remarks>
     public long NumBatchesTracked
     {
         get => _numBatchesTracked;
@@ -164,6 +240,10 @@ public abstract partial class BatchNormBase<T>
 
     /// <summary>The most threads a call may use; -1 (the default) for all processors.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is 0 or below -1.</exception>
+    /// <remarks>
+    /// Work is split by channel, each channel computed by one thread in a fixed order, so this changes speed only, never
+    /// the bits of a result. Small inputs stay on the calling thread. No PyTorch equivalent (it uses a global thread count).
+    /// </remarks>
     public int MaxDegreeOfParallelism
     {
         get => _maxDegreeOfParallelism;
@@ -180,6 +260,10 @@ public abstract partial class BatchNormBase<T>
 
     /// <summary>What a training Forward does when a batch's statistics are not finite; <see cref="NonFiniteStatisticsPolicy.Propagate"/> (PyTorch's behaviour) by default.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined policy.</exception>
+    /// <remarks>
+    /// Consulted only by a training <c>Forward</c> while running statistics are tracked, the only case in which a batch's
+    /// statistics would be folded in; batch-statistics forwards otherwise are unaffected. Not part of PyTorch's state.
+    /// </remarks>
     public NonFiniteStatisticsPolicy NonFiniteStatisticsPolicy
     {
         get => _nonFiniteStatisticsPolicy;
@@ -200,27 +284,50 @@ public abstract partial class BatchNormBase<T>
     /// (a rejected batch under <see cref="NonFiniteStatisticsPolicy.Throw"/> changes nothing, this count included).
     /// <see cref="ResetRunningStatistics"/> sets it to 0.
     /// </summary>
+    /// <remarks>
+    /// A diagnostic with no PyTorch equivalent; it is not part of the <c>state_dict</c>, so <see cref="Serialization.SafeTensors"/>
+    /// neither saves nor loads it.
+    /// </remarks>
     public long NonFiniteBatchCount => _nonFiniteBatchCount;
 
     /// <summary>Sets training mode (batch statistics, running-statistics updates) or, with <see langword="false"/>, evaluation mode.</summary>
     /// <param name="training">Whether to train.</param>
+    /// <remarks>
+    /// PyTorch: <c>train(mode)</c>. Sets <see cref="IsTraining"/> and nothing else; it takes effect at the next
+    /// <c>Forward</c>.
+    /// </remarks>
     public void Train(bool training = true) => IsTraining = training;
 
     /// <summary>Sets evaluation mode: the running statistics normalize (batch statistics when they are not tracked).</summary>
+    /// <remarks>PyTorch: <c>eval()</c>; the same as <c>Train(false)</c>. An evaluation <c>Forward</c> never synchronizes over a <see cref="Communicator"/>.</remarks>
     public void Eval() => IsTraining = false;
 
     /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> needs.</summary>
     /// <param name="input">Contiguous row-major data of shape <paramref name="shape"/>.</param>
     /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
     /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory.</param>
-    /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; or batch statistics are needed and a channel has fewer than two values.</exception>
+    /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; batch statistics are needed and a channel has fewer than two values (synchronized: in the global batch); or <see cref="NonFiniteStatisticsPolicy"/> is <see cref="NonFiniteStatisticsPolicy.Throw"/> and a training batch's statistics are not finite.</exception>
+    /// <exception cref="InvalidOperationException">Synchronized training only: a peer replica rejected its arguments, or the <see cref="Communicator"/>'s group failed.</exception>
     /// <remarks>
+    /// <para>
     /// In training, this method effectively computes <c>y = (x - mean) / sqrt(var + eps) * weight + bias</c> with the
     /// batch mean and biased variance per channel, then, when <see cref="TrackRunningStatistics"/>, increments
     /// <see cref="NumBatchesTracked"/> and blends the batch mean and unbiased variance into the running statistics with
     /// factor <see cref="Momentum"/> (or <c>1 / NumBatchesTracked</c> when it is null). In evaluation, the running
-    /// statistics replace the batch ones (the batch ones are used when none are tracked). NaN or infinity in a channel
-    /// under batch statistics makes that channel's outputs NaN.
+    /// statistics replace the batch ones (the batch ones are used when none are tracked).
+    /// </para>
+    /// <para>
+    /// Synchronized mode: while training with a <see cref="Communicator"/>, <c>mean</c> and <c>var</c> are those of the
+    /// global batch of all replicas (merged with Chan's formula, identical on every replica), and the running statistics
+    /// are unbiased with the global count; every replica must call this method. In evaluation the layer never synchronizes.
+    /// </para>
+    /// <para>
+    /// NaN or infinity in a channel under batch statistics makes that channel's outputs NaN, and other channels are
+    /// unaffected; under running statistics NaN propagates element-wise. Statistics are computed in <see cref="double"/>
+    /// around a shift (the channel's first value), so a large mean does not cancel in <see cref="float"/>; results are
+    /// bit-identical for every <see cref="MaxDegreeOfParallelism"/>, but may differ in the last bits between machines with
+    /// different SIMD widths.
+    /// </para>
     /// </remarks>
     public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)
     {
@@ -303,14 +410,28 @@ public abstract partial class BatchNormBase<T>
     /// <param name="shape">The shape that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
     /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
     /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/>.</param>
-    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet; or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed.</exception>
     /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
     /// <remarks>
+    /// <para>
     /// After a forward with batch statistics, this method effectively computes, per channel with
     /// <c>xhat = (x - mean) * invstd</c> over its <c>M</c> values, <c>BiasGradient += Σdy</c>,
     /// <c>WeightGradient += Σ(dy * xhat)</c> and <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>.
     /// After a forward with running statistics, these are constants: <c>dx = dy * weight * invstd</c>, and the
     /// parameter gradients are as above with the running statistics in <c>xhat</c>.
+    /// </para>
+    /// <para>
+    /// Synchronized mode: after a forward that synchronized over a <see cref="Communicator"/>, <c>Σdy</c> and
+    /// <c>Σ(dy * xhat)</c> in <c>dx</c> are all-reduced over the replicas and <c>M</c> is the global count, so each
+    /// replica gets its slice of the global-batch input gradient; the parameter gradients add this replica's local sums
+    /// only. Every replica must call this method, over the communicator of that forward even if the property has changed.
+    /// </para>
+    /// <para>
+    /// A non-finite <c>x</c> or <c>dy</c> makes its channel's parameter gradients non-finite and, after a
+    /// batch-statistics forward, that channel's whole <c>dx</c> (after a running-statistics forward, <c>dx</c> does not
+    /// read <c>x</c>, and a non-finite <c>dy</c> affects only its own element). The sums are taken in <see cref="double"/>, bit-identically for every
+    /// <see cref="MaxDegreeOfParallelism"/>, and each parameter gradient is rounded to <typeparamref name="T"/> once per call.
+    /// </para>
     /// </remarks>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
@@ -347,6 +468,7 @@ public abstract partial class BatchNormBase<T>
     }
 
     /// <summary>Sets <see cref="WeightGradient"/> and <see cref="BiasGradient"/> to zero.</summary>
+    /// <remarks>PyTorch: <c>zero_grad()</c> (the gradients are zeroed, not set to <c>None</c>). Call it before each step's <c>Backward</c>, which accumulates.</remarks>
     public void ZeroGrad()
     {
         _weightGradient.AsSpan().Clear();
@@ -354,6 +476,7 @@ public abstract partial class BatchNormBase<T>
     }
 
     /// <summary>Sets <see cref="Weight"/> to 1 and <see cref="Bias"/> to 0, and resets the running statistics; gradients are untouched.</summary>
+    /// <remarks>PyTorch: <c>reset_parameters()</c>. Hyperparameters, mode, <see cref="Communicator"/>, <see cref="NonFiniteStatisticsPolicy"/> and what the last <c>Forward</c> saved are untouched.</remarks>
     public void ResetParameters()
     {
         _weight.AsSpan().Fill(T.One);
@@ -362,6 +485,7 @@ public abstract partial class BatchNormBase<T>
     }
 
     /// <summary>Sets <see cref="RunningMean"/> to 0, <see cref="RunningVariance"/> to 1, and <see cref="NumBatchesTracked"/> and <see cref="NonFiniteBatchCount"/> to 0.</summary>
+    /// <remarks>PyTorch: <c>reset_running_stats()</c>. The parameters, their gradients and the mode are untouched.</remarks>
     public void ResetRunningStatistics()
     {
         _runningMean.AsSpan().Clear();

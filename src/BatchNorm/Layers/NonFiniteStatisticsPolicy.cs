@@ -4,6 +4,10 @@ namespace BatchNorm;
 /// What a layer does when a training batch's statistics are not finite (NaN or infinity in the input, or an overflow),
 /// before they would be folded into the running statistics.
 /// </summary>
+/// <remarks>
+/// Set through <see cref="BatchNormBase{T}.NonFiniteStatisticsPolicy"/>; consulted only by a training forward that
+/// tracks running statistics. PyTorch has no such option and behaves as <see cref="Propagate"/>.
+/// </remarks>
 public enum NonFiniteStatisticsPolicy
 {
     /// <summary>Fold them in, as PyTorch does: the running statistics become non-finite. The default.</summary>

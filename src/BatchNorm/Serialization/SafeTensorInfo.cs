@@ -4,6 +4,7 @@ using System.Collections.Generic;
 namespace BatchNorm.Serialization;
 
 /// <summary>One tensor's entry in a safetensors header: its name, element type, shape and place in the data section.</summary>
+/// <remarks>Made only by <see cref="SafeTensorsReader"/> (see <see cref="SafeTensorsReader.Tensors"/> and <see cref="SafeTensorsReader.TryGetTensor"/>), after it has validated the entry; immutable.</remarks>
 public sealed class SafeTensorInfo
 {
     internal SafeTensorInfo(string name, SafeTensorsDType dtype, long[] shape, long dataStart, long dataEnd, long elementCount)
@@ -17,20 +18,26 @@ public sealed class SafeTensorInfo
     }
 
     /// <summary>The tensor's key in the header, for example <c>layer1.0.bn1.running_var</c>.</summary>
+    /// <remarks>As in the header, JSON escapes decoded; names are compared ordinally (case-sensitive).</remarks>
     public string Name { get; }
 
     /// <summary>The element type.</summary>
+    /// <remarks>Any of the format's types; <see cref="SafeTensorsReader.ReadTensor{T}"/> converts only the floating-point ones and <see cref="SafeTensorsDType.I64"/>.</remarks>
     public SafeTensorsDType DType { get; }
 
     /// <summary>The dimensions, outermost first (row-major); empty for a scalar.</summary>
+    /// <remarks>A read-only view; PyTorch's <c>tensor.shape</c>.</remarks>
     public IReadOnlyList<long> Shape { get; }
 
     /// <summary>The first byte of the tensor's data, relative to the start of the data section (<c>data_offsets[0]</c>).</summary>
+    /// <remarks>The data section starts at byte <c>8 + N</c> of the file, after the header of <c>N</c> bytes.</remarks>
     public long DataStart { get; }
 
     /// <summary>One past the last byte of the tensor's data, relative to the start of the data section (<c>data_offsets[1]</c>).</summary>
+    /// <remarks>The reader has checked that <c>DataEnd - DataStart = ElementCount * size(DType)</c>.</remarks>
     public long DataEnd { get; }
 
     /// <summary>The number of elements: the product of <see cref="Shape"/> (1 for a scalar).</summary>
+    /// <remarks>This property is <c>product(Shape)</c>: 1 for a scalar, 0 when a dimension is 0.</remarks>
     public long ElementCount { get; }
 }

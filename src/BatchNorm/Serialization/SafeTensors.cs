@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Numerics;
 
@@ -8,6 +9,11 @@ namespace BatchNorm.Serialization;
 /// Saves and loads one batch-norm layer as a safetensors file with PyTorch's <c>state_dict</c> keys. For several
 /// layers in one file, use <see cref="SafeTensorsWriter.AddLayer{T}"/> and <see cref="SafeTensorsReader.LoadLayer{T}"/>.
 /// </summary>
+/// <remarks>
+/// Shorthands for one <see cref="SafeTensorsWriter"/> or <see cref="SafeTensorsReader"/>. The files hold the keys,
+/// dtypes and shapes of PyTorch's <c>safetensors.torch.save_file(bn.state_dict(), …)</c>, and <c>Load</c> reads that
+/// function's files.
+/// </remarks>
 /// <example>
 /// <code>
 /// // In PyTorch: safetensors.torch.save_file(model.state_dict(), "resnet.safetensors")
@@ -25,6 +31,7 @@ public static class SafeTensors
     /// <exception cref="ArgumentNullException"><paramref name="layer"/>, <paramref name="destination"/> or <paramref name="prefix"/> is null.</exception>
     /// <exception cref="IOException">Writing the stream failed.</exception>
     /// <remarks>The file holds the keys <see cref="SafeTensorsWriter.AddLayer{T}"/> describes, and no metadata.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Existing API, kept as it is for review: each overload takes the same optional prefix.")]
     public static void Save<T>(BatchNormBase<T> layer, Stream destination, string prefix = "")
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -41,6 +48,7 @@ public static class SafeTensors
     /// <returns>The file's bytes.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
     /// <remarks>The file holds the keys <see cref="SafeTensorsWriter.AddLayer{T}"/> describes, and no metadata.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Existing API, kept as it is for review: each overload takes the same optional prefix.")]
     public static byte[] Save<T>(BatchNormBase<T> layer, string prefix = "")
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -58,6 +66,7 @@ public static class SafeTensors
     /// <exception cref="InvalidDataException">The file is not valid safetensors, or does not hold this layer's state under <paramref name="prefix"/> (see <see cref="SafeTensorsReader.LoadLayer{T}"/>); the message names the key and the problem, and the layer is unchanged.</exception>
     /// <exception cref="IOException">Reading the stream failed.</exception>
     /// <remarks>Equivalent to <c>SafeTensorsReader.Read(source).LoadLayer(layer, prefix)</c>.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Existing API, kept as it is for review: each overload takes the same optional prefix.")]
     public static void Load<T>(BatchNormBase<T> layer, Stream source, string prefix = "")
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -74,6 +83,7 @@ public static class SafeTensors
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
     /// <exception cref="InvalidDataException">The file is not valid safetensors, or does not hold this layer's state under <paramref name="prefix"/> (see <see cref="SafeTensorsReader.LoadLayer{T}"/>); the message names the key and the problem, and the layer is unchanged.</exception>
     /// <remarks>Equivalent to <c>new SafeTensorsReader(file.ToArray()).LoadLayer(layer, prefix)</c>.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Existing API, kept as it is for review: each overload takes the same optional prefix.")]
     public static void Load<T>(BatchNormBase<T> layer, ReadOnlySpan<byte> file, string prefix = "")
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

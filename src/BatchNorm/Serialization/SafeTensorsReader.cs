@@ -29,6 +29,19 @@ namespace BatchNorm.Serialization;
 /// section exactly, with no overlap, gap or trailing byte. An instance is immutable and safe for concurrent reads.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// using FileStream file = File.OpenRead("resnet18.safetensors");
+/// SafeTensorsReader reader = SafeTensorsReader.Read(file);
+/// foreach (SafeTensorInfo tensor in reader.Tensors)
+/// {
+///     Console.WriteLine($"{tensor.Name}: {tensor.DType} [{string.Join(", ", tensor.Shape)}]");
+/// }
+///
+/// reader.LoadLayer(bn1, prefix: "bn1.");
+/// float[] convWeight = reader.ReadTensor&lt;float&gt;("conv1.weight");
+/// </code>
+/// </example>
 public sealed class SafeTensorsReader
 {
     /// <summary>The largest header the reference implementation accepts.</summary>
@@ -46,6 +59,10 @@ public sealed class SafeTensorsReader
     /// <summary>Parses and validates a whole safetensors file held in memory; the reader keeps (does not copy) it.</summary>
     /// <param name="file">The file's bytes; they must not change while the reader is in use.</param>
     /// <exception cref="InvalidDataException">The bytes are not a valid safetensors file; the message names the tensor and the problem.</exception>
+    /// <remarks>
+    /// Makes every check the type's remarks list, once, here. The reader and the views <see cref="GetData"/> returns
+    /// refer to <paramref name="file"/>'s memory; nothing is copied.
+    /// </remarks>
     public SafeTensorsReader(ReadOnlyMemory<byte> file)
     {
         ReadOnlySpan<byte> span = file.Span;
@@ -82,9 +99,11 @@ public sealed class SafeTensorsReader
     }
 
     /// <summary>The file's <c>__metadata__</c> entries (empty when it has none).</summary>
+    /// <remarks>Read-only; keys are compared ordinally. The reader has checked that every value is a string.</remarks>
     public IReadOnlyDictionary<string, string> Metadata => _metadataView;
 
     /// <summary>Every tensor in the file, in the order of their data.</summary>
+    /// <remarks>Sorted by <see cref="SafeTensorInfo.DataStart"/>, which need not be the header's order; read-only.</remarks>
     public IReadOnlyList<SafeTensorInfo> Tensors => _tensorsView;
 
     /// <summary>Reads a whole safetensors file from the current position of <paramref name="source"/> to its end, and parses it.</summary>
@@ -107,6 +126,7 @@ public sealed class SafeTensorsReader
     /// <param name="info">The entry, when found.</param>
     /// <returns>Whether the file holds a tensor of that name.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <remarks>Names are compared ordinally (case-sensitive), as the format requires.</remarks>
     public bool TryGetTensor(string name, [NotNullWhen(true)] out SafeTensorInfo? info)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -118,6 +138,7 @@ public sealed class SafeTensorsReader
     /// <returns>A view of the file's bytes, <see cref="SafeTensorInfo.DataEnd"/> - <see cref="SafeTensorInfo.DataStart"/> long.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     /// <exception cref="KeyNotFoundException">The file holds no tensor of that name.</exception>
+    /// <remarks>No conversion and no copy: a slice of the bytes the reader was made from, little-endian whatever the machine.</remarks>
     public ReadOnlyMemory<byte> GetData(string name) => Slice(GetInfo(name));
 
     /// <summary>Reads a tensor's elements, converting them to <typeparamref name="T"/>.</summary>
@@ -129,8 +150,11 @@ public sealed class SafeTensorsReader
     /// <exception cref="InvalidDataException">The tensor's dtype cannot be converted to <typeparamref name="T"/>.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not <see cref="float"/>, <see cref="double"/> or <see cref="long"/>.</exception>
     /// <remarks>
-    /// <c>F16</c> and <c>BF16</c> widen exactly; <c>F64</c> read as <see cref="float"/> rounds to nearest; <c>F32</c> read as
-    /// <see cref="float"/> and <c>F64</c> read as <see cref="double"/> are copied bit for bit.
+    /// This method effectively computes, per element, <c>(T)value</c>: <c>F16</c> through <see cref="System.Half"/>,
+    /// <c>BF16</c> as the <see cref="float"/> whose bits are <c>bits &lt;&lt; 16</c>, <c>I64</c> as a <see cref="long"/>.
+    /// <c>F16</c> and <c>BF16</c> widen exactly; <c>F64</c> read as <see cref="float"/> rounds to nearest (beyond
+    /// <see cref="float"/>'s range, to infinity); <c>F32</c> read as <see cref="float"/> and <c>F64</c> read as
+    /// <see cref="double"/> are copied bit for bit. NaN and infinities stay NaN and infinities.
     /// </remarks>
     public T[] ReadTensor<T>(string name)
         where T : unmanaged

@@ -27,14 +27,27 @@ namespace BatchNorm.Serialization;
 /// <see cref="Add{T}"/> and <see cref="AddLayer{T}"/> copy the data, so later changes to the source are not written.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// var writer = new SafeTensorsWriter();
+/// writer.Metadata["format"] = "pt";
+/// writer.AddLayer(bn1, prefix: "bn1.");
+/// writer.AddLayer(bn2, prefix: "layer1.0.bn1.");
+/// writer.Add&lt;float&gt;("fc.weight", fcWeight, [10, 512]);
+/// using FileStream file = File.Create("model.safetensors");
+/// writer.WriteTo(file);                        // PyTorch: safetensors.torch.load_file("model.safetensors")
+/// </code>
+/// </example>
 public sealed class SafeTensorsWriter
 {
     private readonly Dictionary<string, Entry> _tensors = new(StringComparer.Ordinal);
 
     /// <summary>The <c>__metadata__</c> entries to write (free-form strings, for example <c>"format": "pt"</c>); written sorted by key.</summary>
+    /// <remarks>Keys are compared ordinally; a null value makes <see cref="WriteTo"/> throw. When empty, the header has no <c>__metadata__</c>.</remarks>
     public IDictionary<string, string> Metadata { get; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>The number of tensors added so far.</summary>
+    /// <remarks>Each <see cref="Add{T}"/> adds one; each <see cref="AddLayer{T}"/> adds up to five (<c>weight</c>, <c>bias</c>, <c>running_mean</c>, <c>running_var</c>, <c>num_batches_tracked</c>).</remarks>
     public int Count => _tensors.Count;
 
     /// <summary>Adds a tensor.</summary>
@@ -45,6 +58,10 @@ public sealed class SafeTensorsWriter
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is <c>__metadata__</c> or was added before; a dimension is negative; or the length of <paramref name="data"/> is not the product of <paramref name="shape"/>.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is none of the supported types.</exception>
+    /// <remarks>
+    /// No conversion: the elements' bytes are stored as they are, little-endian (swapped on a big-endian machine), so NaN
+    /// payloads and signed zeros are kept bit for bit. Nothing is added when it throws.
+    /// </remarks>
     public void Add<T>(string name, ReadOnlySpan<T> data, ReadOnlySpan<long> shape)
         where T : unmanaged
     {
@@ -134,6 +151,10 @@ public sealed class SafeTensorsWriter
     /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>
     /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null.</exception>
     /// <exception cref="IOException">Writing the stream failed.</exception>
+    /// <remarks>
+    /// Writes the layout the type's remarks describe, with the tensors and metadata current at the call; the writer is not
+    /// changed, so it may be called again. The metadata is checked before anything is written to the stream.
+    /// </remarks>
     public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -152,6 +173,7 @@ public sealed class SafeTensorsWriter
     /// <summary>Returns the file as a new array.</summary>
     /// <returns>The bytes of the file.</returns>
     /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null.</exception>
+    /// <remarks>The same bytes <see cref="WriteTo"/> writes, through a <see cref="MemoryStream"/>.</remarks>
     public byte[] ToArray()
     {
         var stream = new MemoryStream();
