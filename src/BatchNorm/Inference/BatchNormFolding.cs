@@ -230,7 +230,8 @@ public static class BatchNormFolding
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         double gamma = layer.Affine ? double.CreateTruncating(layer.Weight[channel]) : 1.0;
-        return gamma * BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(layer.RunningVariance[channel]), layer.Epsilon);
+        double sum = double.CreateTruncating(layer.RunningVariance[channel]) + layer.Epsilon;
+        return sum == 0 ? 0 : gamma / Math.Sqrt(sum);
     }
 
     /// <summary>The layer's bias in <see cref="double"/> (0 when not affine).</summary>

@@ -53,6 +53,26 @@ public class BatchNormFoldingTests
         AssertClose(Reference(layer, x, batch, spatial), actual, DoubleTolerance);
     }
 
+    /// <summary>eps = 0 and a zero running variance: the layer's inverse std is 0 there, so the fold is y = bias.</summary>
+    [Fact]
+    public void ToAffine_ZeroVariancePlusEpsilon_MatchesLayerOutputOfBias()
+    {
+        var layer = new BatchNorm1d<float>(2, epsilon: 0);
+        layer.RunningVariance.Clear();
+        layer.RunningMean[0] = 3;
+        layer.Bias[0] = 0.5f;
+        layer.Bias[1] = -2;
+        layer.Eval();
+        var scale = new float[2];
+        var shift = new float[2];
+        BatchNormFolding.ToAffine<float>(layer, scale, shift);
+        var y = new float[2];
+        layer.Forward([7f, -1f], [1, 2], y);
+        Assert.Equal([0f, 0f], scale);
+        Assert.Equal([0.5f, -2f], shift);
+        Assert.Equal([7f * scale[0] + shift[0], -1f * scale[1] + shift[1]], y);
+    }
+
     [Fact]
     public void ToAffine_NoRunningStatistics_Throws()
     {
