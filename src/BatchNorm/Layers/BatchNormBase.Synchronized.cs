@@ -140,20 +140,8 @@ public abstract partial class BatchNormBase<T>
         BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
         if (update)
         {
-            bool finite = AllFinite(_mean, _variance);
-            if (!finite)
-            {
-                _nonFiniteBatchCount++;
-            }
-
-            if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
-            {
-                _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
-                double factor = Momentum ?? 1.0 / _numBatchesTracked;
-                // The kernel's count is an int; beyond int.MaxValue the unbiasing factor M / (M - 1) is 1 within 5e-10.
-                int unbiasCount = (int)Math.Min(globalCount, int.MaxValue);
-                BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _mean, _variance, unbiasCount, factor);
-            }
+            // The kernel's count is an int; beyond int.MaxValue the unbiasing factor M / (M - 1) is 1 within 5e-10.
+            FoldIntoRunningStatistics((int)Math.Min(globalCount, int.MaxValue));
         }
 
         (_savedMean, _mean) = (_mean, _savedMean);

@@ -369,20 +369,7 @@ public abstract partial class BatchNormBase<T>
 
             if (update)
             {
-                bool finite = AllFinite(_mean, _variance);
-                if (!finite)
-                {
-                    _nonFiniteBatchCount++;
-                }
-
-                if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
-                {
-                    // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
-                    _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
-                    double factor = Momentum ?? 1.0 / _numBatchesTracked;
-                    BatchNormKernels.UpdateRunningStatistics<T>(
-                        _runningMean, _runningVariance, _mean, _variance, layout.ValuesPerChannel, factor);
-                }
+                FoldIntoRunningStatistics(layout.ValuesPerChannel);
             }
 
             (_savedMean, _mean) = (_mean, _savedMean);
@@ -492,6 +479,27 @@ public abstract partial class BatchNormBase<T>
         _runningVariance.AsSpan().Fill(T.One);
         _numBatchesTracked = 0;
         _nonFiniteBatchCount = 0;
+    }
+
+    /// <summary>
+    /// Folds the batch statistics just computed (over <paramref name="count"/> values per channel) into the running
+    /// statistics, as <see cref="NonFiniteStatisticsPolicy"/> says.
+    /// </summary>
+    private void FoldIntoRunningStatistics(int count)
+    {
+        bool finite = AllFinite(_mean, _variance);
+        if (!finite)
+        {
+            _nonFiniteBatchCount++;
+        }
+
+        if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
+        {
+            // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
+            _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
+            double factor = Momentum ?? 1.0 / _numBatchesTracked;
+            BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _mean, _variance, count, factor);
+        }
     }
 
     private static bool AllFinite(double[] mean, double[] variance)
