@@ -23,6 +23,15 @@ namespace BatchNorm;
 /// SIMD widths. The methods are safe to call concurrently on disjoint buffers.
 /// </para>
 /// </remarks>
+/// <example>
+/// <code>
+/// var layout = BatchNormLayout.FromShape([32, 64, 56, 56]);
+/// double[] mean = new double[64], variance = new double[64], invStd = new double[64];
+/// BatchNormKernels.ForwardTraining&lt;float&gt;(x, y, layout, weight, bias, 1e-5, mean, variance, invStd);
+/// BatchNormKernels.UpdateRunningStatistics&lt;float&gt;(runningMean, runningVariance, mean, variance, layout.ValuesPerChannel, 0.1);
+/// BatchNormKernels.BackwardTraining&lt;float&gt;(x, dy, dx, layout, weight, mean, invStd, weightGradient, biasGradient);
+/// </code>
+/// </example>
 public static partial class BatchNormKernels
 {
     /// <summary>The most channels one chunk takes, and the length of its per-channel scratch buffers.</summary>
@@ -92,6 +101,11 @@ public static partial class BatchNormKernels
     /// <param name="variance">The (biased) variance.</param>
     /// <param name="epsilon">The value added to the variance.</param>
     /// <returns>The inverse standard deviation.</returns>
+    /// <remarks>
+    /// This method effectively computes <c>1 / sqrt(variance + epsilon)</c>; where <c>variance + epsilon</c> is exactly 0
+    /// (a constant channel with <c>epsilon = 0</c>) it returns 0, as PyTorch does, so the channel normalizes to its bias.
+    /// NaN propagates.
+    /// </remarks>
     public static double InverseStandardDeviation(double variance, double epsilon)
     {
         double sum = variance + epsilon;
