@@ -10,31 +10,10 @@ public static class Naive
 {
     public static void ForwardTraining(float[] x, float[] y, BatchNormLayout layout, float[] weight, float[] bias, double epsilon, double[] mean, double[] invStd)
     {
-        int n = layout.BatchSize, c = layout.Channels, s = layout.SpatialSize;
-        double count = (double)n * s;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = 0; ch < layout.Channels; ch++)
         {
-            double sum = 0;
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < s; j++)
-                {
-                    sum += x[(i * c + ch) * s + j];
-                }
-            }
-
-            double m = sum / count;
-            double squares = 0;
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < s; j++)
-                {
-                    double d = x[(i * c + ch) * s + j] - m;
-                    squares += d * d;
-                }
-            }
-
-            double inv = 1 / Math.Sqrt(squares / count + epsilon);
+            (double m, double variance) = ChannelStatistics(x, layout, ch);
+            double inv = 1 / Math.Sqrt(variance + epsilon);
             mean[ch] = m;
             invStd[ch] = inv;
             Normalize(x, y, layout, ch, m, inv * weight[ch], bias[ch]);
@@ -51,31 +30,9 @@ public static class Naive
 
     public static void Statistics(float[] x, BatchNormLayout layout, double[] mean, double[] variance)
     {
-        int n = layout.BatchSize, c = layout.Channels, s = layout.SpatialSize;
-        double count = (double)n * s;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = 0; ch < layout.Channels; ch++)
         {
-            double sum = 0, squares = 0;
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < s; j++)
-                {
-                    sum += x[(i * c + ch) * s + j];
-                }
-            }
-
-            double m = sum / count;
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < s; j++)
-                {
-                    double d = x[(i * c + ch) * s + j] - m;
-                    squares += d * d;
-                }
-            }
-
-            mean[ch] = m;
-            variance[ch] = squares / count;
+            (mean[ch], variance[ch]) = ChannelStatistics(x, layout, ch);
         }
     }
 
@@ -108,6 +65,34 @@ public static class Naive
                 }
             }
         }
+    }
+
+    /// <summary>One channel's mean, then its biased variance: two passes.</summary>
+    private static (double Mean, double Variance) ChannelStatistics(float[] x, BatchNormLayout layout, int ch)
+    {
+        int n = layout.BatchSize, c = layout.Channels, s = layout.SpatialSize;
+        double count = (double)n * s;
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < s; j++)
+            {
+                sum += x[(i * c + ch) * s + j];
+            }
+        }
+
+        double mean = sum / count;
+        double squares = 0;
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < s; j++)
+            {
+                double d = x[(i * c + ch) * s + j] - mean;
+                squares += d * d;
+            }
+        }
+
+        return (mean, squares / count);
     }
 
     private static void Normalize(float[] x, float[] y, BatchNormLayout layout, int ch, double mean, double scale, double bias)

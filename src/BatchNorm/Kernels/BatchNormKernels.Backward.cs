@@ -137,8 +137,8 @@ public static partial class BatchNormKernels
         CheckDisjoint<double, double>(sumGradOutput, sumGradOutputCentered, nameof(sumGradOutputCentered), nameof(sumGradOutput));
         CheckApart(sumGradOutput, nameof(sumGradOutput), input, nameof(input), gradOutput, nameof(gradOutput));
         CheckApart(sumGradOutputCentered, nameof(sumGradOutputCentered), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckApart(sumGradOutput, nameof(sumGradOutput), mean, nameof(mean), default(ReadOnlySpan<T>), string.Empty);
-        CheckApart(sumGradOutputCentered, nameof(sumGradOutputCentered), mean, nameof(mean), default(ReadOnlySpan<T>), string.Empty);
+        CheckDisjoint(mean, sumGradOutput, nameof(sumGradOutput), nameof(mean));
+        CheckDisjoint(mean, sumGradOutputCentered, nameof(sumGradOutputCentered), nameof(mean));
         Backward(input, gradOutput, default, layout, default, mean, mean, default, default, 0, default, default, maxDegreeOfParallelism, sumGradOutput, sumGradOutputCentered);
     }
 
@@ -219,9 +219,9 @@ public static partial class BatchNormKernels
         CheckDisjoint(weight, gradInput, nameof(gradInput), nameof(weight));
         CheckDisjoint(weightGradient, biasGradient, nameof(biasGradient), nameof(weightGradient));
         CheckApart(weightGradient, nameof(weightGradient), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckApart(weightGradient, nameof(weightGradient), weight, nameof(weight), default(ReadOnlySpan<T>), string.Empty);
+        CheckDisjoint(weight, weightGradient, nameof(weightGradient), nameof(weight));
         CheckApart(biasGradient, nameof(biasGradient), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckApart(biasGradient, nameof(biasGradient), weight, nameof(weight), default(ReadOnlySpan<T>), string.Empty);
+        CheckDisjoint(weight, biasGradient, nameof(biasGradient), nameof(weight));
     }
 
     private static unsafe void Backward<T>(

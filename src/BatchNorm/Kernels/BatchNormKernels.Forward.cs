@@ -284,10 +284,7 @@ public static partial class BatchNormKernels
             double* invStd = stackalloc double[MaxBlock];
             if (RunningMean != null || GivenStatistics)
             {
-                for (int j = 0; j < width; j++)
-                {
-                    (mean[j], invStd[j]) = KnownStatistics(c0 + j);
-                }
+                KnownStatistics(c0, width, mean, invStd);
             }
             else
             {
@@ -324,10 +321,7 @@ public static partial class BatchNormKernels
             double* wideScale = stackalloc double[MaxBlock];
             double* bias = stackalloc double[MaxBlock];
             bool* exact = stackalloc bool[MaxBlock];
-            for (int j = 0; j < width; j++)
-            {
-                exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shiftT[j], out wideScale[j], out bias[j]);
-            }
+            Coefficients(c0, width, mean, invStd, center, scale, shiftT, wideScale, bias, exact);
 
             T* y = Y + (long)c0 * s;
             for (int i = 0; i < n; i++)
@@ -345,7 +339,6 @@ public static partial class BatchNormKernels
                     }
                 }
             }
-
         }
 
         private readonly void RunColumns(int c0, int width)
@@ -357,10 +350,7 @@ public static partial class BatchNormKernels
             double* invStd = stackalloc double[MaxBlock];
             if (RunningMean != null || GivenStatistics)
             {
-                for (int j = 0; j < width; j++)
-                {
-                    (mean[j], invStd[j]) = KnownStatistics(c0 + j);
-                }
+                KnownStatistics(c0, width, mean, invStd);
             }
             else
             {
@@ -393,12 +383,7 @@ public static partial class BatchNormKernels
             double* wideScale = stackalloc double[MaxBlock];
             double* bias = stackalloc double[MaxBlock];
             bool* exact = stackalloc bool[MaxBlock];
-            bool allExact = true;
-            for (int j = 0; j < width; j++)
-            {
-                exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shiftT[j], out wideScale[j], out bias[j]);
-                allExact &= exact[j];
-            }
+            bool allExact = Coefficients(c0, width, mean, invStd, center, scale, shiftT, wideScale, bias, exact);
 
             T* centerE = stackalloc T[ColumnSegment];
             T* scaleE = stackalloc T[ColumnSegment];
@@ -424,11 +409,17 @@ public static partial class BatchNormKernels
             ColumnOps.NormalizeMixed(x, y, stride, n, segment, centerE, scaleE, shiftTE, exactE, meanE, wideScaleE, biasE);
         }
 
-        /// <summary>The running statistics, or the given ones.</summary>
-        private readonly (double Mean, double InvStd) KnownStatistics(int c) =>
-            RunningMean != null
-                ? (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon))
-                : (Mean[c], InverseStd[c]);
+        /// <summary>The running statistics, or the given ones, of channels c0 to c0 + width - 1.</summary>
+        private readonly void KnownStatistics(int c0, int width, double* mean, double* invStd)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                int c = c0 + j;
+                (mean[j], invStd[j]) = RunningMean != null
+                    ? (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon))
+                    : (Mean[c], InverseStd[c]);
+            }
+        }
 
         /// <summary>Finishes channel c's statistics from its shifted sums and stores them.</summary>
         private readonly (double Mean, double InvStd) BatchStatistics(int c, double shift, double sum, double sumOfSquares)
@@ -446,6 +437,20 @@ public static partial class BatchNormKernels
             }
 
             return (mean, invStd);
+        }
+
+        /// <summary>The constants of channels c0 to c0 + width - 1 (see the single-channel overload); whether all are exact.</summary>
+        private readonly bool Coefficients(
+            int c0, int width, double* mean, double* invStd, T* center, T* scale, T* shift, double* wideScale, double* bias, bool* exact)
+        {
+            bool allExact = true;
+            for (int j = 0; j < width; j++)
+            {
+                exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shift[j], out wideScale[j], out bias[j]);
+                allExact &= exact[j];
+            }
+
+            return allExact;
         }
 
         /// <summary>

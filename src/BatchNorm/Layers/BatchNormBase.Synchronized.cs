@@ -132,12 +132,7 @@ public abstract partial class BatchNormBase<T>
             ThrowIfNonFinite(_mean, _variance, nameof(input));
         }
 
-        for (int c = 0; c < channels; c++)
-        {
-            _inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
-        }
-
-        BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
+        NormalizeWithBatchStatistics(input, layout, output);
         if (update)
         {
             // The kernel's count is an int; beyond int.MaxValue the unbiasing factor M / (M - 1) is 1 within 5e-10.

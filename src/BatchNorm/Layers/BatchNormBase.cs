@@ -353,12 +353,7 @@ public abstract partial class BatchNormBase<T>
 
                 BatchNormKernels.ComputeStatistics<T>(input, layout, _mean, _variance, _maxDegreeOfParallelism);
                 ThrowIfNonFinite(_mean, _variance, nameof(input));
-                for (int c = 0; c < NumFeatures; c++)
-                {
-                    _inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
-                }
-
-                BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
+                NormalizeWithBatchStatistics(input, layout, output);
             }
             else
             {
@@ -479,6 +474,17 @@ public abstract partial class BatchNormBase<T>
         _runningVariance.AsSpan().Fill(T.One);
         _numBatchesTracked = 0;
         _nonFiniteBatchCount = 0;
+    }
+
+    /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first).</summary>
+    private void NormalizeWithBatchStatistics(ReadOnlySpan<T> input, BatchNormLayout layout, Span<T> output)
+    {
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            _inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
+        }
+
+        BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
     }
 
     /// <summary>

@@ -229,7 +229,8 @@ public abstract class HostileApiFuzzTests<T>
     public void Backward_OnEmptyTensorWithHugeBatch_ReturnsPromptly()
     {
         var layer = new BatchNorm1d<T>(5);
-        int[] shape = [20_000_000, 5, 0];
+        // A loop over every (n, c) of this empty tensor takes tens of seconds; the bound leaves room for a noisy machine.
+        int[] shape = [400_000_000, 5, 0];
         layer.Eval();
         var forward = System.Diagnostics.Stopwatch.StartNew();
         layer.Forward([], shape, []);
@@ -238,11 +239,11 @@ public abstract class HostileApiFuzzTests<T>
         layer.Backward([], shape, [], []);
         backward.Stop();
         var kernel = System.Diagnostics.Stopwatch.StartNew();
-        BatchNormKernels.BackwardTraining<T>([], [], [], new BatchNormLayout(20_000_000, 5, 0), default, new double[5], new double[5], new T[5], new T[5]);
+        BatchNormKernels.BackwardTraining<T>([], [], [], new BatchNormLayout(400_000_000, 5, 0), default, new double[5], new double[5], new T[5], new T[5]);
         kernel.Stop();
         Assert.True(
-            backward.ElapsedMilliseconds < 100 && kernel.ElapsedMilliseconds < 100,
-            $"an empty tensor of shape [{string.Join(", ", shape)}]: Forward {forward.ElapsedMilliseconds} ms, Backward {backward.ElapsedMilliseconds} ms, BackwardTraining kernel {kernel.ElapsedMilliseconds} ms; expected < 100 ms");
+            backward.ElapsedMilliseconds < 1000 && kernel.ElapsedMilliseconds < 1000,
+            $"an empty tensor of shape [{string.Join(", ", shape)}]: Forward {forward.ElapsedMilliseconds} ms, Backward {backward.ElapsedMilliseconds} ms, BackwardTraining kernel {kernel.ElapsedMilliseconds} ms; expected < 1000 ms");
         Assert.All(layer.WeightGradient.ToArray(), g => Assert.Equal(T.Zero, g));
     }
 
