@@ -17,6 +17,9 @@ public abstract class DeterminismTests<T>
     [InlineData(new[] { 2, 3, 128, 128 })]
     [InlineData(new[] { 4, 64, 301 })]
     [InlineData(new[] { 2, 5, 7, 40, 41 })]
+    [InlineData(new[] { 600, 300 })]
+    [InlineData(new[] { 3, 700, 100 })]
+    [InlineData(new[] { 300, 40, 9 })]
     public void AllResults_AreBitIdentical_ForEveryDegreeOfParallelism(int[] shape)
     {
         List<T[]> sequential = Run(shape, 1);

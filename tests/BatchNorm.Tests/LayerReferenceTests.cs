@@ -71,6 +71,20 @@ public abstract class LayerReferenceTests<T>
         pair.Backward(evalX, TestData.Gaussian<T>(301, pair.Length));
     }
 
+    /// <summary>
+    /// Shapes that cross the kernels' chunk boundaries: several channel and sample blocks in the element pass, a sample
+    /// wider than a chunk, more channels than a column segment, short runs, and the fused pass.
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 3, 700, 100 })]
+    [InlineData(new[] { 600, 300 })]
+    [InlineData(new[] { 40, 1100 })]
+    [InlineData(new[] { 70, 30, 9 })]
+    [InlineData(new[] { 9, 200, 50 })]
+    [InlineData(new[] { 2, 3, 1500 })]
+    public void TrainThenEval_ChunkedShapes_MatchReference(int[] shape) =>
+        TrainThenEval_MatchesReference(shape, 0.1, 0, affine: true, track: true);
+
     /// <summary>Every SIMD tail length, with all four tensors sliced out of sentinel-filled arrays.</summary>
     [Theory]
     [MemberData(nameof(SpatialSizes))]

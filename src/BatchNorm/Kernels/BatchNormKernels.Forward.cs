@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using BatchNorm.Kernels;
@@ -198,7 +199,12 @@ public static partial class BatchNormKernels
         }
     }
 
-    /// <summary>Runs the per-channel forward body; empty statistics outputs and an empty output are skipped.</summary>
+    /// <summary>
+    /// Runs a forward pass; empty statistics outputs and an empty output are skipped. Where a block of channels fits in
+    /// L2 and its runs are long enough to stream, each chunk normalizes its channels right after their statistics
+    /// (fused); otherwise a first pass computes every channel's statistics and constants and a second walks the tensor
+    /// in memory order (see <see cref="ElementPartition{T}"/>).
+    /// </summary>
     private static unsafe void Forward<T>(
         ReadOnlySpan<T> input,
         Span<T> output,
@@ -215,6 +221,8 @@ public static partial class BatchNormKernels
         bool givenStatistics = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        bool batchStatistics = runningMean.IsEmpty && !givenStatistics;
+        bool fused = !output.IsEmpty && batchStatistics && FusesPasses<T>(layout);
         fixed (T* x = input, y = output, w = weight, b = bias, rm = runningMean, rv = runningVariance)
         fixed (double* m = mean, v = variance, s = inverseStandardDeviation)
         {
@@ -231,17 +239,172 @@ public static partial class BatchNormKernels
                 InverseStd = s,
                 Epsilon = epsilon,
                 Layout = layout,
-                Block = ChannelsPerChunk<T>(layout),
+                Block = fused ? ChannelsPerChunk<T>(layout) : StatisticsChannelsPerChunk<T>(layout),
                 GivenStatistics = givenStatistics,
             };
-            ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
+            int chunks = (layout.Channels + body.Block - 1) / body.Block;
+
+            // The first pass reads the whole tensor only for batch statistics.
+            long work = batchStatistics ? layout.Length : layout.Channels;
+            if (fused || output.IsEmpty)
+            {
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                return;
+            }
+
+            int c = layout.Channels;
+            T[] constantsT = ArrayPool<T>.Shared.Rent(3 * c);
+            double[] constantsD = ArrayPool<double>.Shared.Rent(3 * c);
+            bool[] exact = ArrayPool<bool>.Shared.Rent(c);
+            try
+            {
+                fixed (T* kt = constantsT)
+                fixed (double* kd = constantsD)
+                fixed (bool* ke = exact)
+                {
+                    body.Constants = new ForwardConstants<T>(kt, kd, ke, c);
+                    ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                    var pass = new NormalizePass<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
+                    ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(constantsT);
+                ArrayPool<double>.Shared.Return(constantsD);
+                ArrayPool<bool>.Shared.Return(exact);
+            }
         }
     }
 
     /// <summary>
-    /// One chunk of a forward pass, a block of consecutive channels: statistics (batch or running), then the normalize
-    /// pass. Long runs are walked sample by sample, channel by channel, in runs of <c>S</c> values
-    /// (<see cref="ChannelOps"/>); short ones (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnOps"/>).
+    /// Normalizes samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
+    /// <paramref name="k"/> indexed from c0: run by run, or (for short runs) row by row over the block's contiguous
+    /// segment with per-element constants.
+    /// </summary>
+    private static unsafe void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, int n0, int n1, int c0, int width, in ForwardConstants<T> k)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int s = layout.SpatialSize;
+        long stride = (long)layout.Channels * s;
+        long first = n0 * stride + (long)c0 * s;
+        x += first;
+        y += first;
+        if (!UsesColumns<T>(layout))
+        {
+            for (int i = 0; i < n1 - n0; i++)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    long at = i * stride + j * s;
+                    if (k.Exact[j])
+                    {
+                        ElementOps.Apply(new NormalizeOperator<T>(x + at, k.Center[j], k.Scale[j], k.Shift[j]), y + at, (nuint)s);
+                    }
+                    else
+                    {
+                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, k.Mean[j], k.WideScale[j], k.Bias[j]), y + at, (nuint)s);
+                    }
+                }
+            }
+
+            return;
+        }
+
+        // The column loops take their constants per element; for S = 1 those are the channels' own.
+        int segment = width * s;
+        ForwardConstants<T> e = k;
+        if (s != 1)
+        {
+            T* t = stackalloc T[3 * ColumnSegment];
+            double* d = stackalloc double[3 * ColumnSegment];
+            bool* exact = stackalloc bool[ColumnSegment];
+            e = new ForwardConstants<T>(t, d, exact, ColumnSegment);
+            Expand(k.Center, width, s, e.Center);
+            Expand(k.Scale, width, s, e.Scale);
+            Expand(k.Shift, width, s, e.Shift);
+            Expand(k.Mean, width, s, e.Mean);
+            Expand(k.WideScale, width, s, e.WideScale);
+            Expand(k.Bias, width, s, e.Bias);
+            Expand(k.Exact, width, s, e.Exact);
+        }
+
+        if (new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0)
+        {
+            ColumnOps.Normalize(x, y, stride, n1 - n0, segment, e.Center, e.Scale, e.Shift);
+        }
+        else
+        {
+            ColumnOps.NormalizeMixed(x, y, stride, n1 - n0, segment, e.Center, e.Scale, e.Shift, e.Exact, e.Mean, e.WideScale, e.Bias);
+        }
+    }
+
+    /// <summary>
+    /// Each channel's forward constants, struct of arrays: <c>y = (x - Center) * Scale + Shift</c> where
+    /// <see cref="Exact"/>, else <c>(x - Mean) * WideScale + Bias</c> in <see cref="double"/>.
+    /// </summary>
+    private readonly unsafe struct ForwardConstants<T>
+        where T : unmanaged
+    {
+        public readonly T* Center;
+        public readonly T* Scale;
+        public readonly T* Shift;
+        public readonly double* Mean;
+        public readonly double* WideScale;
+        public readonly double* Bias;
+        public readonly bool* Exact;
+
+        /// <summary>Views buffers of 3 * <paramref name="length"/> T's and doubles and <paramref name="length"/> flags.</summary>
+        public ForwardConstants(T* t, double* d, bool* exact, int length)
+        {
+            Center = t;
+            Scale = t + length;
+            Shift = t + 2 * length;
+            Mean = d;
+            WideScale = d + length;
+            Bias = d + 2 * length;
+            Exact = exact;
+        }
+
+        private ForwardConstants(in ForwardConstants<T> k, int c0)
+        {
+            Center = k.Center + c0;
+            Scale = k.Scale + c0;
+            Shift = k.Shift + c0;
+            Mean = k.Mean + c0;
+            WideScale = k.WideScale + c0;
+            Bias = k.Bias + c0;
+            Exact = k.Exact + c0;
+        }
+
+        public bool IsEmpty => Center == null;
+
+        /// <summary>The constants from channel c0 on.</summary>
+        public ForwardConstants<T> From(int c0) => new(this, c0);
+    }
+
+    /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
+    private unsafe struct NormalizePass<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X;
+        public T* Y;
+        public BatchNormLayout Layout;
+        public ForwardConstants<T> Constants;
+        public ElementPartition<T> Partition;
+
+        public readonly void Run(int chunk)
+        {
+            (int n0, int n1, int c0, int width) = Partition[chunk];
+            NormalizeBlock(X, Y, Layout, n0, n1, c0, width, Constants.From(c0));
+        }
+    }
+
+    /// <summary>
+    /// One chunk of a forward's first pass, a block of consecutive channels: statistics (batch, running or given), then
+    /// either the normalize pass of the block (fused) or the block's constants for the element pass. Long runs are walked
+    /// sample by sample, channel by channel, in runs of <c>S</c> values (<see cref="ChannelOps"/>); short ones
+    /// (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnOps"/>).
     /// </summary>
     private unsafe struct ForwardBody<T> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -262,151 +425,94 @@ public static partial class BatchNormKernels
         /// <summary>Whether <see cref="Mean"/> and <see cref="InverseStd"/> are given rather than computed.</summary>
         public bool GivenStatistics;
 
+        /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
+        public ForwardConstants<T> Constants;
+
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
-            if (UsesColumns<T>(Layout))
+            double* mean = stackalloc double[MaxBlock];
+            double* invStd = stackalloc double[MaxBlock];
+            if (RunningMean != null || GivenStatistics)
             {
-                RunColumns(c0, width);
+                KnownStatistics(c0, width, mean, invStd);
+            }
+            else if (UsesColumns<T>(Layout))
+            {
+                ColumnStatistics(c0, width, mean, invStd);
             }
             else
             {
-                RunChannels(c0, width);
+                ChannelStatistics(c0, width, mean, invStd);
             }
+
+            if (Y == null)
+            {
+                return;
+            }
+
+            if (!Constants.IsEmpty)
+            {
+                Coefficients(c0, width, mean, invStd, Constants.From(c0));
+                return;
+            }
+
+            T* t = stackalloc T[3 * MaxBlock];
+            double* d = stackalloc double[3 * MaxBlock];
+            bool* exact = stackalloc bool[MaxBlock];
+            var k = new ForwardConstants<T>(t, d, exact, MaxBlock);
+            Coefficients(c0, width, mean, invStd, k);
+            NormalizeBlock(X, Y, Layout, 0, Layout.BatchSize, c0, width, k);
         }
 
-        private readonly void RunChannels(int c0, int width)
+        private readonly void ChannelStatistics(int c0, int width, double* mean, double* invStd)
         {
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
             T* x = X + (long)c0 * s;
-            double* mean = stackalloc double[MaxBlock];
-            double* invStd = stackalloc double[MaxBlock];
-            if (RunningMean != null || GivenStatistics)
+            double* shift = stackalloc double[MaxBlock];
+            Sums* sums = stackalloc Sums[MaxBlock];
+            for (int j = 0; j < width; j++)
             {
-                KnownStatistics(c0, width, mean, invStd);
-            }
-            else
-            {
-                double* shift = stackalloc double[MaxBlock];
-                Sums* sums = stackalloc Sums[MaxBlock];
-                for (int j = 0; j < width; j++)
-                {
-                    shift[j] = double.CreateTruncating(x[j * s]);
-                    sums[j] = default;
-                }
-
-                for (int i = 0; i < n; i++)
-                {
-                    for (int j = 0; j < width; j++)
-                    {
-                        ChannelOps.AddShiftedSums(new ReadOnlySpan<T>(x + i * stride + j * s, s), shift[j], ref sums[j]);
-                    }
-                }
-
-                for (int j = 0; j < width; j++)
-                {
-                    (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], sums[j].Total1, sums[j].Total2);
-                }
+                shift[j] = double.CreateTruncating(x[j * s]);
+                sums[j] = default;
             }
 
-            if (Y == null)
-            {
-                return;
-            }
-
-            T* center = stackalloc T[MaxBlock];
-            T* scale = stackalloc T[MaxBlock];
-            T* shiftT = stackalloc T[MaxBlock];
-            double* wideScale = stackalloc double[MaxBlock];
-            double* bias = stackalloc double[MaxBlock];
-            bool* exact = stackalloc bool[MaxBlock];
-            Coefficients(c0, width, mean, invStd, center, scale, shiftT, wideScale, bias, exact);
-
-            T* y = Y + (long)c0 * s;
             for (int i = 0; i < n; i++)
             {
                 for (int j = 0; j < width; j++)
                 {
-                    long at = i * stride + j * s;
-                    if (exact[j])
-                    {
-                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shiftT[j]), y + at, (nuint)s);
-                    }
-                    else
-                    {
-                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
-                    }
+                    ChannelOps.AddShiftedSums(new ReadOnlySpan<T>(x + i * stride + j * s, s), shift[j], ref sums[j]);
                 }
+            }
+
+            for (int j = 0; j < width; j++)
+            {
+                (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], sums[j].Total1, sums[j].Total2);
             }
         }
 
-        private readonly void RunColumns(int c0, int width)
+        private readonly void ColumnStatistics(int c0, int width, double* mean, double* invStd)
         {
-            int n = Layout.BatchSize, s = Layout.SpatialSize, segment = width * s;
+            // Each element column accumulates about its channel's shift; a channel's columns are then added in order.
+            int n = Layout.BatchSize, s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
             T* x = X + (long)c0 * s;
-            double* mean = stackalloc double[MaxBlock];
-            double* invStd = stackalloc double[MaxBlock];
-            if (RunningMean != null || GivenStatistics)
+            double* shift = stackalloc double[MaxBlock];
+            double* shiftE = stackalloc double[ColumnSegment];
+            double* sum = stackalloc double[ColumnSegment];
+            double* sumOfSquares = stackalloc double[ColumnSegment];
+            for (int j = 0; j < width; j++)
             {
-                KnownStatistics(c0, width, mean, invStd);
-            }
-            else
-            {
-                // Each element column accumulates about its channel's shift; a channel's columns are then added in order.
-                double* shift = stackalloc double[MaxBlock];
-                double* shiftE = stackalloc double[ColumnSegment];
-                double* sum = stackalloc double[ColumnSegment];
-                double* sumOfSquares = stackalloc double[ColumnSegment];
-                for (int j = 0; j < width; j++)
-                {
-                    shift[j] = double.CreateTruncating(x[j * s]);
-                }
-
-                Expand(shift, width, s, shiftE);
-                ColumnOps.ShiftedSums(x, stride, n, segment, shiftE, sum, sumOfSquares);
-                for (int j = 0; j < width; j++)
-                {
-                    (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], SumRun(sum, j, s), SumRun(sumOfSquares, j, s));
-                }
+                shift[j] = double.CreateTruncating(x[j * s]);
             }
 
-            if (Y == null)
+            Expand(shift, width, s, shiftE);
+            ColumnOps.ShiftedSums(x, stride, n, width * s, shiftE, sum, sumOfSquares);
+            for (int j = 0; j < width; j++)
             {
-                return;
+                (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], SumRun(sum, j, s), SumRun(sumOfSquares, j, s));
             }
-
-            T* center = stackalloc T[MaxBlock];
-            T* scale = stackalloc T[MaxBlock];
-            T* shiftT = stackalloc T[MaxBlock];
-            double* wideScale = stackalloc double[MaxBlock];
-            double* bias = stackalloc double[MaxBlock];
-            bool* exact = stackalloc bool[MaxBlock];
-            bool allExact = Coefficients(c0, width, mean, invStd, center, scale, shiftT, wideScale, bias, exact);
-
-            T* centerE = stackalloc T[ColumnSegment];
-            T* scaleE = stackalloc T[ColumnSegment];
-            T* shiftTE = stackalloc T[ColumnSegment];
-            Expand(center, width, s, centerE);
-            Expand(scale, width, s, scaleE);
-            Expand(shiftT, width, s, shiftTE);
-            T* y = Y + (long)c0 * s;
-            if (allExact)
-            {
-                ColumnOps.Normalize(x, y, stride, n, segment, centerE, scaleE, shiftTE);
-                return;
-            }
-
-            double* meanE = stackalloc double[ColumnSegment];
-            double* wideScaleE = stackalloc double[ColumnSegment];
-            double* biasE = stackalloc double[ColumnSegment];
-            bool* exactE = stackalloc bool[ColumnSegment];
-            Expand(mean, width, s, meanE);
-            Expand(wideScale, width, s, wideScaleE);
-            Expand(bias, width, s, biasE);
-            Expand(exact, width, s, exactE);
-            ColumnOps.NormalizeMixed(x, y, stride, n, segment, centerE, scaleE, shiftTE, exactE, meanE, wideScaleE, biasE);
         }
 
         /// <summary>The running statistics, or the given ones, of channels c0 to c0 + width - 1.</summary>
@@ -439,18 +545,14 @@ public static partial class BatchNormKernels
             return (mean, invStd);
         }
 
-        /// <summary>The constants of channels c0 to c0 + width - 1 (see the single-channel overload); whether all are exact.</summary>
-        private readonly bool Coefficients(
-            int c0, int width, double* mean, double* invStd, T* center, T* scale, T* shift, double* wideScale, double* bias, bool* exact)
+        /// <summary>The constants of channels c0 to c0 + width - 1 (see the single-channel overload), into k from its start.</summary>
+        private readonly void Coefficients(int c0, int width, double* mean, double* invStd, in ForwardConstants<T> k)
         {
-            bool allExact = true;
             for (int j = 0; j < width; j++)
             {
-                exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out center[j], out scale[j], out shift[j], out wideScale[j], out bias[j]);
-                allExact &= exact[j];
+                k.Mean[j] = mean[j];
+                k.Exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out k.Center[j], out k.Scale[j], out k.Shift[j], out k.WideScale[j], out k.Bias[j]);
             }
-
-            return allExact;
         }
 
         /// <summary>

@@ -44,10 +44,19 @@ public static partial class BatchNormKernels
     private const long CacheBytes = 384 * 1024;
 
     /// <summary>Runs shorter than this many bytes take the column path (<see cref="ColumnOps"/>).</summary>
-    private const int ColumnRunBytes = 256;
+    private const int ColumnRunBytes = 64;
 
     /// <summary>The most elements a column-path chunk spans per sample: the length of its per-element buffers.</summary>
     private const int ColumnSegment = 512;
+
+    /// <summary>Runs of at least this many bytes fuse a chunk's passes (see <see cref="FusesPasses{T}"/>).</summary>
+    private const long FusedRunBytes = 4096;
+
+    /// <summary>The contiguous bytes per sample a statistics-only chunk aims for.</summary>
+    private const long StatisticsStreamBytes = 16 * 1024;
+
+    /// <summary>The bytes an element-pass chunk aims for (see <see cref="ElementPartition{T}"/>).</summary>
+    private const long ChunkBytes = 256 * 1024;
 
     /// <summary>
     /// Whether a layout's runs are short enough for the column path: each sample's part of a chunk, its channels' runs
@@ -95,6 +104,63 @@ public static partial class BatchNormKernels
         long forStreaming = (StreamBytes + runBytes - 1) / runBytes;
         long forCache = CacheBytes / Math.Max(runBytes * layout.BatchSize, 1);
         return (int)Math.Clamp(Math.Min(forStreaming, forCache), 1, MaxBlock);
+    }
+
+    /// <summary>
+    /// Whether a pass that reads the data twice (statistics or sums, then the element pass) does both per chunk of
+    /// channels, the second read from L2: only where a channel's runs are long enough to stream on their own. Otherwise
+    /// the passes are separate and each walks memory in long contiguous pieces.
+    /// </summary>
+    private static bool FusesPasses<T>(BatchNormLayout layout) =>
+        !UsesColumns<T>(layout) && (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= FusedRunBytes;
+
+    /// <summary>The consecutive channels a chunk of a separate statistics (or sums) pass takes: about <see cref="StatisticsStreamBytes"/> per sample.</summary>
+    private static int StatisticsChannelsPerChunk<T>(BatchNormLayout layout)
+    {
+        if (UsesColumns<T>(layout))
+        {
+            return ChannelsPerChunk<T>(layout);
+        }
+
+        long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
+        return (int)Math.Clamp((StatisticsStreamBytes + runBytes - 1) / runBytes, 1, MaxBlock);
+    }
+
+    /// <summary>
+    /// The chunks of a separate element pass, in memory order: blocks of channels by blocks of samples, about
+    /// <see cref="ChunkBytes"/> each, so each sample's part of a chunk is one contiguous piece (a whole sample where it
+    /// is small enough). An element pass has no reductions, so any partition gives the same results; this one depends
+    /// only on the layout.
+    /// </summary>
+    private readonly struct ElementPartition<T>
+    {
+        private readonly int _rows;
+        private readonly int _width;
+        private readonly int _channelBlocks;
+        private readonly BatchNormLayout _layout;
+
+        public ElementPartition(BatchNormLayout layout)
+        {
+            _layout = layout;
+            int c = Math.Max(layout.Channels, 1);
+            long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
+            _width = UsesColumns<T>(layout) ? Math.Clamp(ColumnSegment / layout.SpatialSize, 1, c) : (int)Math.Clamp(ChunkBytes / runBytes, 1, c);
+            _rows = (int)Math.Clamp(ChunkBytes / (_width * runBytes), 1, Math.Max(layout.BatchSize, 1));
+            _channelBlocks = (c + _width - 1) / _width;
+            Count = layout.Length == 0 ? 0 : _channelBlocks * ((layout.BatchSize + _rows - 1) / _rows);
+        }
+
+        public int Count { get; }
+
+        /// <summary>Chunk <paramref name="chunk"/>: samples n0 to n1 - 1 of channels c0 to c0 + width - 1.</summary>
+        public (int N0, int N1, int C0, int Width) this[int chunk]
+        {
+            get
+            {
+                int n0 = chunk / _channelBlocks * _rows, c0 = chunk % _channelBlocks * _width;
+                return (n0, Math.Min(n0 + _rows, _layout.BatchSize), c0, Math.Min(_width, _layout.Channels - c0));
+            }
+        }
     }
 
     /// <summary>The inverse standard deviation <c>1 / sqrt(variance + epsilon)</c>, and 0 where <c>variance + epsilon</c> is 0 (as PyTorch).</summary>
