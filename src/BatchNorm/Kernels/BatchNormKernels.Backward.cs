@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -224,6 +225,11 @@ public static partial class BatchNormKernels
         CheckDisjoint(weight, biasGradient, nameof(biasGradient), nameof(weight));
     }
 
+    /// <summary>
+    /// Runs a backward pass: fused per chunk of channels (sums, then the input gradient from L2) where the runs are long
+    /// enough (see <see cref="FusesPasses{T}"/>), otherwise a sums pass that leaves every channel's constants in pooled
+    /// buffers and an element pass in memory order (see <see cref="ElementPartition{T}"/>).
+    /// </summary>
     private static unsafe void Backward<T>(
         ReadOnlySpan<T> input,
         ReadOnlySpan<T> gradOutput,
@@ -262,19 +268,122 @@ public static partial class BatchNormKernels
                 WeightGradient = weightGradient.IsEmpty ? null : dw,
                 BiasGradient = biasGradient.IsEmpty ? null : db,
                 Layout = layout,
-                Block = ChannelsPerChunk<T>(layout),
                 SumDy = sdy,
                 SumDyX = sdyx,
                 GivenSums = givenSums,
                 Count = count,
             };
-            ParallelChunks.Run(body, (layout.Channels + body.Block - 1) / body.Block, layout.Length, maxDegreeOfParallelism);
+            bool fused = body.Dx != null && body.NeedsSums && FusesPasses<T>(layout);
+            body.Block = fused ? ChannelsPerChunk<T>(layout) : StatisticsChannelsPerChunk<T>(layout);
+            int chunks = (layout.Channels + body.Block - 1) / body.Block;
+            long work = body.NeedsSums ? 2 * layout.Length : layout.Channels;
+            if (fused || body.Dx == null)
+            {
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                return;
+            }
+
+            int c = layout.Channels;
+            T[] constantsT = ArrayPool<T>.Shared.Rent(BackwardConstants<T>.Count * c);
+            double[] constantsD = ArrayPool<double>.Shared.Rent(BackwardConstants<T>.Count * c);
+            bool[] exact = ArrayPool<bool>.Shared.Rent(c);
+            try
+            {
+                fixed (T* kt = constantsT)
+                fixed (double* kd = constantsD)
+                fixed (bool* ke = exact)
+                {
+                    body.Constants = new BackwardConstants<T>(kt, kd, ke, c);
+                    ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                    var pass = new InputGradientPass<T> { Body = body, Partition = new ElementPartition<T>(layout) };
+                    ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(constantsT);
+                ArrayPool<double>.Shared.Return(constantsD);
+                ArrayPool<bool>.Shared.Return(exact);
+            }
         }
     }
 
     /// <summary>
-    /// One chunk of a backward pass, a block of consecutive channels walked as in the forward pass: the two sums, the
-    /// parameter gradients, then the input-gradient pass.
+    /// Each channel's input-gradient constants, struct of arrays: <c>dx = dy * A + ((x - Center) * InvStd) * K + D</c>
+    /// where <see cref="Exact"/>, else the same in <see cref="double"/> from the Wide ones and <see cref="Mean"/>.
+    /// </summary>
+    private readonly unsafe struct BackwardConstants<T>
+        where T : unmanaged
+    {
+        /// <summary>How many arrays of each element type.</summary>
+        public const int Count = 5;
+
+        public readonly T* A;
+        public readonly T* Center;
+        public readonly T* InvStd;
+        public readonly T* K;
+        public readonly T* D;
+        public readonly double* WideA;
+        public readonly double* Mean;
+        public readonly double* WideInvStd;
+        public readonly double* WideK;
+        public readonly double* WideD;
+        public readonly bool* Exact;
+
+        /// <summary>Views buffers of <see cref="Count"/> * <paramref name="length"/> T's and doubles and <paramref name="length"/> flags.</summary>
+        public BackwardConstants(T* t, double* d, bool* exact, int length)
+        {
+            A = t;
+            Center = t + length;
+            InvStd = t + 2 * length;
+            K = t + 3 * length;
+            D = t + 4 * length;
+            WideA = d;
+            Mean = d + length;
+            WideInvStd = d + 2 * length;
+            WideK = d + 3 * length;
+            WideD = d + 4 * length;
+            Exact = exact;
+        }
+
+        private BackwardConstants(in BackwardConstants<T> k, int c0)
+        {
+            A = k.A + c0;
+            Center = k.Center + c0;
+            InvStd = k.InvStd + c0;
+            K = k.K + c0;
+            D = k.D + c0;
+            WideA = k.WideA + c0;
+            Mean = k.Mean + c0;
+            WideInvStd = k.WideInvStd + c0;
+            WideK = k.WideK + c0;
+            WideD = k.WideD + c0;
+            Exact = k.Exact + c0;
+        }
+
+        public bool IsEmpty => A == null;
+
+        /// <summary>The constants from channel c0 on.</summary>
+        public BackwardConstants<T> From(int c0) => new(this, c0);
+    }
+
+    /// <summary>The element pass of an unfused backward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
+    private unsafe struct InputGradientPass<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public BackwardBody<T> Body;
+        public ElementPartition<T> Partition;
+
+        public readonly void Run(int chunk)
+        {
+            (int n0, int n1, int c0, int width) = Partition[chunk];
+            Body.InputGradient(n0, n1, c0, width, Body.Constants.From(c0));
+        }
+    }
+
+    /// <summary>
+    /// One chunk of a backward's first pass, a block of consecutive channels walked as in the forward pass: the two
+    /// sums, the parameter gradients and the input-gradient constants, then (fused) the block's input-gradient pass.
     /// </summary>
     private unsafe struct BackwardBody<T> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -301,191 +410,183 @@ public static partial class BatchNormKernels
         public bool GivenSums;
         public double Count;
 
-        private readonly bool Training => RunningMean == null;
+        /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
+        public BackwardConstants<T> Constants;
 
-        private readonly bool NeedsSums => !GivenSums && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
+        public readonly bool NeedsSums => !GivenSums && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
+
+        private readonly bool Training => RunningMean == null;
 
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
-            if (UsesColumns<T>(Layout))
-            {
-                RunColumns(c0, width);
-            }
-            else
-            {
-                RunChannels(c0, width);
-            }
-        }
-
-        private readonly void RunChannels(int c0, int width)
-        {
-            int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
-            long stride = (long)Layout.Channels * s;
-            long first = (long)c0 * s;
-            double* mean = stackalloc double[MaxBlock];
-            double* invStd = stackalloc double[MaxBlock];
-            Sums* sums = stackalloc Sums[MaxBlock];
-            for (int j = 0; j < width; j++)
-            {
-                (mean[j], invStd[j]) = Statistics(c0 + j);
-                sums[j] = default;
-            }
-
-            if (NeedsSums)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    for (int j = 0; j < width; j++)
-                    {
-                        long at = first + i * stride + j * s;
-                        ChannelOps.AddGradientSums(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), mean[j], ref sums[j]);
-                    }
-                }
-            }
-
-            Gradient<T>* g = stackalloc Gradient<T>[MaxBlock];
-            for (int j = 0; j < width; j++)
-            {
-                (double sumDy, double sumDyX) = TakeSums(c0 + j, sums[j].Total1, sums[j].Total2);
-                g[j] = Finish(c0 + j, mean[j], invStd[j], sumDy, sumDyX);
-            }
-
-            if (Dx == null)
-            {
-                return;
-            }
-
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    long at = first + i * stride + j * s;
-                    ref Gradient<T> gj = ref g[j];
-                    if (!gj.Exact)
-                    {
-                        ElementOps.ApplyScalar(
-                            new WideInputGradientOperator<T>(Dy + at, X + at, gj.WideA, mean[j], invStd[j], gj.WideK, gj.WideD), Dx + at, (nuint)s);
-                    }
-                    else if (Training)
-                    {
-                        ElementOps.Apply(
-                            new InputGradientOperator<T>(Dy + at, X + at, gj.A, gj.Center, gj.InvStd, gj.K, gj.D), Dx + at, (nuint)s);
-                    }
-                    else
-                    {
-                        TensorPrimitives.Multiply(new ReadOnlySpan<T>(Dy + at, s), gj.A, new Span<T>(Dx + at, s));
-                    }
-                }
-            }
-
-        }
-
-        private readonly void RunColumns(int c0, int width)
-        {
-            int n = Layout.BatchSize, s = Layout.SpatialSize, segment = width * s;
-            long stride = (long)Layout.Channels * s;
-            long first = (long)c0 * s;
             double* mean = stackalloc double[MaxBlock];
             double* invStd = stackalloc double[MaxBlock];
             double* sumDy = stackalloc double[MaxBlock];
             double* sumDyX = stackalloc double[MaxBlock];
-            double* meanE = stackalloc double[ColumnSegment];
             for (int j = 0; j < width; j++)
             {
                 (mean[j], invStd[j]) = Statistics(c0 + j);
                 sumDy[j] = sumDyX[j] = 0;
             }
 
-            Expand(mean, width, s, meanE);
             if (NeedsSums)
             {
-                double* sumDyE = stackalloc double[ColumnSegment];
-                double* sumDyXE = stackalloc double[ColumnSegment];
-                ColumnOps.GradientSums(Dy + first, X + first, stride, n, segment, meanE, sumDyE, sumDyXE);
-                for (int j = 0; j < width; j++)
+                if (UsesColumns<T>(Layout))
                 {
-                    sumDy[j] = SumRun(sumDyE, j, s);
-                    sumDyX[j] = SumRun(sumDyXE, j, s);
-                }
-            }
-
-            // The column loops take their constants as arrays, one per constant and element.
-            T* a = stackalloc T[MaxBlock];
-            T* center = stackalloc T[MaxBlock];
-            T* invStdT = stackalloc T[MaxBlock];
-            T* k = stackalloc T[MaxBlock];
-            T* d = stackalloc T[MaxBlock];
-            double* wideA = stackalloc double[MaxBlock];
-            double* wideK = stackalloc double[MaxBlock];
-            double* wideD = stackalloc double[MaxBlock];
-            bool* exact = stackalloc bool[MaxBlock];
-            bool allExact = true;
-            for (int j = 0; j < width; j++)
-            {
-                (sumDy[j], sumDyX[j]) = TakeSums(c0 + j, sumDy[j], sumDyX[j]);
-                Gradient<T> g = Finish(c0 + j, mean[j], invStd[j], sumDy[j], sumDyX[j]);
-                (a[j], center[j], invStdT[j], k[j], d[j]) = (g.A, g.Center, g.InvStd, g.K, g.D);
-                (wideA[j], wideK[j], wideD[j], exact[j]) = (g.WideA, g.WideK, g.WideD, g.Exact);
-                allExact &= g.Exact;
-            }
-
-            if (Dx == null)
-            {
-                return;
-            }
-
-            if (!Training)
-            {
-                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and shift.
-                new Span<T>(center, width).Clear();
-                new Span<T>(k, width).Clear();
-                new Span<T>(d, width).Clear();
-            }
-
-            T* aE = stackalloc T[ColumnSegment];
-            T* centerE = stackalloc T[ColumnSegment];
-            T* invStdE = stackalloc T[ColumnSegment];
-            T* kE = stackalloc T[ColumnSegment];
-            T* dE = stackalloc T[ColumnSegment];
-            Expand(a, width, s, aE);
-            Expand(center, width, s, centerE);
-            Expand(invStdT, width, s, invStdE);
-            Expand(k, width, s, kE);
-            Expand(d, width, s, dE);
-            if (allExact)
-            {
-                if (Training)
-                {
-                    ColumnOps.InputGradient(Dy + first, X + first, Dx + first, stride, n, segment, aE, centerE, invStdE, kE, dE);
+                    ColumnSums(c0, width, mean, sumDy, sumDyX);
                 }
                 else
                 {
-                    ColumnOps.Normalize(Dy + first, Dx + first, stride, n, segment, centerE, aE, dE);
+                    ChannelSums(c0, width, mean, sumDy, sumDyX);
+                }
+            }
+
+            BackwardConstants<T> g;
+            if (Constants.IsEmpty)
+            {
+                T* t = stackalloc T[BackwardConstants<T>.Count * MaxBlock];
+                double* d = stackalloc double[BackwardConstants<T>.Count * MaxBlock];
+                bool* exact = stackalloc bool[MaxBlock];
+                g = new BackwardConstants<T>(t, d, exact, MaxBlock);
+            }
+            else
+            {
+                g = Constants.From(c0);
+            }
+
+            for (int j = 0; j < width; j++)
+            {
+                (double dySum, double dyxSum) = TakeSums(c0 + j, sumDy[j], sumDyX[j]);
+                Finish(c0 + j, mean[j], invStd[j], dySum, dyxSum, g, j);
+            }
+
+            if (Dx != null && Constants.IsEmpty)
+            {
+                InputGradient(0, Layout.BatchSize, c0, width, g);
+            }
+        }
+
+        /// <summary>
+        /// The input gradient of samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
+        /// <paramref name="g"/> indexed from c0: run by run, or (short runs) row by row with per-element constants.
+        /// </summary>
+        public readonly void InputGradient(int n0, int n1, int c0, int width, in BackwardConstants<T> g)
+        {
+            int s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            long first = n0 * stride + (long)c0 * s;
+            T* x = X + first, dy = Dy + first, dx = Dx + first;
+            if (!UsesColumns<T>(Layout))
+            {
+                for (int i = 0; i < n1 - n0; i++)
+                {
+                    for (int j = 0; j < width; j++)
+                    {
+                        long at = i * stride + j * s;
+                        if (!g.Exact[j])
+                        {
+                            ElementOps.ApplyScalar(
+                                new WideInputGradientOperator<T>(dy + at, x + at, g.WideA[j], g.Mean[j], g.WideInvStd[j], g.WideK[j], g.WideD[j]), dx + at, (nuint)s);
+                        }
+                        else if (Training)
+                        {
+                            ElementOps.Apply(new InputGradientOperator<T>(dy + at, x + at, g.A[j], g.Center[j], g.InvStd[j], g.K[j], g.D[j]), dx + at, (nuint)s);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dy + at, s), g.A[j], new Span<T>(dx + at, s));
+                        }
+                    }
                 }
 
                 return;
             }
 
-            double* wideAE = stackalloc double[ColumnSegment];
-            double* invStdWideE = stackalloc double[ColumnSegment];
-            double* wideKE = stackalloc double[ColumnSegment];
-            double* wideDE = stackalloc double[ColumnSegment];
-            bool* exactE = stackalloc bool[ColumnSegment];
-            Expand(wideA, width, s, wideAE);
-            Expand(invStd, width, s, invStdWideE);
-            Expand(wideK, width, s, wideKE);
-            Expand(wideD, width, s, wideDE);
-            Expand(exact, width, s, exactE);
+            // The column loops take their constants per element; for S = 1 those are the channels' own.
+            int segment = width * s;
+            BackwardConstants<T> e = g;
+            if (s != 1)
+            {
+                T* t = stackalloc T[BackwardConstants<T>.Count * ColumnSegment];
+                double* d = stackalloc double[BackwardConstants<T>.Count * ColumnSegment];
+                bool* exact = stackalloc bool[ColumnSegment];
+                e = new BackwardConstants<T>(t, d, exact, ColumnSegment);
+                Expand(g.A, width, s, e.A);
+                Expand(g.Center, width, s, e.Center);
+                Expand(g.InvStd, width, s, e.InvStd);
+                Expand(g.K, width, s, e.K);
+                Expand(g.D, width, s, e.D);
+                Expand(g.WideA, width, s, e.WideA);
+                Expand(g.Mean, width, s, e.Mean);
+                Expand(g.WideInvStd, width, s, e.WideInvStd);
+                Expand(g.WideK, width, s, e.WideK);
+                Expand(g.WideD, width, s, e.WideD);
+                Expand(g.Exact, width, s, e.Exact);
+            }
+
+            int rows = n1 - n0;
+            bool allExact = new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0;
             if (Training)
             {
-                ColumnOps.InputGradientMixed(
-                    Dy + first, X + first, Dx + first, stride, n, segment, aE, centerE, invStdE, kE, dE, exactE, wideAE, meanE, invStdWideE, wideKE, wideDE);
+                if (allExact)
+                {
+                    ColumnOps.InputGradient(dy, x, dx, stride, rows, segment, e.A, e.Center, e.InvStd, e.K, e.D);
+                }
+                else
+                {
+                    ColumnOps.InputGradientMixed(dy, x, dx, stride, rows, segment, e.A, e.Center, e.InvStd, e.K, e.D, e.Exact, e.WideA, e.Mean, e.WideInvStd, e.WideK, e.WideD);
+                }
+            }
+            else if (allExact)
+            {
+                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and D.
+                ColumnOps.Normalize(dy, dx, stride, rows, segment, e.Center, e.A, e.D);
             }
             else
             {
-                // dx = (dy - 0) * a + 0 again, in double where a does not fit T (wideK and wideD are 0 in evaluation).
-                ColumnOps.NormalizeMixed(Dy + first, Dx + first, stride, n, segment, centerE, aE, dE, exactE, wideKE, wideAE, wideDE);
+                // The same in double where a does not fit T (WideK and WideD are 0 in evaluation).
+                ColumnOps.NormalizeMixed(dy, dx, stride, rows, segment, e.Center, e.A, e.D, e.Exact, e.WideK, e.WideA, e.WideD);
+            }
+        }
+
+        private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
+        {
+            int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
+            long stride = (long)Layout.Channels * s;
+            long first = (long)c0 * s;
+            Sums* sums = stackalloc Sums[MaxBlock];
+            new Span<Sums>(sums, width).Clear();
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    long at = first + i * stride + j * s;
+                    ChannelOps.AddGradientSums(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), mean[j], ref sums[j]);
+                }
+            }
+
+            for (int j = 0; j < width; j++)
+            {
+                sumDy[j] = sums[j].Total1;
+                sumDyX[j] = sums[j].Total2;
+            }
+        }
+
+        private readonly void ColumnSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
+        {
+            int s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            long first = (long)c0 * s;
+            double* meanE = stackalloc double[ColumnSegment];
+            double* sumDyE = stackalloc double[ColumnSegment];
+            double* sumDyXE = stackalloc double[ColumnSegment];
+            Expand(mean, width, s, meanE);
+            ColumnOps.GradientSums(Dy + first, X + first, stride, Layout.BatchSize, width * s, meanE, sumDyE, sumDyXE);
+            for (int j = 0; j < width; j++)
+            {
+                sumDy[j] = SumRun(sumDyE, j, s);
+                sumDyX[j] = SumRun(sumDyXE, j, s);
             }
         }
 
@@ -515,9 +616,10 @@ public static partial class BatchNormKernels
         /// Adds channel c's parameter gradients and returns the constants of
         /// dx = dy * a + ((x - mean) * invStd) * k + d (in evaluation k = d = 0), in <typeparamref name="T"/> with the
         /// mean split into center and a remainder folded into d as in the forward pass, and in <see cref="double"/> for
-        /// channels <typeparamref name="T"/> cannot hold (see <see cref="Gradient{T}.Exact"/>).
+        /// channels <typeparamref name="T"/> cannot hold (see <see cref="BackwardConstants{T}.Exact"/>); in evaluation the
+        /// center is 0, as dx = dy * a does not read x.
         /// </summary>
-        private readonly Gradient<T> Finish(int c, double mean, double invStd, double sumDy, double sumDyX)
+        private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, in BackwardConstants<T> g, int j)
         {
             if (WeightGradient != null)
             {
@@ -542,35 +644,17 @@ public static partial class BatchNormKernels
             double spread = Training && invStd != 0 ? Math.Sqrt(count) / invStd : 0;
             bool exact = ElementOps.Fits<T>(a) && ElementOps.Fits<T>(invStd) && ElementOps.Fits<T>(k) && T.IsFinite(shiftedD)
                 && Math.Abs(mean) <= limit && spread <= limit;
-            return new Gradient<T>
-            {
-                A = T.CreateTruncating(a),
-                Center = center,
-                InvStd = T.CreateTruncating(invStd),
-                K = T.CreateTruncating(k),
-                D = shiftedD,
-                WideA = a,
-                WideK = k,
-                WideD = d,
-                Exact = exact,
-            };
+            g.A[j] = T.CreateTruncating(a);
+            g.Center[j] = Training ? center : T.Zero;
+            g.InvStd[j] = T.CreateTruncating(invStd);
+            g.K[j] = T.CreateTruncating(k);
+            g.D[j] = shiftedD;
+            g.WideA[j] = a;
+            g.Mean[j] = mean;
+            g.WideInvStd[j] = invStd;
+            g.WideK[j] = k;
+            g.WideD[j] = d;
+            g.Exact[j] = exact;
         }
-    }
-
-    /// <summary>One channel's input-gradient constants (see <see cref="BackwardBody{T}"/>'s Finish).</summary>
-    private struct Gradient<T>
-        where T : unmanaged
-    {
-        public T A;
-        public T Center;
-        public T InvStd;
-        public T K;
-        public T D;
-        public double WideA;
-        public double WideK;
-        public double WideD;
-
-        /// <summary>Whether the <typeparamref name="T"/> constants are good for the vector loops.</summary>
-        public bool Exact;
     }
 }

@@ -12,31 +12,36 @@ namespace BatchNorm.Kernels;
 /// </summary>
 internal static unsafe class ColumnOps
 {
+    /// <summary>
+    /// The bytes of rows a reduction strip walks with its accumulators in registers before it stores them and the next
+    /// strip takes the same rows: small enough that those rows are still in L1 (and their pages in the TLB).
+    /// </summary>
+    private const long RowBlockBytes = 32 * 1024;
+
     /// <summary>sum[j] = Σ(x[r, j] - shift[j]); sumOfSquares[j] = Σ(x[r, j] - shift[j])²</summary>
     public static void ShiftedSums<T>(T* x, long stride, int rows, int width, double* shift, double* sum, double* sumOfSquares)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         new Span<double>(sum, width).Clear();
         new Span<double>(sumOfSquares, width).Clear();
-        int vectorEnd = VectorEnd<T>(width);
-        for (int r = 0; r < rows; r++, x += stride)
+        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock<T>(stride);
+        for (int r0 = 0; r0 < rows; r0 += blockRows)
         {
-            int j = 0;
-            for (; j < vectorEnd; j += Vector<T>.Count)
+            int count = Math.Min(blockRows, rows - r0);
+            T* block = x + r0 * stride;
+            for (int j = 0; j < vectorEnd; j += StripWidth<T>())
             {
-                ChannelOps.Widen(Vector.Load(x + j), out Vector<double> lo, out Vector<double> hi);
-                AddShiftedSquares(lo, j, shift, sum, sumOfSquares);
-                if (typeof(T) == typeof(float))
-                {
-                    AddShiftedSquares(hi, j + Vector<double>.Count, shift, sum, sumOfSquares);
-                }
+                ShiftedSumsStrip(block + j, stride, count, vectorEnd - j > Vector<T>.Count, shift + j, sum + j, sumOfSquares + j);
             }
 
-            for (; j < width; j++)
+            for (int j = vectorEnd; j < width; j++)
             {
-                double d = double.CreateTruncating(x[j]) - shift[j];
-                sum[j] += d;
-                sumOfSquares[j] += d * d;
+                for (int r = 0; r < count; r++)
+                {
+                    double d = double.CreateTruncating(block[r * stride + j]) - shift[j];
+                    sum[j] += d;
+                    sumOfSquares[j] += d * d;
+                }
             }
         }
     }
@@ -47,27 +52,133 @@ internal static unsafe class ColumnOps
     {
         new Span<double>(sumDy, width).Clear();
         new Span<double>(sumDyX, width).Clear();
-        int vectorEnd = VectorEnd<T>(width);
-        for (int r = 0; r < rows; r++, x += stride, dy += stride)
+        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock<T>(stride);
+        for (int r0 = 0; r0 < rows; r0 += blockRows)
         {
-            int j = 0;
-            for (; j < vectorEnd; j += Vector<T>.Count)
+            int count = Math.Min(blockRows, rows - r0);
+            long first = r0 * stride;
+            for (int j = 0; j < vectorEnd; j += StripWidth<T>())
             {
-                ChannelOps.Widen(Vector.Load(dy + j), out Vector<double> gLo, out Vector<double> gHi);
-                ChannelOps.Widen(Vector.Load(x + j), out Vector<double> xLo, out Vector<double> xHi);
-                AddGradientProducts(gLo, xLo, j, center, sumDy, sumDyX);
-                if (typeof(T) == typeof(float))
-                {
-                    AddGradientProducts(gHi, xHi, j + Vector<double>.Count, center, sumDy, sumDyX);
-                }
+                GradientSumsStrip(dy + first + j, x + first + j, stride, count, vectorEnd - j > Vector<T>.Count, center + j, sumDy + j, sumDyX + j);
             }
 
-            for (; j < width; j++)
+            for (int j = vectorEnd; j < width; j++)
             {
-                double g = double.CreateTruncating(dy[j]);
-                sumDy[j] += g;
-                sumDyX[j] += g * (double.CreateTruncating(x[j]) - center[j]);
+                for (long at = first + j; at < first + count * stride; at += stride)
+                {
+                    double g = double.CreateTruncating(dy[at]);
+                    sumDy[j] += g;
+                    sumDyX[j] += g * (double.CreateTruncating(x[at]) - center[j]);
+                }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ShiftedSums{T}"/> for the columns of one vector, or two when <paramref name="two"/>, over a block of
+    /// rows: the accumulators stay in registers (one to four double vectors each), and each column still adds its rows
+    /// in order, exactly as one lane at a time would.
+    /// </summary>
+    private static void ShiftedSumsStrip<T>(T* x, long stride, int rows, bool two, double* shift, double* sum, double* sumOfSquares)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int lanes = DoubleVectors<T>(two), v = Vector<double>.Count;
+        Vector<double> k0 = Vector.Load(shift), k1 = Part(shift, 1, lanes), k2 = Part(shift, 2, lanes), k3 = Part(shift, 3, lanes);
+        Vector<double> s0 = Vector.Load(sum), s1 = Part(sum, 1, lanes), s2 = Part(sum, 2, lanes), s3 = Part(sum, 3, lanes);
+        Vector<double> q0 = Vector.Load(sumOfSquares), q1 = Part(sumOfSquares, 1, lanes), q2 = Part(sumOfSquares, 2, lanes), q3 = Part(sumOfSquares, 3, lanes);
+        for (int r = 0; r < rows; r++, x += stride)
+        {
+            if (typeof(T) == typeof(float))
+            {
+                Vector.Widen(Vector.Load((float*)x), out Vector<double> a, out Vector<double> b);
+                (a, b) = (a - k0, b - k1);
+                (s0, q0, s1, q1) = (s0 + a, q0 + a * a, s1 + b, q1 + b * b);
+                if (two)
+                {
+                    Vector.Widen(Vector.Load((float*)x + Vector<float>.Count), out a, out b);
+                    (a, b) = (a - k2, b - k3);
+                    (s2, q2, s3, q3) = (s2 + a, q2 + a * a, s3 + b, q3 + b * b);
+                }
+            }
+            else
+            {
+                Vector<double> a = Vector.Load((double*)x) - k0;
+                (s0, q0) = (s0 + a, q0 + a * a);
+                if (two)
+                {
+                    a = Vector.Load((double*)x + v) - k1;
+                    (s1, q1) = (s1 + a, q1 + a * a);
+                }
+            }
+        }
+
+        Store(sum, lanes, s0, s1, s2, s3);
+        Store(sumOfSquares, lanes, q0, q1, q2, q3);
+    }
+
+    /// <summary><see cref="GradientSums{T}"/> for the columns of one or two vectors over a block of rows, in registers.</summary>
+    private static void GradientSumsStrip<T>(T* dy, T* x, long stride, int rows, bool two, double* center, double* sumDy, double* sumDyX)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int lanes = DoubleVectors<T>(two), v = Vector<double>.Count;
+        Vector<double> k0 = Vector.Load(center), k1 = Part(center, 1, lanes), k2 = Part(center, 2, lanes), k3 = Part(center, 3, lanes);
+        Vector<double> s0 = Vector.Load(sumDy), s1 = Part(sumDy, 1, lanes), s2 = Part(sumDy, 2, lanes), s3 = Part(sumDy, 3, lanes);
+        Vector<double> q0 = Vector.Load(sumDyX), q1 = Part(sumDyX, 1, lanes), q2 = Part(sumDyX, 2, lanes), q3 = Part(sumDyX, 3, lanes);
+        for (int r = 0; r < rows; r++, x += stride, dy += stride)
+        {
+            if (typeof(T) == typeof(float))
+            {
+                Vector.Widen(Vector.Load((float*)dy), out Vector<double> g0, out Vector<double> g1);
+                Vector.Widen(Vector.Load((float*)x), out Vector<double> a, out Vector<double> b);
+                (s0, q0, s1, q1) = (s0 + g0, q0 + g0 * (a - k0), s1 + g1, q1 + g1 * (b - k1));
+                if (two)
+                {
+                    Vector.Widen(Vector.Load((float*)dy + Vector<float>.Count), out g0, out g1);
+                    Vector.Widen(Vector.Load((float*)x + Vector<float>.Count), out a, out b);
+                    (s2, q2, s3, q3) = (s2 + g0, q2 + g0 * (a - k2), s3 + g1, q3 + g1 * (b - k3));
+                }
+            }
+            else
+            {
+                Vector<double> g = Vector.Load((double*)dy);
+                (s0, q0) = (s0 + g, q0 + g * (Vector.Load((double*)x) - k0));
+                if (two)
+                {
+                    g = Vector.Load((double*)dy + v);
+                    (s1, q1) = (s1 + g, q1 + g * (Vector.Load((double*)x + v) - k1));
+                }
+            }
+        }
+
+        Store(sumDy, lanes, s0, s1, s2, s3);
+        Store(sumDyX, lanes, q0, q1, q2, q3);
+    }
+
+    /// <summary>The rows of a reduction block (see <see cref="RowBlockBytes"/>): 8 to 256.</summary>
+    private static int RowBlock<T>(long stride)
+        where T : unmanaged => (int)Math.Clamp(RowBlockBytes / Math.Max(stride * sizeof(T), 1), 8, 256);
+
+    /// <summary>How many double vectors the columns of one vector of T (or two) widen to: 1, 2 or 4.</summary>
+    private static int DoubleVectors<T>(bool two) => (two ? 2 : 1) * (typeof(T) == typeof(float) ? 2 : 1);
+
+    /// <summary>Double vector <paramref name="i"/> of a strip of <paramref name="lanes"/>, or zeros past its end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<double> Part(double* p, int i, int lanes) => i < lanes ? Vector.Load(p + i * Vector<double>.Count) : default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(double* p, int lanes, Vector<double> v0, Vector<double> v1, Vector<double> v2, Vector<double> v3)
+    {
+        int v = Vector<double>.Count;
+        Vector.Store(v0, p);
+        if (lanes > 1)
+        {
+            Vector.Store(v1, p + v);
+        }
+
+        if (lanes > 2)
+        {
+            Vector.Store(v2, p + 2 * v);
+            Vector.Store(v3, p + 3 * v);
         }
     }
 
@@ -179,18 +290,6 @@ internal static unsafe class ColumnOps
     private static int VectorEnd<T>(int width) =>
         Vector.IsHardwareAccelerated ? width - width % Vector<T>.Count : 0;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddShiftedSquares(Vector<double> x, int j, double* shift, double* sum, double* sumOfSquares)
-    {
-        Vector<double> d = x - Vector.Load(shift + j);
-        Vector.Store(Vector.Load(sum + j) + d, sum + j);
-        Vector.Store(Vector.Load(sumOfSquares + j) + d * d, sumOfSquares + j);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddGradientProducts(Vector<double> g, Vector<double> x, int j, double* center, double* sumDy, double* sumDyX)
-    {
-        Vector.Store(Vector.Load(sumDy + j) + g, sumDy + j);
-        Vector.Store(Vector.Load(sumDyX + j) + g * (x - Vector.Load(center + j)), sumDyX + j);
-    }
+    /// <summary>The columns a reduction strip takes: two vectors (the last strip of a row may take one).</summary>
+    private static int StripWidth<T>() => 2 * Vector<T>.Count;
 }
