@@ -92,14 +92,15 @@ internal static unsafe class ElementOps
         // The first and last vectors are computed before anything is stored (so the destination may be the very memory
         // an operator reads) and stored unaligned at the end; between them, every store is aligned, which matters for
         // the many short runs of small spatial sizes.
+        TOperator o = op;
         nuint last = length - v;
-        Vector<T> head = op.Vector(0);
-        Vector<T> tail = op.Vector(last);
+        Vector<T> head = o.Vector(0);
+        Vector<T> tail = o.Vector(last);
         nuint bytes = (nuint)Vector<byte>.Count;
         nuint i = (bytes - (nuint)destination % bytes) % bytes / (nuint)sizeof(T);
         for (; i < last; i += v)
         {
-            Vector.StoreAligned(op.Vector(i), destination + i);
+            Vector.StoreAligned(o.Vector(i), destination + i);
         }
 
         Vector.Store(head, destination);
