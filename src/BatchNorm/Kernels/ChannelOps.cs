@@ -49,12 +49,12 @@ internal static class ChannelOps
                 Widen(Vector.LoadUnsafe(ref xr, (nuint)i), out Vector<double> lo, out Vector<double> hi);
                 lo -= k;
                 s1 += lo;
-                s2 += lo * lo;
+                s2 = Vector.FusedMultiplyAdd(lo, lo, s2);
                 if (typeof(T) == typeof(float))
                 {
                     hi -= k;
                     s1b += hi;
-                    s2b += hi * hi;
+                    s2b = Vector.FusedMultiplyAdd(hi, hi, s2b);
                 }
             }
 
@@ -68,7 +68,7 @@ internal static class ChannelOps
         {
             double d = double.CreateTruncating(Unsafe.Add(ref xr, i)) - shift;
             sums.Scalar1 += d;
-            sums.Scalar2 += d * d;
+            sums.Scalar2 = Math.FusedMultiplyAdd(d, d, sums.Scalar2);
         }
     }
 
@@ -91,11 +91,11 @@ internal static class ChannelOps
                 Widen(Vector.LoadUnsafe(ref dyr, (nuint)i), out Vector<double> gLo, out Vector<double> gHi);
                 Widen(Vector.LoadUnsafe(ref xr, (nuint)i), out Vector<double> xLo, out Vector<double> xHi);
                 s1 += gLo;
-                s2 += gLo * (xLo - c);
+                s2 = Vector.FusedMultiplyAdd(gLo, xLo - c, s2);
                 if (typeof(T) == typeof(float))
                 {
                     s1b += gHi;
-                    s2b += gHi * (xHi - c);
+                    s2b = Vector.FusedMultiplyAdd(gHi, xHi - c, s2b);
                 }
             }
 
@@ -109,7 +109,7 @@ internal static class ChannelOps
         {
             double g = double.CreateTruncating(Unsafe.Add(ref dyr, i));
             sums.Scalar1 += g;
-            sums.Scalar2 += g * (double.CreateTruncating(Unsafe.Add(ref xr, i)) - center);
+            sums.Scalar2 = Math.FusedMultiplyAdd(g, double.CreateTruncating(Unsafe.Add(ref xr, i)) - center, sums.Scalar2);
         }
     }
 

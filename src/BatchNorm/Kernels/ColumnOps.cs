@@ -13,10 +13,11 @@ namespace BatchNorm.Kernels;
 internal static unsafe class ColumnOps
 {
     /// <summary>
-    /// The bytes of rows a reduction strip walks with its accumulators in registers before it stores them and the next
-    /// strip takes the same rows: small enough that those rows are still in L1 (and their pages in the TLB).
+    /// The rows a reduction strip walks with its accumulators in registers before it stores them and the next strip
+    /// takes the same rows: so few that the rows stream side by side (a long column walk would thrash L1 sets
+    /// whenever the row stride is a multiple of 4 KB).
     /// </summary>
-    private const long RowBlockBytes = 32 * 1024;
+    private const int RowBlock = 4;
 
     /// <summary>sum[j] = Σ(x[r, j] - shift[j]); sumOfSquares[j] = Σ(x[r, j] - shift[j])²</summary>
     public static void ShiftedSums<T>(T* x, long stride, int rows, int width, double* shift, double* sum, double* sumOfSquares)
@@ -24,7 +25,7 @@ internal static unsafe class ColumnOps
     {
         new Span<double>(sum, width).Clear();
         new Span<double>(sumOfSquares, width).Clear();
-        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock<T>(stride);
+        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock;
         for (int r0 = 0; r0 < rows; r0 += blockRows)
         {
             int count = Math.Min(blockRows, rows - r0);
@@ -40,7 +41,7 @@ internal static unsafe class ColumnOps
                 {
                     double d = double.CreateTruncating(block[r * stride + j]) - shift[j];
                     sum[j] += d;
-                    sumOfSquares[j] += d * d;
+                    sumOfSquares[j] = Math.FusedMultiplyAdd(d, d, sumOfSquares[j]);
                 }
             }
         }
@@ -52,7 +53,7 @@ internal static unsafe class ColumnOps
     {
         new Span<double>(sumDy, width).Clear();
         new Span<double>(sumDyX, width).Clear();
-        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock<T>(stride);
+        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock;
         for (int r0 = 0; r0 < rows; r0 += blockRows)
         {
             int count = Math.Min(blockRows, rows - r0);
@@ -68,7 +69,7 @@ internal static unsafe class ColumnOps
                 {
                     double g = double.CreateTruncating(dy[at]);
                     sumDy[j] += g;
-                    sumDyX[j] += g * (double.CreateTruncating(x[at]) - center[j]);
+                    sumDyX[j] = Math.FusedMultiplyAdd(g, double.CreateTruncating(x[at]) - center[j], sumDyX[j]);
                 }
             }
         }
@@ -92,22 +93,22 @@ internal static unsafe class ColumnOps
             {
                 Vector.Widen(Vector.Load((float*)x), out Vector<double> a, out Vector<double> b);
                 (a, b) = (a - k0, b - k1);
-                (s0, q0, s1, q1) = (s0 + a, q0 + a * a, s1 + b, q1 + b * b);
+                (s0, q0, s1, q1) = (s0 + a, Fma(a, a, q0), s1 + b, Fma(b, b, q1));
                 if (two)
                 {
                     Vector.Widen(Vector.Load((float*)x + Vector<float>.Count), out a, out b);
                     (a, b) = (a - k2, b - k3);
-                    (s2, q2, s3, q3) = (s2 + a, q2 + a * a, s3 + b, q3 + b * b);
+                    (s2, q2, s3, q3) = (s2 + a, Fma(a, a, q2), s3 + b, Fma(b, b, q3));
                 }
             }
             else
             {
                 Vector<double> a = Vector.Load((double*)x) - k0;
-                (s0, q0) = (s0 + a, q0 + a * a);
+                (s0, q0) = (s0 + a, Fma(a, a, q0));
                 if (two)
                 {
                     a = Vector.Load((double*)x + v) - k1;
-                    (s1, q1) = (s1 + a, q1 + a * a);
+                    (s1, q1) = (s1 + a, Fma(a, a, q1));
                 }
             }
         }
@@ -130,22 +131,22 @@ internal static unsafe class ColumnOps
             {
                 Vector.Widen(Vector.Load((float*)dy), out Vector<double> g0, out Vector<double> g1);
                 Vector.Widen(Vector.Load((float*)x), out Vector<double> a, out Vector<double> b);
-                (s0, q0, s1, q1) = (s0 + g0, q0 + g0 * (a - k0), s1 + g1, q1 + g1 * (b - k1));
+                (s0, q0, s1, q1) = (s0 + g0, Fma(g0, a - k0, q0), s1 + g1, Fma(g1, b - k1, q1));
                 if (two)
                 {
                     Vector.Widen(Vector.Load((float*)dy + Vector<float>.Count), out g0, out g1);
                     Vector.Widen(Vector.Load((float*)x + Vector<float>.Count), out a, out b);
-                    (s2, q2, s3, q3) = (s2 + g0, q2 + g0 * (a - k2), s3 + g1, q3 + g1 * (b - k3));
+                    (s2, q2, s3, q3) = (s2 + g0, Fma(g0, a - k2, q2), s3 + g1, Fma(g1, b - k3, q3));
                 }
             }
             else
             {
                 Vector<double> g = Vector.Load((double*)dy);
-                (s0, q0) = (s0 + g, q0 + g * (Vector.Load((double*)x) - k0));
+                (s0, q0) = (s0 + g, Fma(g, Vector.Load((double*)x) - k0, q0));
                 if (two)
                 {
                     g = Vector.Load((double*)dy + v);
-                    (s1, q1) = (s1 + g, q1 + g * (Vector.Load((double*)x + v) - k1));
+                    (s1, q1) = (s1 + g, Fma(g, Vector.Load((double*)x + v) - k1, q1));
                 }
             }
         }
@@ -154,9 +155,9 @@ internal static unsafe class ColumnOps
         Store(sumDyX, lanes, q0, q1, q2, q3);
     }
 
-    /// <summary>The rows of a reduction block (see <see cref="RowBlockBytes"/>): 8 to 256.</summary>
-    private static int RowBlock<T>(long stride)
-        where T : unmanaged => (int)Math.Clamp(RowBlockBytes / Math.Max(stride * sizeof(T), 1), 8, 256);
+    /// <summary>a * b + c with one rounding, as the scalar tails' <see cref="Math.FusedMultiplyAdd(double, double, double)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<double> Fma(Vector<double> a, Vector<double> b, Vector<double> c) => Vector.FusedMultiplyAdd(a, b, c);
 
     /// <summary>How many double vectors the columns of one vector of T (or two) widen to: 1, 2 or 4.</summary>
     private static int DoubleVectors<T>(bool two) => (two ? 2 : 1) * (typeof(T) == typeof(float) ? 2 : 1);
