@@ -13,11 +13,14 @@ namespace BatchNorm.Kernels;
 internal static unsafe class ColumnOps
 {
     /// <summary>
-    /// The rows a reduction strip walks with its accumulators in registers before it stores them and the next strip
-    /// takes the same rows: so few that the rows stream side by side (a long column walk would thrash L1 sets
-    /// whenever the row stride is a multiple of 4 KB).
+    /// The rows (times the tensors read) a reduction strip walks with its accumulators in registers before it stores
+    /// them and the next strip takes the same rows: so few that the rows stream side by side (a long column walk would
+    /// thrash L1 sets whenever the row stride is a multiple of 4 KB).
     /// </summary>
-    private const int RowBlock = 4;
+    private const int RowBlock = 8;
+
+    /// <summary>The rows an element loop takes per vector of columns (see <see cref="ApplyRows{T, TOperator}"/>).</summary>
+    private const int RowGroup = 4;
 
     /// <summary>sum[j] = Σ(x[r, j] - shift[j]); sumOfSquares[j] = Σ(x[r, j] - shift[j])²</summary>
     public static void ShiftedSums<T>(T* x, long stride, int rows, int width, double* shift, double* sum, double* sumOfSquares)
@@ -53,7 +56,7 @@ internal static unsafe class ColumnOps
     {
         new Span<double>(sumDy, width).Clear();
         new Span<double>(sumDyX, width).Clear();
-        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock;
+        int vectorEnd = VectorEnd<T>(width), blockRows = RowBlock / 2;
         for (int r0 = 0; r0 < rows; r0 += blockRows)
         {
             int count = Math.Min(blockRows, rows - r0);
@@ -185,33 +188,8 @@ internal static unsafe class ColumnOps
 
     /// <summary>y[r, j] = (x[r, j] - center[j]) * scale[j] + shift[j]</summary>
     public static void Normalize<T>(T* x, T* y, long stride, int rows, int width, T* center, T* scale, T* shift)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int v = Vector<T>.Count;
-        bool vectors = Vector.IsHardwareAccelerated && width >= v;
-        int last = width - v;
-        for (int r = 0; r < rows; r++, x += stride, y += stride)
-        {
-            if (vectors)
-            {
-                // The overlapping last vector is computed before the loop stores anything, for in-place calls.
-                Vector<T> tail = (Vector.Load(x + last) - Vector.Load(center + last)) * Vector.Load(scale + last) + Vector.Load(shift + last);
-                for (int j = 0; j < last; j += v)
-                {
-                    Vector.Store((Vector.Load(x + j) - Vector.Load(center + j)) * Vector.Load(scale + j) + Vector.Load(shift + j), y + j);
-                }
-
-                Vector.Store(tail, y + last);
-            }
-            else
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    y[j] = (x[j] - center[j]) * scale[j] + shift[j];
-                }
-            }
-        }
-    }
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        ApplyRows(new NormalizeColumns<T>(x, center, scale, shift), y, stride, rows, width);
 
     /// <summary>
     /// <see cref="Normalize{T}"/> one element at a time, for a block with some columns the vector loop cannot take
@@ -254,38 +232,119 @@ internal static unsafe class ColumnOps
 
     /// <summary>dx[r, j] = dy[r, j] * a[j] + (((x[r, j] - center[j]) * invStd[j]) * k[j] + d[j])</summary>
     public static void InputGradient<T>(T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* invStd, T* k, T* d)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        ApplyRows(new InputGradientColumns<T>(dy, x, a, center, invStd, k, d), dx, stride, rows, width);
+
+    /// <summary>
+    /// Drives a column operator over the rows, <see cref="RowGroup"/> at a time: each vector of columns loads its
+    /// constants once (into registers) for the whole group. Each row's overlapping last vector is computed before the
+    /// group stores anything, so the destination may be the very memory the operator reads.
+    /// </summary>
+    private static void ApplyRows<T, TOperator>(TOperator op, T* destination, long stride, int rows, int width)
+        where T : unmanaged
+        where TOperator : struct, IColumnOperator<T>
     {
         int v = Vector<T>.Count;
-        bool vectors = Vector.IsHardwareAccelerated && width >= v;
-        int last = width - v;
-        for (int r = 0; r < rows; r++, x += stride, dy += stride, dx += stride)
+        if (!Vector.IsHardwareAccelerated || width < v)
         {
-            if (vectors)
-            {
-                Vector<T> tail = Gradient(dy, x, a, center, invStd, k, d, last);
-                for (int j = 0; j < last; j += v)
-                {
-                    Vector.Store(Gradient(dy, x, a, center, invStd, k, d, j), dx + j);
-                }
-
-                Vector.Store(tail, dx + last);
-            }
-            else
+            for (long at = 0; at < rows * stride; at += stride)
             {
                 for (int j = 0; j < width; j++)
                 {
-                    dx[j] = dy[j] * a[j] + (((x[j] - center[j]) * invStd[j]) * k[j] + d[j]);
+                    destination[at + j] = op.Scalar(at + j, j);
                 }
+            }
+
+            return;
+        }
+
+        int last = width - v;
+        Vector<T>* tails = stackalloc Vector<T>[RowGroup];
+        for (int r0 = 0; r0 < rows; r0 += RowGroup)
+        {
+            int count = Math.Min(RowGroup, rows - r0);
+            long first = r0 * stride, end = first + count * stride;
+            ColumnConstants<T> c = op.Load(last);
+            for (int r = 0; r < count; r++)
+            {
+                tails[r] = op.Vector(first + r * stride + last, c);
+            }
+
+            for (int j = 0; j < last; j += v)
+            {
+                c = op.Load(j);
+                for (long at = first + j; at < end; at += stride)
+                {
+                    Vector.Store(op.Vector(at, c), destination + at);
+                }
+            }
+
+            for (int r = 0; r < count; r++)
+            {
+                Vector.Store(tails[r], destination + first + r * stride + last);
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Gradient<T>(T* dy, T* x, T* a, T* center, T* invStd, T* k, T* d, int j)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Vector.Load(dy + j) * Vector.Load(a + j)
-            + (((Vector.Load(x + j) - Vector.Load(center + j)) * Vector.Load(invStd + j)) * Vector.Load(k + j) + Vector.Load(d + j));
+    /// <summary>Up to five per-column constants for one vector of columns, as loaded by an <see cref="IColumnOperator{T}"/>.</summary>
+    private struct ColumnConstants<T>
+        where T : unmanaged
+    {
+        public Vector<T> A;
+        public Vector<T> B;
+        public Vector<T> C;
+        public Vector<T> D;
+        public Vector<T> E;
+    }
+
+    /// <summary>An element loop over rows of columns with per-column constants (see <see cref="ApplyRows{T, TOperator}"/>).</summary>
+    private interface IColumnOperator<T>
+        where T : unmanaged
+    {
+        /// <summary>The constants of the vector of columns from <paramref name="j"/> on.</summary>
+        ColumnConstants<T> Load(int j);
+
+        /// <summary>The results for the columns of <paramref name="c"/> in the row whose first such element is at offset <paramref name="at"/>.</summary>
+        Vector<T> Vector(long at, in ColumnConstants<T> c);
+
+        /// <summary>The result for the element at offset <paramref name="at"/>, of column <paramref name="j"/>.</summary>
+        T Scalar(long at, int j);
+    }
+
+    /// <summary>(x - center) * scale + shift</summary>
+    private readonly struct NormalizeColumns<T>(T* x, T* center, T* scale, T* shift) : IColumnOperator<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ColumnConstants<T> Load(int j) =>
+            new() { A = System.Numerics.Vector.Load(center + j), B = System.Numerics.Vector.Load(scale + j), C = System.Numerics.Vector.Load(shift + j) };
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Vector(long at, in ColumnConstants<T> c) => (System.Numerics.Vector.Load(x + at) - c.A) * c.B + c.C;
+
+        public T Scalar(long at, int j) => (x[at] - center[j]) * scale[j] + shift[j];
+    }
+
+    /// <summary>dy * a + (((x - center) * invStd) * k + d)</summary>
+    private readonly struct InputGradientColumns<T>(T* dy, T* x, T* a, T* center, T* invStd, T* k, T* d) : IColumnOperator<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ColumnConstants<T> Load(int j) => new()
+        {
+            A = System.Numerics.Vector.Load(a + j),
+            B = System.Numerics.Vector.Load(center + j),
+            C = System.Numerics.Vector.Load(invStd + j),
+            D = System.Numerics.Vector.Load(k + j),
+            E = System.Numerics.Vector.Load(d + j),
+        };
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Vector(long at, in ColumnConstants<T> c) =>
+            System.Numerics.Vector.Load(dy + at) * c.A + (((System.Numerics.Vector.Load(x + at) - c.B) * c.C) * c.D + c.E);
+
+        public T Scalar(long at, int j) => dy[at] * a[j] + (((x[at] - center[j]) * invStd[j]) * k[j] + d[j]);
+    }
 
     /// <summary>Where the whole vectors of a row end; reductions do the rest column by column.</summary>
     private static int VectorEnd<T>(int width) =>
