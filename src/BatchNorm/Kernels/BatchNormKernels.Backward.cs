@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -274,7 +273,7 @@ public static partial class BatchNormKernels
                 Count = count,
             };
             bool fused = body.Dx != null && body.NeedsSums && FusesPasses<T>(layout);
-            body.Block = fused ? ChannelsPerChunk<T>(layout) : StatisticsChannelsPerChunk<T>(layout);
+            body.Block = ChannelsPerChunk<T>(layout, fused);
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
             long work = body.NeedsSums ? 2 * layout.Length : layout.Channels;
             if (fused || body.Dx == null)
@@ -283,27 +282,15 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            int c = layout.Channels;
-            T[] constantsT = ArrayPool<T>.Shared.Rent(BackwardConstants<T>.Count * c);
-            double[] constantsD = ArrayPool<double>.Shared.Rent(BackwardConstants<T>.Count * c);
-            bool[] exact = ArrayPool<bool>.Shared.Rent(c);
-            try
+            using var pooled = new PooledConstants<T>(BackwardConstants<T>.Count, layout.Channels);
+            fixed (T* kt = pooled.Values)
+            fixed (double* kd = pooled.WideValues)
+            fixed (bool* ke = pooled.Exact)
             {
-                fixed (T* kt = constantsT)
-                fixed (double* kd = constantsD)
-                fixed (bool* ke = exact)
-                {
-                    body.Constants = new BackwardConstants<T>(kt, kd, ke, c);
-                    ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-                    var pass = new InputGradientPass<T> { Body = body, Partition = new ElementPartition<T>(layout) };
-                    ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
-                }
-            }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(constantsT);
-                ArrayPool<double>.Shared.Return(constantsD);
-                ArrayPool<bool>.Shared.Return(exact);
+                body.Constants = new BackwardConstants<T>(kt, kd, ke, layout.Channels);
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                var pass = new InputGradientPass<T> { Body = body, Partition = new ElementPartition<T>(layout) };
+                ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
             }
         }
     }

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using BatchNorm.Kernels;
@@ -239,7 +238,7 @@ public static partial class BatchNormKernels
                 InverseStd = s,
                 Epsilon = epsilon,
                 Layout = layout,
-                Block = fused ? ChannelsPerChunk<T>(layout) : StatisticsChannelsPerChunk<T>(layout),
+                Block = ChannelsPerChunk<T>(layout, fused),
                 GivenStatistics = givenStatistics,
             };
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
@@ -252,27 +251,15 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            int c = layout.Channels;
-            T[] constantsT = ArrayPool<T>.Shared.Rent(3 * c);
-            double[] constantsD = ArrayPool<double>.Shared.Rent(3 * c);
-            bool[] exact = ArrayPool<bool>.Shared.Rent(c);
-            try
+            using var pooled = new PooledConstants<T>(3, layout.Channels);
+            fixed (T* kt = pooled.Values)
+            fixed (double* kd = pooled.WideValues)
+            fixed (bool* ke = pooled.Exact)
             {
-                fixed (T* kt = constantsT)
-                fixed (double* kd = constantsD)
-                fixed (bool* ke = exact)
-                {
-                    body.Constants = new ForwardConstants<T>(kt, kd, ke, c);
-                    ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-                    var pass = new NormalizePass<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
-                    ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
-                }
-            }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(constantsT);
-                ArrayPool<double>.Shared.Return(constantsD);
-                ArrayPool<bool>.Shared.Return(exact);
+                body.Constants = new ForwardConstants<T>(kt, kd, ke, layout.Channels);
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                var pass = new NormalizePass<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
+                ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
             }
         }
     }

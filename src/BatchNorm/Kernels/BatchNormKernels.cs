@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using BatchNorm.Kernels;
@@ -17,8 +18,9 @@ namespace BatchNorm;
 /// float's accuracy.
 /// </para>
 /// <para>
-/// Work is split across threads by channel; every channel is computed by one thread in a fixed order, so results are
-/// bit-identical for every degree of parallelism. A <c>maxDegreeOfParallelism</c> of -1 (or 0) uses all processors;
+/// Work is split across threads by blocks of channels for the reductions, every channel's sums computed by one thread
+/// in a fixed order, and by blocks of samples for the element-wise passes, so results are bit-identical for every
+/// degree of parallelism. A <c>maxDegreeOfParallelism</c> of -1 (or 0) uses all processors;
 /// small inputs stay on the calling thread. Results may differ in the last bits between machines with different
 /// SIMD widths. The methods are safe to call concurrently on disjoint buffers.
 /// </para>
@@ -37,12 +39,6 @@ public static partial class BatchNormKernels
     /// <summary>The most channels one chunk takes, and the length of its per-channel scratch buffers.</summary>
     private const int MaxBlock = 64;
 
-    /// <summary>The contiguous bytes per sample a chunk aims for, so that its reads stream.</summary>
-    private const long StreamBytes = 2048;
-
-    /// <summary>The most bytes a chunk's channels should span, so that its second pass still finds them in L2.</summary>
-    private const long CacheBytes = 384 * 1024;
-
     /// <summary>Runs shorter than this many bytes take the column path (<see cref="ColumnOps"/>).</summary>
     private const int ColumnRunBytes = 64;
 
@@ -52,8 +48,8 @@ public static partial class BatchNormKernels
     /// <summary>Runs of at least this many bytes fuse a chunk's passes (see <see cref="FusesPasses{T}"/>).</summary>
     private const long FusedRunBytes = 4096;
 
-    /// <summary>The contiguous bytes per sample a statistics-only chunk aims for.</summary>
-    private const long StatisticsStreamBytes = 16 * 1024;
+    /// <summary>The contiguous bytes per sample a chunk of a reduction pass aims for, so that its reads stream.</summary>
+    private const long StreamBytes = 16 * 1024;
 
     /// <summary>The bytes an element-pass chunk aims for (see <see cref="ElementPartition{T}"/>).</summary>
     private const long ChunkBytes = 256 * 1024;
@@ -89,24 +85,6 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>
-    /// The consecutive channels one chunk takes: on the column path, as many as fill <see cref="ColumnSegment"/>; otherwise enough that
-    /// each sample's part of the chunk is a contiguous run of <see cref="StreamBytes"/>, but few enough that the whole
-    /// chunk fits in <see cref="CacheBytes"/>. The partition depends only on the layout, never on the thread count.
-    /// </summary>
-    private static int ChannelsPerChunk<T>(BatchNormLayout layout)
-    {
-        if (UsesColumns<T>(layout))
-        {
-            return Math.Clamp(ColumnSegment / Math.Max(layout.SpatialSize, 1), 1, MaxBlock);
-        }
-
-        long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
-        long forStreaming = (StreamBytes + runBytes - 1) / runBytes;
-        long forCache = CacheBytes / Math.Max(runBytes * layout.BatchSize, 1);
-        return (int)Math.Clamp(Math.Min(forStreaming, forCache), 1, MaxBlock);
-    }
-
-    /// <summary>
     /// Whether a pass that reads the data twice (statistics or sums, then the element pass) does both per chunk of
     /// channels, the second read from L2: only where a channel's runs are long enough to stream on their own. Otherwise
     /// the passes are separate and each walks memory in long contiguous pieces.
@@ -114,16 +92,26 @@ public static partial class BatchNormKernels
     private static bool FusesPasses<T>(BatchNormLayout layout) =>
         !UsesColumns<T>(layout) && (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= FusedRunBytes;
 
-    /// <summary>The consecutive channels a chunk of a separate statistics (or sums) pass takes: about <see cref="StatisticsStreamBytes"/> per sample.</summary>
-    private static int StatisticsChannelsPerChunk<T>(BatchNormLayout layout)
+    /// <summary>
+    /// The consecutive channels a chunk of a reduction pass takes: one where the passes are fused (its runs stream on
+    /// their own, and its second pass finds it in cache); on the column path, as many as fill
+    /// <see cref="ColumnSegment"/>; otherwise about <see cref="StreamBytes"/> per sample. The partition depends only on
+    /// the layout, never on the thread count.
+    /// </summary>
+    private static int ChannelsPerChunk<T>(BatchNormLayout layout, bool fused)
     {
+        if (fused)
+        {
+            return 1;
+        }
+
         if (UsesColumns<T>(layout))
         {
-            return ChannelsPerChunk<T>(layout);
+            return Math.Clamp(ColumnSegment / layout.SpatialSize, 1, MaxBlock);
         }
 
         long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
-        return (int)Math.Clamp((StatisticsStreamBytes + runBytes - 1) / runBytes, 1, MaxBlock);
+        return (int)Math.Clamp((StreamBytes + runBytes - 1) / runBytes, 1, MaxBlock);
     }
 
     /// <summary>
@@ -160,6 +148,32 @@ public static partial class BatchNormKernels
                 int n0 = chunk / _channelBlocks * _rows, c0 = chunk % _channelBlocks * _width;
                 return (n0, Math.Min(n0 + _rows, _layout.BatchSize), c0, Math.Min(_width, _layout.Channels - c0));
             }
+        }
+    }
+
+    /// <summary>
+    /// The per-channel constants of a separate element pass: <c>arrays</c> arrays of <c>C</c> values of
+    /// <typeparamref name="T"/> and of <see cref="double"/>, and <c>C</c> flags, rented from the shared pools (so a call
+    /// allocates nothing once they hold arrays that large) and returned by <see cref="Dispose"/>.
+    /// </summary>
+    private readonly ref struct PooledConstants<T>
+    {
+        public readonly T[] Values;
+        public readonly double[] WideValues;
+        public readonly bool[] Exact;
+
+        public PooledConstants(int arrays, int channels)
+        {
+            Values = ArrayPool<T>.Shared.Rent(arrays * channels);
+            WideValues = ArrayPool<double>.Shared.Rent(arrays * channels);
+            Exact = ArrayPool<bool>.Shared.Rent(channels);
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<T>.Shared.Return(Values);
+            ArrayPool<double>.Shared.Return(WideValues);
+            ArrayPool<bool>.Shared.Return(Exact);
         }
     }
 

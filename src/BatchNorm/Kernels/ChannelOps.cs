@@ -26,8 +26,8 @@ internal struct Sums
 
 /// <summary>
 /// The reductions over one contiguous run of a channel (<c>S</c> values of one <c>(n, c)</c> pair). They accumulate in
-/// <see cref="double"/>: <see cref="float"/> data is widened exactly before use, so a sum's only roundings are its
-/// additions. (The element-wise passes are <see cref="ElementOps"/>.)
+/// <see cref="double"/>: <see cref="float"/> data is widened exactly before use and squares and products are fused into
+/// their additions, so a sum's only roundings are its additions. (The element-wise passes are <see cref="ElementOps"/>.)
 /// </summary>
 internal static class ChannelOps
 {

@@ -5,10 +5,11 @@ using System.Runtime.CompilerServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// The element loops for <c>S = 1</c> data, <c>(M, C)</c> with a row's channels contiguous: each loop walks the rows
-/// of a block of <c>width</c> consecutive channels (columns) in order, streaming each row's block, with per-column
-/// accumulators and constants in small buffers that stay in L1. Each column accumulates in row order whether a
-/// lane or the scalar tail handles it, so results do not depend on the SIMD width.
+/// The loops for short runs (<c>S = 1</c> included, <c>(M, C)</c> with a row's channels contiguous): each walks the
+/// rows of a segment of <c>width</c> consecutive columns. Reductions take strips of one or two vectors of columns a few
+/// rows at a time, with the accumulators in registers; element loops load each vector of per-column constants once per
+/// group of rows. Each column accumulates in row order whether a lane or the scalar tail handles it, so results do not
+/// depend on the SIMD width.
 /// </summary>
 internal static unsafe class ColumnOps
 {

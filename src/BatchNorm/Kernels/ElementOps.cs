@@ -73,7 +73,8 @@ internal readonly unsafe struct WideInputGradientOperator<T>(T* dy, T* x, double
 
 /// <summary>
 /// Drives an <see cref="IElementOperator{T}"/> over a run: aligned stores in between an overlapping first and last
-/// vector. (Non-temporal stores for large outputs were measured on the reference machine and gained nothing there.)
+/// vector. (Non-temporal stores for large outputs were measured twice on the reference machine: no gain for long runs,
+/// many times slower for short ones, whose partial lines defeat write combining.)
 /// </summary>
 internal static unsafe class ElementOps
 {
