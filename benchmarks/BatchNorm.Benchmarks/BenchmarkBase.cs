@@ -1,12 +1,15 @@
 using System;
 using System.Collections.Generic;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 
 namespace BatchNorm.Benchmarks;
 
 /// <summary>
-/// Data and the roofline rows shared by every operation: a copy of the same bytes on one thread and on all cores.
+/// Data and the roofline rows shared by every operation: a copy of the same bytes on one thread and on all cores, and
+/// the same copy as a plain vector loop on one thread.
 /// Each derived class adds the naive scalar loop (the baseline) and the library on one thread and on all cores.
 /// </summary>
 [MemoryDiagnoser]
@@ -67,6 +70,24 @@ public abstract class BenchmarkBase
             int length = Math.Min(CopyBlock, X.Length - start);
             X.AsSpan(start, length).CopyTo(Y.AsSpan(start, length));
         });
+
+    /// <summary>
+    /// The same copy as a plain loop of vector loads and stores, as the library's element passes do it (the copy rows use
+    /// the C library's memmove, which has faster ways to move bytes on some machines).
+    /// </summary>
+    [Benchmark(Description = "vector copy, 1 thread")]
+    public void VectorCopy()
+    {
+        ref float x = ref MemoryMarshal.GetArrayDataReference(X);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(Y);
+        nuint length = (nuint)X.Length, v = (nuint)Vector<float>.Count, i = 0;
+        for (; i + v <= length; i += v)
+        {
+            Vector.LoadUnsafe(ref x, i).StoreUnsafe(ref y, i);
+        }
+
+        X.AsSpan((int)i).CopyTo(Y.AsSpan((int)i));
+    }
 
     private BatchNormBase<float> CreateLayer(int maxDegreeOfParallelism)
     {
