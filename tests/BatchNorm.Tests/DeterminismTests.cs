@@ -20,6 +20,7 @@ public abstract class DeterminismTests<T>
     [InlineData(new[] { 600, 300 })]
     [InlineData(new[] { 3, 700, 100 })]
     [InlineData(new[] { 300, 40, 9 })]
+    [InlineData(new[] { 2, 70, 1030 })]
     public void AllResults_AreBitIdentical_ForEveryDegreeOfParallelism(int[] shape)
     {
         List<T[]> sequential = Run(shape, 1);

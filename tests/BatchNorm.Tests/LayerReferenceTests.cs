@@ -73,7 +73,8 @@ public abstract class LayerReferenceTests<T>
 
     /// <summary>
     /// Shapes that cross the kernels' chunk boundaries: several channel and sample blocks in the element pass, a sample
-    /// wider than a chunk, more channels than a column segment, short runs, and the fused pass.
+    /// wider than a chunk, more channels than a column segment, short runs, and the fused pass (in one chunk, and in a
+    /// full and a partial one).
     /// </summary>
     [Theory]
     [InlineData(new[] { 3, 700, 100 })]
@@ -82,6 +83,7 @@ public abstract class LayerReferenceTests<T>
     [InlineData(new[] { 70, 30, 9 })]
     [InlineData(new[] { 9, 200, 50 })]
     [InlineData(new[] { 2, 3, 1500 })]
+    [InlineData(new[] { 2, 70, 1030 })]
     public void TrainThenEval_ChunkedShapes_MatchReference(int[] shape) =>
         TrainThenEval_MatchesReference(shape, 0.1, 0, affine: true, track: true);
 

@@ -48,6 +48,12 @@ public static partial class BatchNormKernels
     /// <summary>Runs of at least this many bytes fuse a chunk's passes (see <see cref="FusesPasses{T}"/>).</summary>
     private const long FusedRunBytes = 4096;
 
+    /// <summary>
+    /// The bytes of each tensor a fused chunk's channels span: small enough that its second pass finds them in the
+    /// last-level cache, large enough that each sample's part of the chunk streams.
+    /// </summary>
+    private const long FusedChunkBytes = 2L << 20;
+
     /// <summary>The contiguous bytes per sample a chunk of a reduction pass aims for, so that its reads stream.</summary>
     private const long StreamBytes = 16 * 1024;
 
@@ -86,15 +92,15 @@ public static partial class BatchNormKernels
 
     /// <summary>
     /// Whether a pass that reads the data twice (statistics or sums, then the element pass) does both per chunk of
-    /// channels, the second read from L2: only where a channel's runs are long enough to stream on their own. Otherwise
+    /// channels, the second read from cache: only where a channel's runs are long enough to stream on their own. Otherwise
     /// the passes are separate and each walks memory in long contiguous pieces.
     /// </summary>
     private static bool FusesPasses<T>(BatchNormLayout layout) =>
         !UsesColumns<T>(layout) && (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= FusedRunBytes;
 
     /// <summary>
-    /// The consecutive channels a chunk of a reduction pass takes: one where the passes are fused (its runs stream on
-    /// their own, and its second pass finds it in cache); on the column path, as many as fill
+    /// The consecutive channels a chunk of a reduction pass takes: where the passes are fused, as many as span about
+    /// <see cref="FusedChunkBytes"/> of each tensor (at least one); on the column path, as many as fill
     /// <see cref="ColumnSegment"/>; otherwise about <see cref="StreamBytes"/> per sample. The partition depends only on
     /// the layout, never on the thread count.
     /// </summary>
@@ -102,7 +108,8 @@ public static partial class BatchNormKernels
     {
         if (fused)
         {
-            return 1;
+            long channelBytes = Math.Max(1L, (long)layout.ValuesPerChannel * Unsafe.SizeOf<T>());
+            return (int)Math.Clamp(FusedChunkBytes / channelBytes, 1, MaxBlock);
         }
 
         if (UsesColumns<T>(layout))
