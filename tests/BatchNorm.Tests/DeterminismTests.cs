@@ -18,6 +18,7 @@ public abstract class DeterminismTests<T>
     [InlineData(new[] { 4, 64, 301 })]
     [InlineData(new[] { 2, 5, 7, 40, 41 })]
     [InlineData(new[] { 600, 300 })]
+    [InlineData(new[] { 130, 1100 })]
     [InlineData(new[] { 3, 700, 100 })]
     [InlineData(new[] { 300, 40, 9 })]
     [InlineData(new[] { 2, 70, 1030 })]

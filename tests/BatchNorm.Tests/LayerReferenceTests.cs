@@ -80,6 +80,7 @@ public abstract class LayerReferenceTests<T>
     [InlineData(new[] { 3, 700, 100 })]
     [InlineData(new[] { 600, 300 })]
     [InlineData(new[] { 40, 1100 })]
+    [InlineData(new[] { 130, 1100 })]
     [InlineData(new[] { 70, 30, 9 })]
     [InlineData(new[] { 9, 200, 50 })]
     [InlineData(new[] { 2, 3, 1500 })]

@@ -139,7 +139,11 @@ public static partial class BatchNormKernels
             _layout = layout;
             int c = Math.Max(layout.Channels, 1);
             long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
-            _width = UsesColumns<T>(layout) ? Math.Clamp(ColumnSegment / layout.SpatialSize, 1, c) : (int)Math.Clamp(ChunkBytes / runBytes, 1, c);
+            // Column chunks with S > 1 expand their constants into ColumnSegment-long buffers; S = 1 needs none, so its
+            // chunks take whole rows, and each thread writes memory of its own.
+            _width = UsesColumns<T>(layout) && layout.SpatialSize > 1
+                ? Math.Clamp(ColumnSegment / layout.SpatialSize, 1, c)
+                : (int)Math.Clamp(ChunkBytes / runBytes, 1, c);
             _rows = (int)Math.Clamp(ChunkBytes / (_width * runBytes), 1, Math.Max(layout.BatchSize, 1));
             _channelBlocks = (c + _width - 1) / _width;
             Count = layout.Length == 0 ? 0 : _channelBlocks * ((layout.BatchSize + _rows - 1) / _rows);
