@@ -45,6 +45,12 @@ public abstract class LayerReferenceTests<T>
         {
             yield return [length];
         }
+
+        // Runs long enough to take their ends element by element (2 KB and more), with every remainder.
+        for (int length = 512; length <= 520; length++)
+        {
+            yield return [length];
+        }
     }
 
     /// <summary>
