@@ -73,12 +73,13 @@ internal readonly unsafe struct WideInputGradientOperator<T>(T* dy, T* x, double
 
 /// <summary>
 /// Drives an <see cref="IElementOperator{T}"/> over a run: aligned stores in between an overlapping first and last
-/// vector, or for long runs, in between ends taken element by element. (Non-temporal stores for large outputs were measured twice on the reference machine: no gain for long runs,
-/// many times slower for short ones, whose partial lines defeat write combining.)
+/// vector, or for long runs, in between ends taken element by element. (Non-temporal stores for large outputs were
+/// measured on two reference machines: a loss for long runs, many times slower for short ones, whose partial lines
+/// defeat write combining.)
 /// </summary>
 internal static unsafe class ElementOps
 {
-    /// <summary>Runs of at least this many bytes take their ends element by element (see <see cref="Apply{T, TOperator}"/>).</summary>
+    /// <summary>Runs of at least this many bytes take their ends element by element (see <see cref="ApplyLong{T, TOperator}"/>).</summary>
     private const nuint ScalarEndsBytes = 2048;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -93,33 +94,21 @@ internal static unsafe class ElementOps
             return;
         }
 
-        TOperator o = op;
-        nuint bytes = (nuint)Vector<byte>.Count;
-        nuint i = (bytes - (nuint)destination % bytes) % bytes / (nuint)sizeof(T);
         if (length * (nuint)sizeof(T) >= ScalarEndsBytes)
         {
-            // Long runs: the ends element by element, so no line is stored twice (overlapping ends cost long runs 5-10 %
-            // on the reference machine when the arrays are not 64-byte aligned, as .NET's large arrays are not).
-            nuint end = i + (length - i) / v * v;
-            ApplyScalar(o, destination, i);
-            for (; i < end; i += v)
-            {
-                Vector.StoreAligned(o.Vector(i), destination + i);
-            }
-
-            for (; i < length; i++)
-            {
-                destination[i] = o.Scalar(i);
-            }
-
+            ApplyLong(op, destination, length);
             return;
         }
 
-        // Short runs: the first and last vectors are computed before anything is stored (so the destination may be the
-        // very memory an operator reads) and stored unaligned at the end; between them, every store is aligned.
+        // The first and last vectors are computed before anything is stored (so the destination may be the very memory
+        // an operator reads) and stored unaligned at the end; between them, every store is aligned, which matters for
+        // the many short runs of small spatial sizes.
+        TOperator o = op;
         nuint last = length - v;
         Vector<T> head = o.Vector(0);
         Vector<T> tail = o.Vector(last);
+        nuint bytes = (nuint)Vector<byte>.Count;
+        nuint i = (bytes - (nuint)destination % bytes) % bytes / (nuint)sizeof(T);
         for (; i < last; i += v)
         {
             Vector.StoreAligned(o.Vector(i), destination + i);
@@ -127,6 +116,35 @@ internal static unsafe class ElementOps
 
         Vector.Store(head, destination);
         Vector.Store(tail, destination + last);
+    }
+
+    /// <summary>
+    /// <see cref="Apply{T, TOperator}"/> for long runs: aligned stores in between ends taken element by element, so no
+    /// line is stored twice (overlapping ends cost long runs 5-10 % on the reference machine when the arrays are not
+    /// 64-byte aligned, as .NET's large arrays are not). Each element is read before it is written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ApplyLong<T, TOperator>(TOperator op, T* destination, nuint length)
+        where T : unmanaged
+        where TOperator : struct, IElementOperator<T>
+    {
+        nuint v = (nuint)Vector<T>.Count, bytes = (nuint)Vector<byte>.Count;
+        nuint start = (bytes - (nuint)destination % bytes) % bytes / (nuint)sizeof(T);
+        nuint end = start + (length - start) / v * v;
+        for (nuint i = 0; i < start; i++)
+        {
+            destination[i] = op.Scalar(i);
+        }
+
+        for (nuint i = start; i < end; i += v)
+        {
+            Vector.StoreAligned(op.Vector(i), destination + i);
+        }
+
+        for (nuint i = end; i < length; i++)
+        {
+            destination[i] = op.Scalar(i);
+        }
     }
 
     public static void ApplyScalar<T, TOperator>(in TOperator op, T* destination, nuint length)
