@@ -225,7 +225,7 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>
-    /// Runs a backward pass: fused per chunk of channels (sums, then the input gradient from L2) where the runs are long
+    /// Runs a backward pass: fused per chunk of channels (sums, then the input gradient from cache) where the runs are long
     /// enough (see <see cref="FusesPasses{T}"/>), otherwise a sums pass that leaves every channel's constants in pooled
     /// buffers and an element pass in memory order (see <see cref="ElementPartition{T}"/>).
     /// </summary>

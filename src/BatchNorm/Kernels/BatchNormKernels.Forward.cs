@@ -199,9 +199,9 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>
-    /// Runs a forward pass; empty statistics outputs and an empty output are skipped. Where a block of channels fits in
-    /// L2 and its runs are long enough to stream, each chunk normalizes its channels right after their statistics
-    /// (fused); otherwise a first pass computes every channel's statistics and constants and a second walks the tensor
+    /// Runs a forward pass; empty statistics outputs and an empty output are skipped. Where runs are long enough to
+    /// stream (see <see cref="FusesPasses{T}"/>), each chunk normalizes its channels right after their statistics, the
+    /// second read from cache (fused); otherwise a first pass computes every channel's statistics and constants and a second walks the tensor
     /// in memory order (see <see cref="ElementPartition{T}"/>).
     /// </summary>
     private static unsafe void Forward<T>(

@@ -19,10 +19,9 @@ namespace BatchNorm;
 /// </para>
 /// <para>
 /// Work is split across threads by blocks of channels for the reductions, every channel's sums computed by one thread
-/// in a fixed order, and by blocks of samples for the element-wise passes, so results are bit-identical for every
-/// degree of parallelism. A <c>maxDegreeOfParallelism</c> of -1 (or 0) uses all processors;
-/// small inputs stay on the calling thread. Results may differ in the last bits between machines with different
-/// SIMD widths. The methods are safe to call concurrently on disjoint buffers.
+/// in a fixed order, and by blocks of samples and channels for the element-wise passes, so results are bit-identical
+/// for every degree of parallelism. A <c>maxDegreeOfParallelism</c> of -1 (or 0) uses all processors; small inputs
+/// stay on the calling thread. Results may differ in the last bits between machines with different SIMD widths. The methods are safe to call concurrently on disjoint buffers.
 /// </para>
 /// </remarks>
 /// <example>
@@ -96,7 +95,7 @@ public static partial class BatchNormKernels
     /// the passes are separate and each walks memory in long contiguous pieces.
     /// </summary>
     private static bool FusesPasses<T>(BatchNormLayout layout) =>
-        !UsesColumns<T>(layout) && (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= FusedRunBytes;
+        (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= FusedRunBytes;
 
     /// <summary>
     /// The consecutive channels a chunk of a reduction pass takes: where the passes are fused, as many as span about
