@@ -24,7 +24,8 @@ namespace BatchNorm.Serialization;
 /// </para>
 /// <para>
 /// The constructor checks the whole file as the reference implementation does, so every later read is in bounds: the
-/// header starts with <c>{</c> and is at most 100,000,000 bytes of valid JSON; no name appears twice; every dtype is
+/// header starts with <c>{</c> and is at most 100,000,000 bytes of valid JSON (no property twice in any object, no lone
+/// UTF-16 surrogate escape in any string, at most 64 levels deep); every dtype is
 /// known; every byte range holds exactly <c>product(shape) * size(dtype)</c> bytes; and the ranges tile the data
 /// section exactly, with no overlap, gap or trailing byte. An instance is immutable and safe for concurrent reads.
 /// </para>
@@ -48,6 +49,14 @@ public sealed class SafeTensorsReader
     internal const long MaxHeaderLength = 100_000_000;
 
     private const string MetadataKey = "__metadata__";
+
+    private static readonly JsonDocumentOptions s_jsonOptions = new()
+    {
+        AllowDuplicateProperties = false,
+        AllowTrailingCommas = false,
+        CommentHandling = JsonCommentHandling.Disallow,
+        MaxDepth = 64,
+    };
 
     private readonly ReadOnlyMemory<byte> _data;
     private readonly Dictionary<string, SafeTensorInfo> _byName;
@@ -383,43 +392,91 @@ public sealed class SafeTensorsReader
 
         using (JsonDocument document = ParseJson(header))
         {
-            bool sawMetadata = false;
+            CheckText(document.RootElement);
             foreach (JsonProperty entry in document.RootElement.EnumerateObject())
             {
                 if (entry.Name == MetadataKey)
                 {
-                    if (sawMetadata)
-                    {
-                        SafeTensorsThrowHelper.ThrowInvalidData($"The header has '{MetadataKey}' twice.");
-                    }
-
-                    sawMetadata = true;
                     ParseMetadata(entry.Value);
                 }
                 else
                 {
-                    if (_byName.ContainsKey(entry.Name))
-                    {
-                        SafeTensorsThrowHelper.ThrowInvalidTensor(entry.Name, "appears twice in the header.");
-                    }
-
                     _byName.Add(entry.Name, ParseTensor(entry.Name, entry.Value));
                 }
             }
         }
     }
 
+    /// <summary>
+    /// Parses the header as the reference does, refusing what it refuses: invalid JSON, a property twice in any object
+    /// (two tensors of one name, a tensor's <c>dtype</c> twice, a metadata key twice: a file two parsers would read two
+    /// ways), and nesting deeper than 64 levels.
+    /// </summary>
     private static JsonDocument ParseJson(ReadOnlyMemory<byte> header)
     {
         try
         {
-            return JsonDocument.Parse(header, new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
+            return JsonDocument.Parse(header, s_jsonOptions);
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"The header is not valid JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Checking for duplicates decodes each property name, which refuses a lone surrogate escape.
+            throw InvalidText("a property name", e);
+        }
     }
+
+    /// <summary>
+    /// Decodes every property name and string of the header, those of fields the reader ignores included, so that a
+    /// lone UTF-16 surrogate escape (<c>"\ud800"</c>, a low surrogate first, a high one followed by anything but a
+    /// low one) refuses the file as the reference refuses it, instead of escaping later as another exception.
+    /// </summary>
+    private static void CheckText(JsonElement root)
+    {
+        foreach (JsonProperty entry in root.EnumerateObject())
+        {
+            string name = entry.Name;
+            try
+            {
+                CheckStrings(entry.Value);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw InvalidText($"the entry '{name}'", e);
+            }
+        }
+    }
+
+    private static void CheckStrings(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (JsonProperty property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    CheckStrings(property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (JsonElement item in element.EnumerateArray())
+                {
+                    CheckStrings(item);
+                }
+
+                break;
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
+        }
+    }
+
+    private static InvalidDataException InvalidText(string where, InvalidOperationException e) =>
+        new($"The header holds a string in {where} that is not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800): {e.Message}", e);
 
     private void ParseMetadata(JsonElement metadata)
     {
@@ -436,10 +493,7 @@ public sealed class SafeTensorsReader
                     $"'{MetadataKey}' entry '{item.Name}' is a JSON {item.Value.ValueKind}; expected a string.");
             }
 
-            if (!_metadata.TryAdd(item.Name, item.Value.GetString()!))
-            {
-                SafeTensorsThrowHelper.ThrowInvalidData($"'{MetadataKey}' has entry '{item.Name}' twice.");
-            }
+            _metadata.Add(item.Name, item.Value.GetString()!);
         }
     }
 

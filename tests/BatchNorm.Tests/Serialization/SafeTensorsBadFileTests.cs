@@ -14,10 +14,9 @@ namespace BatchNorm.Tests.Serialization;
 /// </summary>
 public class SafeTensorsBadFileTests
 {
-    private const int Channels = 3;
+    private const int Channels = ValidLayerChannels;
 
-    /// <summary>The data of the valid file: weight, bias, running_mean, running_var (F32 [3]) and the counter (I64).</summary>
-    private static readonly byte[] s_data = Concat(F32(1, 2, 3), F32(4, 5, 6), F32(7, 8, 9), F32(1, 1, 1), I64(5));
+    private static readonly byte[] s_data = ValidLayerData();
 
     public static TheoryData<string> Cases =>
     [
@@ -86,14 +85,7 @@ public class SafeTensorsBadFileTests
         Assert.Equal(before, Snapshot(layer));
     }
 
-    private static string[] ValidEntries() =>
-    [
-        Entry("bn.weight", "F32", "[3]", 0, 12),
-        Entry("bn.bias", "F32", "[3]", 12, 24),
-        Entry("bn.running_mean", "F32", "[3]", 24, 36),
-        Entry("bn.running_var", "F32", "[3]", 36, 48),
-        Entry("bn.num_batches_tracked", "I64", "[]", 48, 56),
-    ];
+    private static string[] ValidEntries() => ValidLayerEntries();
 
     private static byte[] ValidFile() => BuildFile(Header(ValidEntries()), s_data);
 
@@ -135,7 +127,7 @@ public class SafeTensorsBadFileTests
             "missing-key" => (BuildFile(Header([.. ValidEntries()[..3], Entry("bn.num_batches_tracked", "I64", "[]", 36, 44)]), Concat(s_data[..36], I64(5))), ["'bn.running_var'", "missing"]),
             "missing-counter" => (BuildFile(Header(ValidEntries()[..4]), s_data[..48]), ["'bn.num_batches_tracked'", "missing", "I64"]),
             "wrong-prefix" => (BuildFile(Header([.. ValidEntries().Select(e => e.Replace("\"bn.", "\"bn1.", StringComparison.Ordinal))]), s_data), ["'bn.weight'", "missing"]),
-            "duplicate-key" => (BuildFile(Header([.. ValidEntries(), Entry("bn.weight", "F32", "[0]", 56, 56)]), s_data), ["'bn.weight'", "twice"]),
+            "duplicate-key" => (BuildFile(Header([.. ValidEntries(), Entry("bn.weight", "F32", "[0]", 56, 56)]), s_data), ["'bn.weight'", "Duplicate property"]),
             "metadata-not-strings" => (BuildFile(Header(["\"__metadata__\":{\"epoch\":3}", .. ValidEntries()]), s_data), ["__metadata__", "'epoch'", "Number"]),
             "entry-not-object" => (BuildFile(Header([.. ValidEntries(), "\"bn.extra\":[1]"]), s_data), ["'bn.extra'", "Array"]),
             "missing-dtype" => (WithEntry(1, "\"bn.bias\":{\"shape\":[3],\"data_offsets\":[12,24]}"), ["'bn.bias'", "'dtype'"]),

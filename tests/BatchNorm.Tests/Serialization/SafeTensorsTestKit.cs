@@ -10,6 +10,22 @@ namespace BatchNorm.Tests.Serialization;
 /// <summary>Hand-built safetensors files, layer state filling and bit-exact snapshots for the serialization tests.</summary>
 internal static class SafeTensorsTestKit
 {
+    /// <summary>The channel count of <see cref="ValidLayerEntries"/>.</summary>
+    public const int ValidLayerChannels = 3;
+
+    /// <summary>The header entries of a valid one-layer file under prefix <c>bn.</c>: four F32 [3] tensors and the I64 counter.</summary>
+    public static string[] ValidLayerEntries() =>
+    [
+        Entry("bn.weight", "F32", "[3]", 0, 12),
+        Entry("bn.bias", "F32", "[3]", 12, 24),
+        Entry("bn.running_mean", "F32", "[3]", 24, 36),
+        Entry("bn.running_var", "F32", "[3]", 36, 48),
+        Entry("bn.num_batches_tracked", "I64", "[]", 48, 56),
+    ];
+
+    /// <summary>The data of <see cref="ValidLayerEntries"/>: weight 1..3, bias 4..6, running mean 7..9, running variance 1, counter 5.</summary>
+    public static byte[] ValidLayerData() => Concat(F32(1, 2, 3), F32(4, 5, 6), F32(7, 8, 9), F32(1, 1, 1), I64(5));
+
     /// <summary>A file laid out by hand: the 8-byte little-endian header length, the header text as UTF-8, the data.</summary>
     public static byte[] BuildFile(string header, ReadOnlySpan<byte> data, ulong? headerLength = null) =>
         BuildFile(Encoding.UTF8.GetBytes(header), data, headerLength);
