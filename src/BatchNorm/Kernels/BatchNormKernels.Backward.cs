@@ -542,14 +542,14 @@ public static partial class BatchNormKernels
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
             long first = (long)c0 * s;
-            Sums* sums = stackalloc Sums[MaxBlock];
-            new Span<Sums>(sums, width).Clear();
+            LaneSums* sums = stackalloc LaneSums[MaxBlock];
+            new Span<LaneSums>(sums, width).Clear();
             for (int i = 0; i < n; i++)
             {
                 for (int j = 0; j < width; j++)
                 {
                     long at = first + i * stride + j * s;
-                    ChannelOps.AddGradientSums(new ReadOnlySpan<T>(Dy + at, s), new ReadOnlySpan<T>(X + at, s), mean[j], ref sums[j]);
+                    RunReduction.Accumulate<T, GradientProducts>(Dy + at, X + at, s, mean[j], ref sums[j]);
                 }
             }
 

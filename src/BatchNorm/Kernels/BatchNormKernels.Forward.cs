@@ -390,7 +390,7 @@ public static partial class BatchNormKernels
     /// <summary>
     /// One chunk of a forward's first pass, a block of consecutive channels: statistics (batch, running or given), then
     /// either the normalize pass of the block (fused) or the block's constants for the element pass. Long runs are walked
-    /// sample by sample, channel by channel, in runs of <c>S</c> values (<see cref="ChannelOps"/>); short ones
+    /// sample by sample, channel by channel, in runs of <c>S</c> values (<see cref="RunReduction"/>); short ones
     /// (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnOps"/>).
     /// </summary>
     private unsafe struct ForwardBody<T> : IChunkBody
@@ -458,7 +458,7 @@ public static partial class BatchNormKernels
             long stride = (long)Layout.Channels * s;
             T* x = X + (long)c0 * s;
             double* shift = stackalloc double[MaxBlock];
-            Sums* sums = stackalloc Sums[MaxBlock];
+            LaneSums* sums = stackalloc LaneSums[MaxBlock];
             for (int j = 0; j < width; j++)
             {
                 shift[j] = double.CreateTruncating(x[j * s]);
@@ -469,7 +469,8 @@ public static partial class BatchNormKernels
             {
                 for (int j = 0; j < width; j++)
                 {
-                    ChannelOps.AddShiftedSums(new ReadOnlySpan<T>(x + i * stride + j * s, s), shift[j], ref sums[j]);
+                    T* run = x + i * stride + j * s;
+                    RunReduction.Accumulate<T, ShiftedSquares>(run, run, s, shift[j], ref sums[j]);
                 }
             }
 

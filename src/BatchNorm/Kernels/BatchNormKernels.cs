@@ -21,7 +21,8 @@ namespace BatchNorm;
 /// Work is split across threads by blocks of channels for the reductions, every channel's sums computed by one thread
 /// in a fixed order, and by blocks of samples and channels for the element-wise passes, so results are bit-identical
 /// for every degree of parallelism. A <c>maxDegreeOfParallelism</c> of -1 (or 0) uses all processors; small inputs
-/// stay on the calling thread. Results may differ in the last bits between machines with different SIMD widths. The methods are safe to call concurrently on disjoint buffers.
+/// stay on the calling thread. Every sum has a fixed order, the same for every vector width (128, 256 or 512 bits, or
+/// none), so results are the same bits on every machine. The methods are safe to call concurrently on disjoint buffers.
 /// </para>
 /// </remarks>
 /// <example>

@@ -325,8 +325,7 @@ public abstract partial class BatchNormBase<T>
     /// NaN or infinity in a channel under batch statistics makes that channel's outputs NaN, and other channels are
     /// unaffected; under running statistics NaN propagates element-wise. Statistics are computed in <see cref="double"/>
     /// around a shift (the channel's first value), so a large mean does not cancel in <see cref="float"/>; results are
-    /// bit-identical for every <see cref="MaxDegreeOfParallelism"/>, but may differ in the last bits between machines with
-    /// different SIMD widths.
+    /// bit-identical for every <see cref="MaxDegreeOfParallelism"/>, vector width and machine.
     /// </para>
     /// </remarks>
     public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)

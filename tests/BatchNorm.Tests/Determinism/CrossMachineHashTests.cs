@@ -1,0 +1,111 @@
+using System;
+using System.IO;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace BatchNorm.Tests.Determinism;
+
+/// <summary>
+/// A fixed float and double workload over every kernel path, hashed. The hash is the same for every thread count here;
+/// <c>.ci/run</c> runs this test under each SIMD tier (AVX-512 off, AVX2 off, hardware intrinsics off, a 512-bit
+/// <see cref="Vector{T}"/>) with <c>BATCHNORM_HASH_FILE</c> set and checks that every tier wrote the same hash: the
+/// results are the same bits whatever the vector width.
+/// </summary>
+public class CrossMachineHashTests(ITestOutputHelper output)
+{
+    /// <summary>Shapes that reach each path: short runs on columns, rows (S = 1), runs, fused runs, an odd shape.</summary>
+    private static readonly int[][] s_shapes =
+    [
+        [37, 70],            // rows
+        [17, 20, 3],         // short runs, column path
+        [16, 24, 7, 7],      // runs of 49, separate passes
+        [2, 6, 40, 40],      // runs of 1600, fused passes
+        [7, 37, 31, 29],     // odd sizes
+        [3, 5, 4, 6, 7],     // 3-D
+    ];
+
+    [Fact]
+    public void Workload_HashIsTheSameForEveryThreadCount_AndIsWrittenForTheTierComparison()
+    {
+        string single = Hash(maxDegreeOfParallelism: 1);
+        string all = Hash(maxDegreeOfParallelism: -1);
+
+        Assert.Equal(single, all);
+        output.WriteLine($"workload hash: {single} (Vector<float> {Vector<float>.Count * 32} bits, accelerated: {Vector.IsHardwareAccelerated})");
+        if (Environment.GetEnvironmentVariable("BATCHNORM_HASH_FILE") is { Length: > 0 } path)
+        {
+            File.WriteAllText(path, single + Environment.NewLine);
+        }
+    }
+
+    private static string Hash(int maxDegreeOfParallelism)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (int[] shape in s_shapes)
+        {
+            Run<float>(shape, maxDegreeOfParallelism, hash);
+            Run<double>(shape, maxDegreeOfParallelism, hash);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>Two training steps with backward, then an eval forward and backward, every result hashed.</summary>
+    private static void Run<T>(int[] shape, int maxDegreeOfParallelism, IncrementalHash hash)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int channels = shape[1], length = TestData.Length(shape);
+        BatchNormBase<T> layer = TestData.CreateLayer<T>(shape.Length, channels, momentum: 0.2);
+        layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
+        Values<T>(1, channels, 1, 1.5).CopyTo(layer.Weight);
+        Values<T>(2, channels, 0, 1).CopyTo(layer.Bias);
+        var y = new T[length];
+        var dx = new T[length];
+        for (int step = 0; step < 2; step++)
+        {
+            T[] x = Values<T>(3 + step, length, 1000, 7);
+            layer.Forward(x, shape, y);
+            layer.Backward(x, shape, Values<T>(5 + step, length, 0, 2), dx);
+            Add(hash, y, dx, layer.RunningMean.ToArray(), layer.RunningVariance.ToArray(), layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
+        }
+
+        layer.Eval();
+        T[] evalX = Values<T>(7, length, 999, 5);
+        layer.Forward(evalX, shape, y);
+        layer.Backward(evalX, shape, Values<T>(8, length, 0, 2), dx);
+        Add(hash, y, dx, layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
+    }
+
+    /// <summary>
+    /// center + spread * (u - 0.5) with u uniform in [0, 1) from a 64-bit xorshift generator: only exactly specified
+    /// operations, so every machine makes the same inputs (unlike library math functions such as Log or Cos).
+    /// </summary>
+    private static T[] Values<T>(int seed, int length, double center, double spread)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ulong state = 0x9E3779B97F4A7C15UL * (ulong)seed;
+        var values = new T[length];
+        for (int i = 0; i < length; i++)
+        {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            double u = (state >> 11) * (1.0 / (1UL << 53));
+            values[i] = T.CreateTruncating(center + spread * (u - 0.5));
+        }
+
+        return values;
+    }
+
+    private static void Add<T>(IncrementalHash hash, params T[][] arrays)
+        where T : unmanaged
+    {
+        foreach (T[] array in arrays)
+        {
+            hash.AppendData(MemoryMarshal.AsBytes(array.AsSpan()));
+        }
+    }
+}
