@@ -10,25 +10,29 @@ namespace BatchNorm.Benchmarks;
 /// <summary>
 /// Data and the roofline rows shared by every operation: a copy of the same bytes on one thread and on all cores, and
 /// the same copy as a plain vector loop on one thread.
-/// Each derived class adds the naive scalar loop (the baseline) and the library on one thread and on all cores.
+/// Each derived class adds the naive scalar loop (the baseline), the TensorPrimitives composition and the library on
+/// one thread and on all cores.
 /// </summary>
 [MemoryDiagnoser]
 public abstract class BenchmarkBase
 {
     private const int CopyBlock = 1 << 16;
 
-    protected int[] ShapeArray { get; private set; } = [];
-    protected BatchNormLayout Layout { get; private set; }
-    protected float[] X { get; private set; } = [];
-    protected float[] Y { get; private set; } = [];
-    protected float[] Dy { get; private set; } = [];
-    protected float[] Dx { get; private set; } = [];
-    protected float[] Weight { get; private set; } = [];
-    protected float[] Bias { get; private set; } = [];
-    protected float[] RunningMean { get; private set; } = [];
-    protected float[] RunningVariance { get; private set; } = [];
+    private BenchmarkInputs _inputs = null!;
+
+    protected int[] ShapeArray => _inputs.Shape;
+    protected BatchNormLayout Layout => _inputs.Layout;
+    protected float[] X => _inputs.X;
+    protected float[] Y => _inputs.Y;
+    protected float[] Dy => _inputs.Dy;
+    protected float[] Dx => _inputs.Dx;
+    protected float[] Weight => _inputs.Weight;
+    protected float[] Bias => _inputs.Bias;
+    protected float[] RunningMean => _inputs.RunningMean;
+    protected float[] RunningVariance => _inputs.RunningVariance;
     protected BatchNormBase<float> SingleThread { get; private set; } = null!;
     protected BatchNormBase<float> AllCores { get; private set; } = null!;
+    protected CompositionBuffers Buffers { get; private set; } = null!;
 
     [ParamsSource(nameof(ShapeValues))]
     public string Shape { get; set; } = "";
@@ -38,19 +42,10 @@ public abstract class BenchmarkBase
     [GlobalSetup]
     public void Setup()
     {
-        ShapeArray = Shapes.Parse(Shape);
-        Layout = BatchNormLayout.FromShape(ShapeArray);
-        var random = new Random(42);
-        X = Fill(random, Layout.Length, 3f, 2f);
-        Dy = Fill(random, Layout.Length, 0f, 1f);
-        Y = new float[Layout.Length];
-        Weight = Fill(random, Layout.Channels, 1f, 0.5f);
-        Bias = Fill(random, Layout.Channels, 0f, 0.5f);
-        RunningMean = Fill(random, Layout.Channels, 3f, 0.1f);
-        RunningVariance = Fill(random, Layout.Channels, 1.3f, 0.1f);
-        Dx = new float[Layout.Length];
-        SingleThread = CreateLayer(1);
-        AllCores = CreateLayer(-1);
+        _inputs = new BenchmarkInputs(Shape);
+        SingleThread = _inputs.CreateLayer(1);
+        AllCores = _inputs.CreateLayer(-1);
+        Buffers = new CompositionBuffers(Layout);
         Prepare();
     }
 
@@ -87,32 +82,5 @@ public abstract class BenchmarkBase
         }
 
         X.AsSpan((int)i).CopyTo(Y.AsSpan((int)i));
-    }
-
-    private BatchNormBase<float> CreateLayer(int maxDegreeOfParallelism)
-    {
-        BatchNormBase<float> layer = ShapeArray.Length switch
-        {
-            2 or 3 => new BatchNorm1d<float>(Layout.Channels),
-            4 => new BatchNorm2d<float>(Layout.Channels),
-            _ => new BatchNorm3d<float>(Layout.Channels),
-        };
-        layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
-        Weight.CopyTo(layer.Weight);
-        Bias.CopyTo(layer.Bias);
-        RunningMean.CopyTo(layer.RunningMean);
-        RunningVariance.CopyTo(layer.RunningVariance);
-        return layer;
-    }
-
-    private static float[] Fill(Random random, int length, float mean, float spread)
-    {
-        var values = new float[length];
-        for (int i = 0; i < length; i++)
-        {
-            values[i] = mean + spread * (float)(random.NextDouble() * 2 - 1);
-        }
-
-        return values;
     }
 }

@@ -12,6 +12,9 @@ public class TrainingForward : BenchmarkBase
     [Benchmark(Baseline = true, Description = "naive, 1 thread")]
     public void NaiveLoop() => Naive.ForwardTraining(X, Y, Layout, Weight, Bias, 1e-5, _mean, _invStd);
 
+    [Benchmark(Description = "TensorPrimitives composition, 1 thread")]
+    public void TensorPrimitivesComposition() => Composition.ForwardTraining(X, Y, Layout, Weight, Bias, 1e-5, _mean, _invStd, Buffers);
+
     [Benchmark(Description = "library, 1 thread")]
     public void Library() => SingleThread.Forward(X, ShapeArray, Y);
 
@@ -30,6 +33,9 @@ public class EvalForward : BenchmarkBase
 
     [Benchmark(Baseline = true, Description = "naive, 1 thread")]
     public void NaiveLoop() => Naive.ForwardInference(X, Y, Layout, Weight, Bias, RunningMean, RunningVariance, 1e-5);
+
+    [Benchmark(Description = "TensorPrimitives composition, 1 thread")]
+    public void TensorPrimitivesComposition() => Composition.ForwardInference(X, Y, Layout, Weight, Bias, RunningMean, RunningVariance, 1e-5, Buffers);
 
     [Benchmark(Description = "library, 1 thread")]
     public void Library() => SingleThread.Forward(X, ShapeArray, Y);
@@ -56,6 +62,9 @@ public class Backward : BenchmarkBase
     [Benchmark(Baseline = true, Description = "naive, 1 thread")]
     public void NaiveLoop() => Naive.BackwardTraining(X, Dy, Dx, Layout, Weight, _mean, _invStd, _weightGradient, _biasGradient);
 
+    [Benchmark(Description = "TensorPrimitives composition, 1 thread")]
+    public void TensorPrimitivesComposition() => Composition.BackwardTraining(X, Dy, Dx, Layout, Weight, _mean, _invStd, _weightGradient, _biasGradient, Buffers);
+
     [Benchmark(Description = "library, 1 thread")]
     public void Library() => SingleThread.Backward(X, ShapeArray, Dy, Dx);
 
@@ -71,6 +80,9 @@ public class Statistics : BenchmarkBase
 
     [Benchmark(Baseline = true, Description = "naive, 1 thread")]
     public void NaiveLoop() => Naive.Statistics(X, Layout, _mean, _variance);
+
+    [Benchmark(Description = "TensorPrimitives composition, 1 thread")]
+    public void TensorPrimitivesComposition() => Composition.Statistics(X, Layout, _mean, _variance, Buffers);
 
     [Benchmark(Description = "library, 1 thread")]
     public void Library() => BatchNormKernels.ComputeStatistics<float>(X, Layout, _mean.AsSpan(0, Layout.Channels), _variance.AsSpan(0, Layout.Channels), 1);
