@@ -7,7 +7,9 @@ namespace BatchNorm.Benchmarks;
 /// <summary>The shapes every benchmark runs on; the quick run takes the first.</summary>
 public static class Shapes
 {
-    private static readonly string[] s_all =
+    // Up to 25.7 MB per float tensor: within the 32 MB last-level cache's size (an input and its output do not both
+    // fit).
+    private static readonly string[] s_upToCacheSize =
     [
         "32x64x56x56",
         "32x256x14x14",
@@ -19,6 +21,15 @@ public static class Shapes
         "7x37x31x29", // odd: not a multiple of any vector width
     ];
 
+    // Several times the 32 MB last-level cache, so every pass runs from DRAM: 103 MB, 103 MB and 268 MB per float
+    // tensor.
+    private static readonly string[] s_dramBound =
+    [
+        "16x128x112x112",
+        "128x256x28x28",
+        "65536x1024",
+    ];
+
     /// <summary>
     /// All shapes; only the first in a quick run; or those listed (comma-separated) in the environment variable
     /// <c>BATCHNORM_SHAPES</c>.
@@ -26,7 +37,11 @@ public static class Shapes
     public static IEnumerable<string> All =>
         Environment.GetEnvironmentVariable("BATCHNORM_SHAPES") is { Length: > 0 } list
             ? list.Split(',')
-            : Program.Quick ? s_all.Take(1) : s_all;
+            : Program.Quick ? s_upToCacheSize.Take(1) : s_upToCacheSize.Concat(s_dramBound);
+
+    /// <summary>All shapes but the DRAM-bound ones: tensors of up to 25.7 MB, within the last-level cache's size.
+    /// </summary>
+    public static IReadOnlyList<string> UpToCacheSize => s_upToCacheSize;
 
     public static int[] Parse(string shape) => shape.Split('x').Select(int.Parse).ToArray();
 }
