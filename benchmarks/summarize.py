@@ -8,7 +8,17 @@ import os
 import sys
 
 UNITS = {"ns": 1e-6, "μs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
-ROWS = ["naive, 1 thread", "library, 1 thread", "library, all cores", "copy, 1 thread", "copy, all cores", "vector copy, 1 thread"]
+ROWS = ["naive, 1 thread", "TensorPrimitives composition, 1 thread", "library, 1 thread", "library, all cores",
+        "copy, 1 thread", "copy, all cores", "vector copy, 1 thread"]
+# (title, numerator row, denominator row), each a ratio of mean times
+RATIOS = [
+    ("lib 1T / copy 1T", "library, 1 thread", "copy, 1 thread"),
+    ("lib 1T / vector copy", "library, 1 thread", "vector copy, 1 thread"),
+    ("lib all / copy all", "library, all cores", "copy, all cores"),
+    ("naive / lib 1T", "naive, 1 thread", "library, 1 thread"),
+    ("lib 1T / composition 1T", "library, 1 thread", "TensorPrimitives composition, 1 thread"),
+    ("1T / all", "library, 1 thread", "library, all cores"),
+]
 
 
 def milliseconds(text):
@@ -23,14 +33,17 @@ def table(path):
             key = (row["Shape"], row["Method"].strip("'"))
             times[key] = milliseconds(row["Mean"])
             allocated[key] = row["Allocated"].replace(" ", "\u00a0")
-    print("| shape | naive 1T | library 1T | library all | copy 1T | copy all | vector copy 1T "
-          "| lib 1T / copy 1T | lib 1T / vector copy | lib all / copy all | naive / lib 1T | 1T / all | allocated |")
-    print("| --- |" + " ---: |" * 12)
+    print("| shape | naive 1T | composition 1T | library 1T | library all | copy 1T | copy all | vector copy 1T | "
+          + " | ".join(title for title, _, _ in RATIOS) + " | allocated |")
+    print("| --- |" + " ---: |" * (len(ROWS) + len(RATIOS) + 1))
     for shape in sorted({s for s, _ in times}):
-        naive, one, all_, copy1, copy_all, vector = (times[(shape, r)] for r in ROWS)
-        cells = [f"{t:.3f} ms" for t in (naive, one, all_, copy1, copy_all, vector)]
-        cells += [f"{one / copy1:.2f}×", f"{one / vector:.2f}×", f"{all_ / copy_all:.2f}×", f"{naive / one:.2f}×", f"{one / all_:.2f}×"]
-        cells.append(f"{allocated[(shape, ROWS[1])]} / {allocated[(shape, ROWS[2])]}")
+        cells = [f"{times[(shape, r)]:.3f} ms" if (shape, r) in times else "–" for r in ROWS]
+        for _, numerator, denominator in RATIOS:
+            if (shape, numerator) in times and (shape, denominator) in times:
+                cells.append(f"{times[(shape, numerator)] / times[(shape, denominator)]:.2f}×")
+            else:
+                cells.append("–")
+        cells.append(f"{allocated.get((shape, 'library, 1 thread'), '–')} / {allocated.get((shape, 'library, all cores'), '–')}")
         print(f"| {shape} | " + " | ".join(cells) + " |")
 
 
