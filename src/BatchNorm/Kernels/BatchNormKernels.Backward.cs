@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -229,6 +230,7 @@ public static partial class BatchNormKernels
     /// enough (see <see cref="FusesPasses{T}"/>), otherwise a sums pass that leaves every channel's constants in pooled
     /// buffers and an element pass in memory order (see <see cref="ElementPartition{T}"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Backward<T>(
         ReadOnlySpan<T> input,
         ReadOnlySpan<T> gradOutput,
@@ -361,6 +363,7 @@ public static partial class BatchNormKernels
         public BackwardBody<T> Body;
         public ElementPartition<T> Partition;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
             (int n0, int n1, int c0, int width) = Partition[chunk];
@@ -404,6 +407,7 @@ public static partial class BatchNormKernels
 
         private readonly bool Training => RunningMean == null;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
@@ -578,6 +582,7 @@ public static partial class BatchNormKernels
         }
 
         /// <summary>Stores channel c's computed sums, or returns the given ones instead.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly (double SumDy, double SumDyX) TakeSums(int c, double sumDy, double sumDyX)
         {
             if (GivenSums)
@@ -594,6 +599,7 @@ public static partial class BatchNormKernels
             return (sumDy, sumDyX);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly (double Mean, double InvStd) Statistics(int c) =>
             Training
                 ? (Mean[c], InverseStd[c])
@@ -606,6 +612,7 @@ public static partial class BatchNormKernels
         /// channels <typeparamref name="T"/> cannot hold (see <see cref="BackwardConstants{T}.Exact"/>); in evaluation the
         /// center is 0, as dx = dy * a does not read x.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, in BackwardConstants<T> g, int j)
         {
             if (WeightGradient != null)

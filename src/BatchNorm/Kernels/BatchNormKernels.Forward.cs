@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using BatchNorm.Kernels;
@@ -204,6 +205,7 @@ public static partial class BatchNormKernels
     /// second read from cache (fused); otherwise a first pass computes every channel's statistics and constants and a second walks the tensor
     /// in memory order (see <see cref="ElementPartition{T}"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Forward<T>(
         ReadOnlySpan<T> input,
         Span<T> output,
@@ -380,6 +382,7 @@ public static partial class BatchNormKernels
         public ForwardConstants<T> Constants;
         public ElementPartition<T> Partition;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
             (int n0, int n1, int c0, int width) = Partition[chunk];
@@ -415,6 +418,7 @@ public static partial class BatchNormKernels
         /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
         public ForwardConstants<T> Constants;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
@@ -504,6 +508,7 @@ public static partial class BatchNormKernels
         }
 
         /// <summary>The running statistics, or the given ones, of channels c0 to c0 + width - 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void KnownStatistics(int c0, int width, double* mean, double* invStd)
         {
             for (int j = 0; j < width; j++)
@@ -516,6 +521,7 @@ public static partial class BatchNormKernels
         }
 
         /// <summary>Finishes channel c's statistics from its shifted sums and stores them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly (double Mean, double InvStd) BatchStatistics(int c, double shift, double sum, double sumOfSquares)
         {
             double count = Layout.ValuesPerChannel;
@@ -534,6 +540,7 @@ public static partial class BatchNormKernels
         }
 
         /// <summary>The constants of channels c0 to c0 + width - 1 (see the single-channel overload), into k from its start.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Coefficients(int c0, int width, double* mean, double* invStd, in ForwardConstants<T> k)
         {
             for (int j = 0; j < width; j++)
@@ -550,6 +557,7 @@ public static partial class BatchNormKernels
         /// <typeparamref name="T"/> cannot hold, or data so large that x - center could overflow), the channel is
         /// computed in <see cref="double"/> from mean, wideScale and bias.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly bool Coefficients(int c, double mean, double invStd, out T center, out T scale, out T shift, out double wideScale, out double bias)
         {
             wideScale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace BatchNorm;
@@ -21,6 +22,7 @@ public static partial class BatchNormKernels
     /// <c>runningVariance = (1 - factor) * runningVariance + factor * variance * M / (M - 1)</c> (the unbiased
     /// variance, as PyTorch), in <see cref="double"/>. NaN statistics propagate into the running statistics.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UpdateRunningStatistics<T>(
         Span<T> runningMean,
         Span<T> runningVariance,

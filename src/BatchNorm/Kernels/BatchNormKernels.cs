@@ -69,6 +69,7 @@ public static partial class BatchNormKernels
         layout.SpatialSize >= 1 && (long)layout.SpatialSize * Unsafe.SizeOf<T>() < ColumnRunBytes;
 
     /// <summary>perElement[j * s + e] = perChannel[j] for the <paramref name="width"/> channels of a column-path chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
         where TValue : unmanaged
     {
@@ -79,6 +80,7 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>Σ perElement[j * s + e] over e, in order, for channel j of a column-path chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe double SumRun(double* perElement, int j, int s)
     {
         double sum = 0;

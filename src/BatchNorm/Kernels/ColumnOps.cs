@@ -24,6 +24,7 @@ internal static unsafe class ColumnOps
     private const int RowGroup = 4;
 
     /// <summary>sum[j] = Σ(x[r, j] - shift[j]); sumOfSquares[j] = Σ(x[r, j] - shift[j])²</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ShiftedSums<T>(T* x, long stride, int rows, int width, double* shift, double* sum, double* sumOfSquares)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -36,7 +37,15 @@ internal static unsafe class ColumnOps
             T* block = x + r0 * stride;
             for (int j = 0; j < vectorEnd; j += StripWidth<T>())
             {
-                ShiftedSumsStrip(block + j, stride, count, vectorEnd - j > Vector<T>.Count, shift + j, sum + j, sumOfSquares + j);
+                // Constant arguments, so each inlined copy of the strip keeps no branch on its width.
+                if (vectorEnd - j > Vector<T>.Count)
+                {
+                    ShiftedSumsStrip(block + j, stride, count, true, shift + j, sum + j, sumOfSquares + j);
+                }
+                else
+                {
+                    ShiftedSumsStrip(block + j, stride, count, false, shift + j, sum + j, sumOfSquares + j);
+                }
             }
 
             for (int j = vectorEnd; j < width; j++)
@@ -52,6 +61,7 @@ internal static unsafe class ColumnOps
     }
 
     /// <summary>sumDy[j] = Σdy[r, j]; sumDyX[j] = Σdy[r, j]·(x[r, j] - center[j])</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradientSums<T>(T* dy, T* x, long stride, int rows, int width, double* center, double* sumDy, double* sumDyX)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -64,7 +74,14 @@ internal static unsafe class ColumnOps
             long first = r0 * stride;
             for (int j = 0; j < vectorEnd; j += StripWidth<T>())
             {
-                GradientSumsStrip(dy + first + j, x + first + j, stride, count, vectorEnd - j > Vector<T>.Count, center + j, sumDy + j, sumDyX + j);
+                if (vectorEnd - j > Vector<T>.Count)
+                {
+                    GradientSumsStrip(dy + first + j, x + first + j, stride, count, true, center + j, sumDy + j, sumDyX + j);
+                }
+                else
+                {
+                    GradientSumsStrip(dy + first + j, x + first + j, stride, count, false, center + j, sumDy + j, sumDyX + j);
+                }
             }
 
             for (int j = vectorEnd; j < width; j++)
@@ -84,6 +101,7 @@ internal static unsafe class ColumnOps
     /// rows: the accumulators stay in registers (one to four double vectors each), and each column still adds its rows
     /// in order, exactly as one lane at a time would.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ShiftedSumsStrip<T>(T* x, long stride, int rows, bool two, double* shift, double* sum, double* sumOfSquares)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -122,6 +140,7 @@ internal static unsafe class ColumnOps
     }
 
     /// <summary><see cref="GradientSums{T}"/> for the columns of one or two vectors over a block of rows, in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GradientSumsStrip<T>(T* dy, T* x, long stride, int rows, bool two, double* center, double* sumDy, double* sumDyX)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -197,6 +216,7 @@ internal static unsafe class ColumnOps
     /// (<c>exact[j]</c> false): those are computed in <see cref="double"/> as (x - mean) * wideScale + bias; the others
     /// exactly as the vector loop would, so a column's result never depends on its neighbours.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NormalizeMixed<T>(
         T* x, T* y, long stride, int rows, int width, T* center, T* scale, T* shift, bool* exact, double* mean, double* wideScale, double* bias)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -216,6 +236,7 @@ internal static unsafe class ColumnOps
     /// <see cref="InputGradient{T}"/> one element at a time, for a block with some columns the vector loop cannot take:
     /// those in <see cref="double"/> (<see cref="WideInputGradientOperator{T}"/>), the others as the vector loop would.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGradientMixed<T>(
         T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* invStd, T* k, T* d, bool* exact, double* wideA, double* mean, double* wideInvStd, double* wideK, double* wideD)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -149,6 +149,7 @@ internal static unsafe class ElementOps
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyScalar<T, TOperator>(in TOperator op, T* destination, nuint length)
         where T : unmanaged
         where TOperator : struct, IScalarOperator<T>
@@ -163,6 +164,7 @@ internal static unsafe class ElementOps
     /// Whether <typeparamref name="T"/> holds a per-channel constant well enough for the vector loops: finite, and
     /// normal or zero (a subnormal or flushed constant would cost precision).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Fits<T>(double value)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -174,6 +176,7 @@ internal static unsafe class ElementOps
     /// The largest |x - center| (and |center|) for which the vector loops' <c>x - center</c> cannot overflow
     /// <typeparamref name="T"/>: a quarter of its largest value.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Limit<T>()
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4.0;

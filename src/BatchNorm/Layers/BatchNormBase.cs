@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace BatchNorm;
@@ -507,6 +508,7 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool AllFinite(double[] mean, double[] variance)
     {
         for (int c = 0; c < mean.Length; c++)
