@@ -227,7 +227,7 @@ public static partial class BatchNormKernels
 
     /// <summary>
     /// Runs a backward pass: fused per chunk of channels (sums, then the input gradient from cache) where the runs are long
-    /// enough (see <see cref="FusesPasses{T}"/>), otherwise a sums pass that leaves every channel's constants in pooled
+    /// enough (see <see cref="KernelPlan.FusesPasses{T}"/>), otherwise a sums pass that leaves every channel's constants in pooled
     /// buffers and an element pass in memory order (see <see cref="ElementPartition{T}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -274,8 +274,8 @@ public static partial class BatchNormKernels
                 GivenSums = givenSums,
                 Count = count,
             };
-            bool fused = body.Dx != null && body.NeedsSums && FusesPasses<T>(layout);
-            body.Block = ChannelsPerChunk<T>(layout, fused);
+            bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
+            body.Block = KernelPlan.ChannelsPerChunk<T>(layout, fused);
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
             long work = body.NeedsSums ? 2 * layout.Length : layout.Channels;
             if (fused || body.Dx == null)
@@ -411,10 +411,10 @@ public static partial class BatchNormKernels
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
-            double* mean = stackalloc double[MaxBlock];
-            double* invStd = stackalloc double[MaxBlock];
-            double* sumDy = stackalloc double[MaxBlock];
-            double* sumDyX = stackalloc double[MaxBlock];
+            double* mean = stackalloc double[KernelPlan.MaxBlock];
+            double* invStd = stackalloc double[KernelPlan.MaxBlock];
+            double* sumDy = stackalloc double[KernelPlan.MaxBlock];
+            double* sumDyX = stackalloc double[KernelPlan.MaxBlock];
             for (int j = 0; j < width; j++)
             {
                 (mean[j], invStd[j]) = Statistics(c0 + j);
@@ -423,7 +423,7 @@ public static partial class BatchNormKernels
 
             if (NeedsSums)
             {
-                if (UsesColumns<T>(Layout))
+                if (KernelPlan.UsesColumns<T>(Layout))
                 {
                     ColumnSums(c0, width, mean, sumDy, sumDyX);
                 }
@@ -436,10 +436,10 @@ public static partial class BatchNormKernels
             BackwardConstants<T> g;
             if (Constants.IsEmpty)
             {
-                T* t = stackalloc T[BackwardConstants<T>.Count * MaxBlock];
-                double* d = stackalloc double[BackwardConstants<T>.Count * MaxBlock];
-                bool* exact = stackalloc bool[MaxBlock];
-                g = new BackwardConstants<T>(t, d, exact, MaxBlock);
+                T* t = stackalloc T[BackwardConstants<T>.Count * KernelPlan.MaxBlock];
+                double* d = stackalloc double[BackwardConstants<T>.Count * KernelPlan.MaxBlock];
+                bool* exact = stackalloc bool[KernelPlan.MaxBlock];
+                g = new BackwardConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             }
             else
             {
@@ -468,7 +468,7 @@ public static partial class BatchNormKernels
             long stride = (long)Layout.Channels * s;
             long first = n0 * stride + (long)c0 * s;
             T* x = X + first, dy = Dy + first, dx = Dx + first;
-            if (!UsesColumns<T>(Layout))
+            if (!KernelPlan.UsesColumns<T>(Layout))
             {
                 for (int i = 0; i < n1 - n0; i++)
                 {
@@ -499,10 +499,10 @@ public static partial class BatchNormKernels
             BackwardConstants<T> e = g;
             if (s != 1)
             {
-                T* t = stackalloc T[BackwardConstants<T>.Count * ColumnSegment];
-                double* d = stackalloc double[BackwardConstants<T>.Count * ColumnSegment];
-                bool* exact = stackalloc bool[ColumnSegment];
-                e = new BackwardConstants<T>(t, d, exact, ColumnSegment);
+                T* t = stackalloc T[BackwardConstants<T>.Count * KernelPlan.ColumnSegment];
+                double* d = stackalloc double[BackwardConstants<T>.Count * KernelPlan.ColumnSegment];
+                bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+                e = new BackwardConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
                 Expand(g.A, width, s, e.A);
                 Expand(g.Center, width, s, e.Center);
                 Expand(g.InvStd, width, s, e.InvStd);
@@ -546,7 +546,7 @@ public static partial class BatchNormKernels
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
             long first = (long)c0 * s;
-            LaneSums* sums = stackalloc LaneSums[MaxBlock];
+            LaneSums* sums = stackalloc LaneSums[KernelPlan.MaxBlock];
             new Span<LaneSums>(sums, width).Clear();
             for (int i = 0; i < n; i++)
             {
@@ -569,9 +569,9 @@ public static partial class BatchNormKernels
             int s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
             long first = (long)c0 * s;
-            double* meanE = stackalloc double[ColumnSegment];
-            double* sumDyE = stackalloc double[ColumnSegment];
-            double* sumDyXE = stackalloc double[ColumnSegment];
+            double* meanE = stackalloc double[KernelPlan.ColumnSegment];
+            double* sumDyE = stackalloc double[KernelPlan.ColumnSegment];
+            double* sumDyXE = stackalloc double[KernelPlan.ColumnSegment];
             Expand(mean, width, s, meanE);
             ColumnOps.GradientSums(Dy + first, X + first, stride, Layout.BatchSize, width * s, meanE, sumDyE, sumDyXE);
             for (int j = 0; j < width; j++)

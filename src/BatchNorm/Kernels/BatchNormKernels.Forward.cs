@@ -201,7 +201,7 @@ public static partial class BatchNormKernels
 
     /// <summary>
     /// Runs a forward pass; empty statistics outputs and an empty output are skipped. Where runs are long enough to
-    /// stream (see <see cref="FusesPasses{T}"/>), each chunk normalizes its channels right after their statistics, the
+    /// stream (see <see cref="KernelPlan.FusesPasses{T}"/>), each chunk normalizes its channels right after their statistics, the
     /// second read from cache (fused); otherwise a first pass computes every channel's statistics and constants and a second walks the tensor
     /// in memory order (see <see cref="ElementPartition{T}"/>).
     /// </summary>
@@ -223,7 +223,7 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         bool batchStatistics = runningMean.IsEmpty && !givenStatistics;
-        bool fused = !output.IsEmpty && batchStatistics && FusesPasses<T>(layout);
+        bool fused = !output.IsEmpty && batchStatistics && KernelPlan.FusesPasses<T>(layout);
         fixed (T* x = input, y = output, w = weight, b = bias, rm = runningMean, rv = runningVariance)
         fixed (double* m = mean, v = variance, s = inverseStandardDeviation)
         {
@@ -240,7 +240,7 @@ public static partial class BatchNormKernels
                 InverseStd = s,
                 Epsilon = epsilon,
                 Layout = layout,
-                Block = ChannelsPerChunk<T>(layout, fused),
+                Block = KernelPlan.ChannelsPerChunk<T>(layout, fused),
                 GivenStatistics = givenStatistics,
             };
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
@@ -279,7 +279,7 @@ public static partial class BatchNormKernels
         long first = n0 * stride + (long)c0 * s;
         x += first;
         y += first;
-        if (!UsesColumns<T>(layout))
+        if (!KernelPlan.UsesColumns<T>(layout))
         {
             for (int i = 0; i < n1 - n0; i++)
             {
@@ -305,10 +305,10 @@ public static partial class BatchNormKernels
         ForwardConstants<T> e = k;
         if (s != 1)
         {
-            T* t = stackalloc T[3 * ColumnSegment];
-            double* d = stackalloc double[3 * ColumnSegment];
-            bool* exact = stackalloc bool[ColumnSegment];
-            e = new ForwardConstants<T>(t, d, exact, ColumnSegment);
+            T* t = stackalloc T[3 * KernelPlan.ColumnSegment];
+            double* d = stackalloc double[3 * KernelPlan.ColumnSegment];
+            bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+            e = new ForwardConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
             Expand(k.Center, width, s, e.Center);
             Expand(k.Scale, width, s, e.Scale);
             Expand(k.Shift, width, s, e.Shift);
@@ -422,13 +422,13 @@ public static partial class BatchNormKernels
         public readonly void Run(int chunk)
         {
             int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
-            double* mean = stackalloc double[MaxBlock];
-            double* invStd = stackalloc double[MaxBlock];
+            double* mean = stackalloc double[KernelPlan.MaxBlock];
+            double* invStd = stackalloc double[KernelPlan.MaxBlock];
             if (RunningMean != null || GivenStatistics)
             {
                 KnownStatistics(c0, width, mean, invStd);
             }
-            else if (UsesColumns<T>(Layout))
+            else if (KernelPlan.UsesColumns<T>(Layout))
             {
                 ColumnStatistics(c0, width, mean, invStd);
             }
@@ -448,10 +448,10 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            T* t = stackalloc T[3 * MaxBlock];
-            double* d = stackalloc double[3 * MaxBlock];
-            bool* exact = stackalloc bool[MaxBlock];
-            var k = new ForwardConstants<T>(t, d, exact, MaxBlock);
+            T* t = stackalloc T[3 * KernelPlan.MaxBlock];
+            double* d = stackalloc double[3 * KernelPlan.MaxBlock];
+            bool* exact = stackalloc bool[KernelPlan.MaxBlock];
+            var k = new ForwardConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             Coefficients(c0, width, mean, invStd, k);
             NormalizeBlock(X, Y, Layout, 0, Layout.BatchSize, c0, width, k);
         }
@@ -461,8 +461,8 @@ public static partial class BatchNormKernels
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
             T* x = X + (long)c0 * s;
-            double* shift = stackalloc double[MaxBlock];
-            LaneSums* sums = stackalloc LaneSums[MaxBlock];
+            double* shift = stackalloc double[KernelPlan.MaxBlock];
+            LaneSums* sums = stackalloc LaneSums[KernelPlan.MaxBlock];
             for (int j = 0; j < width; j++)
             {
                 shift[j] = double.CreateTruncating(x[j * s]);
@@ -490,10 +490,10 @@ public static partial class BatchNormKernels
             int n = Layout.BatchSize, s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
             T* x = X + (long)c0 * s;
-            double* shift = stackalloc double[MaxBlock];
-            double* shiftE = stackalloc double[ColumnSegment];
-            double* sum = stackalloc double[ColumnSegment];
-            double* sumOfSquares = stackalloc double[ColumnSegment];
+            double* shift = stackalloc double[KernelPlan.MaxBlock];
+            double* shiftE = stackalloc double[KernelPlan.ColumnSegment];
+            double* sum = stackalloc double[KernelPlan.ColumnSegment];
+            double* sumOfSquares = stackalloc double[KernelPlan.ColumnSegment];
             for (int j = 0; j < width; j++)
             {
                 shift[j] = double.CreateTruncating(x[j * s]);

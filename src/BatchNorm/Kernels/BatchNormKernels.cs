@@ -36,38 +36,6 @@ namespace BatchNorm;
 /// </example>
 public static partial class BatchNormKernels
 {
-    /// <summary>The most channels one chunk takes, and the length of its per-channel scratch buffers.</summary>
-    private const int MaxBlock = 64;
-
-    /// <summary>Runs shorter than this many bytes take the column path (<see cref="ColumnOps"/>).</summary>
-    private const int ColumnRunBytes = 64;
-
-    /// <summary>The most elements a column-path chunk spans per sample: the length of its per-element buffers.</summary>
-    private const int ColumnSegment = 512;
-
-    /// <summary>Runs of at least this many bytes fuse a chunk's passes (see <see cref="FusesPasses{T}"/>).</summary>
-    private const long FusedRunBytes = 4096;
-
-    /// <summary>
-    /// The bytes of each tensor a fused chunk's channels span: small enough that its second pass finds them in the
-    /// last-level cache, large enough that each sample's part of the chunk streams.
-    /// </summary>
-    private const long FusedChunkBytes = 2L << 20;
-
-    /// <summary>The contiguous bytes per sample a chunk of a reduction pass aims for, so that its reads stream.</summary>
-    private const long StreamBytes = 16 * 1024;
-
-    /// <summary>The bytes an element-pass chunk aims for (see <see cref="ElementPartition{T}"/>).</summary>
-    private const long ChunkBytes = 256 * 1024;
-
-    /// <summary>
-    /// Whether a layout's runs are short enough for the column path: each sample's part of a chunk, its channels' runs
-    /// side by side, is then one contiguous segment walked row by row with per-element constants, rather than many
-    /// short runs each paying a loop's set-up.
-    /// </summary>
-    private static bool UsesColumns<T>(BatchNormLayout layout) =>
-        layout.SpatialSize >= 1 && (long)layout.SpatialSize * Unsafe.SizeOf<T>() < ColumnRunBytes;
-
     /// <summary>perElement[j * s + e] = perChannel[j] for the <paramref name="width"/> channels of a column-path chunk.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
@@ -90,78 +58,6 @@ public static partial class BatchNormKernels
         }
 
         return sum;
-    }
-
-    /// <summary>
-    /// Whether a pass that reads the data twice (statistics or sums, then the element pass) does both per chunk of
-    /// channels, the second read from cache: only where a channel's runs are long enough to stream on their own. Otherwise
-    /// the passes are separate and each walks memory in long contiguous pieces.
-    /// </summary>
-    private static bool FusesPasses<T>(BatchNormLayout layout) =>
-        (long)layout.SpatialSize * Unsafe.SizeOf<T>() >= FusedRunBytes;
-
-    /// <summary>
-    /// The consecutive channels a chunk of a reduction pass takes: where the passes are fused, as many as span about
-    /// <see cref="FusedChunkBytes"/> of each tensor (at least one); on the column path, as many as fill
-    /// <see cref="ColumnSegment"/>; otherwise about <see cref="StreamBytes"/> per sample. The partition depends only on
-    /// the layout, never on the thread count.
-    /// </summary>
-    private static int ChannelsPerChunk<T>(BatchNormLayout layout, bool fused)
-    {
-        if (fused)
-        {
-            long channelBytes = Math.Max(1L, (long)layout.ValuesPerChannel * Unsafe.SizeOf<T>());
-            return (int)Math.Clamp(FusedChunkBytes / channelBytes, 1, MaxBlock);
-        }
-
-        if (UsesColumns<T>(layout))
-        {
-            return Math.Clamp(ColumnSegment / layout.SpatialSize, 1, MaxBlock);
-        }
-
-        long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
-        return (int)Math.Clamp((StreamBytes + runBytes - 1) / runBytes, 1, MaxBlock);
-    }
-
-    /// <summary>
-    /// The chunks of a separate element pass, in memory order: blocks of channels by blocks of samples, about
-    /// <see cref="ChunkBytes"/> each, so each sample's part of a chunk is one contiguous piece (a whole sample where it
-    /// is small enough). An element pass has no reductions, so any partition gives the same results; this one depends
-    /// only on the layout.
-    /// </summary>
-    private readonly struct ElementPartition<T>
-    {
-        private readonly int _rows;
-        private readonly int _width;
-        private readonly int _channelBlocks;
-        private readonly BatchNormLayout _layout;
-
-        public ElementPartition(BatchNormLayout layout)
-        {
-            _layout = layout;
-            int c = Math.Max(layout.Channels, 1);
-            long runBytes = Math.Max(1L, (long)layout.SpatialSize * Unsafe.SizeOf<T>());
-            // Column chunks with S > 1 expand their constants into ColumnSegment-long buffers; S = 1 needs none, so its
-            // chunks take whole rows, and each thread writes memory of its own.
-            _width = UsesColumns<T>(layout) && layout.SpatialSize > 1
-                ? Math.Clamp(ColumnSegment / layout.SpatialSize, 1, c)
-                : (int)Math.Clamp(ChunkBytes / runBytes, 1, c);
-            _rows = (int)Math.Clamp(ChunkBytes / (_width * runBytes), 1, Math.Max(layout.BatchSize, 1));
-            _channelBlocks = (c + _width - 1) / _width;
-            Count = layout.Length == 0 ? 0 : _channelBlocks * ((layout.BatchSize + _rows - 1) / _rows);
-        }
-
-        public int Count { get; }
-
-        /// <summary>Chunk <paramref name="chunk"/>: samples n0 to n1 - 1 of channels c0 to c0 + width - 1.</summary>
-        public (int N0, int N1, int C0, int Width) this[int chunk]
-        {
-            get
-            {
-                int n0 = chunk / _channelBlocks * _rows, c0 = chunk % _channelBlocks * _width;
-                return (n0, Math.Min(n0 + _rows, _layout.BatchSize), c0, Math.Min(_width, _layout.Channels - c0));
-            }
-        }
     }
 
     /// <summary>

@@ -15,15 +15,12 @@ internal interface IChunkBody
 /// </summary>
 internal static class ParallelChunks
 {
-    /// <summary>Below this many elements, a call stays on the calling thread.</summary>
-    internal const long MinElementsForParallel = 1 << 16;
-
     public static void Run<TBody>(in TBody body, int chunkCount, long elementCount, int maxDegreeOfParallelism)
         where TBody : struct, IChunkBody
     {
         int processors = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
         int workers = Math.Min(processors, chunkCount);
-        if (workers <= 1 || elementCount < MinElementsForParallel)
+        if (workers <= 1 || !KernelPlan.IsParallel(elementCount, chunkCount))
         {
             for (int i = 0; i < chunkCount; i++)
             {
