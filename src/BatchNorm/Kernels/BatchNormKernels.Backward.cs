@@ -284,76 +284,17 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            using var pooled = new PooledConstants<T>(BackwardConstants<T>.Count, layout.Channels);
-            fixed (T* kt = pooled.Values)
-            fixed (double* kd = pooled.WideValues)
-            fixed (bool* ke = pooled.Exact)
+            using var rented = new RentedConstants<T>(layout.Channels);
+            fixed (T* kt = rented.Values)
+            fixed (double* kd = rented.Wide)
+            fixed (bool* ke = rented.Exact)
             {
-                body.Constants = new BackwardConstants<T>(kt, kd, ke, layout.Channels);
+                body.Constants = new ChannelConstants<T>(kt, kd, ke, layout.Channels);
                 ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
                 var pass = new InputGradientPass<T> { Body = body, Partition = new ElementPartition<T>(layout) };
                 ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
             }
         }
-    }
-
-    /// <summary>
-    /// Each channel's input-gradient constants, struct of arrays: <c>dx = dy * A + ((x - Center) * InvStd) * K + D</c>
-    /// where <see cref="Exact"/>, else the same in <see cref="double"/> from the Wide ones and <see cref="Mean"/>.
-    /// </summary>
-    private readonly unsafe struct BackwardConstants<T>
-        where T : unmanaged
-    {
-        /// <summary>How many arrays of each element type.</summary>
-        public const int Count = 5;
-
-        public readonly T* A;
-        public readonly T* Center;
-        public readonly T* InvStd;
-        public readonly T* K;
-        public readonly T* D;
-        public readonly double* WideA;
-        public readonly double* Mean;
-        public readonly double* WideInvStd;
-        public readonly double* WideK;
-        public readonly double* WideD;
-        public readonly bool* Exact;
-
-        /// <summary>Views buffers of <see cref="Count"/> * <paramref name="length"/> T's and doubles and <paramref name="length"/> flags.</summary>
-        public BackwardConstants(T* t, double* d, bool* exact, int length)
-        {
-            A = t;
-            Center = t + length;
-            InvStd = t + 2 * length;
-            K = t + 3 * length;
-            D = t + 4 * length;
-            WideA = d;
-            Mean = d + length;
-            WideInvStd = d + 2 * length;
-            WideK = d + 3 * length;
-            WideD = d + 4 * length;
-            Exact = exact;
-        }
-
-        private BackwardConstants(in BackwardConstants<T> k, int c0)
-        {
-            A = k.A + c0;
-            Center = k.Center + c0;
-            InvStd = k.InvStd + c0;
-            K = k.K + c0;
-            D = k.D + c0;
-            WideA = k.WideA + c0;
-            Mean = k.Mean + c0;
-            WideInvStd = k.WideInvStd + c0;
-            WideK = k.WideK + c0;
-            WideD = k.WideD + c0;
-            Exact = k.Exact + c0;
-        }
-
-        public bool IsEmpty => A == null;
-
-        /// <summary>The constants from channel c0 on.</summary>
-        public BackwardConstants<T> From(int c0) => new(this, c0);
     }
 
     /// <summary>The element pass of an unfused backward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
@@ -401,7 +342,7 @@ public static partial class BatchNormKernels
         public double Count;
 
         /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
-        public BackwardConstants<T> Constants;
+        public ChannelConstants<T> Constants;
 
         public readonly bool NeedsSums => !GivenSums && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
 
@@ -433,13 +374,13 @@ public static partial class BatchNormKernels
                 }
             }
 
-            BackwardConstants<T> g;
+            ChannelConstants<T> g;
             if (Constants.IsEmpty)
             {
-                T* t = stackalloc T[BackwardConstants<T>.Count * KernelPlan.MaxBlock];
-                double* d = stackalloc double[BackwardConstants<T>.Count * KernelPlan.MaxBlock];
+                T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+                double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
                 bool* exact = stackalloc bool[KernelPlan.MaxBlock];
-                g = new BackwardConstants<T>(t, d, exact, KernelPlan.MaxBlock);
+                g = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             }
             else
             {
@@ -462,7 +403,7 @@ public static partial class BatchNormKernels
         /// The input gradient of samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
         /// <paramref name="g"/> indexed from c0: run by run, or (short runs) row by row with per-element constants.
         /// </summary>
-        public readonly void InputGradient(int n0, int n1, int c0, int width, in BackwardConstants<T> g)
+        public readonly void InputGradient(int n0, int n1, int c0, int width, in ChannelConstants<T> g)
         {
             int s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
@@ -470,6 +411,10 @@ public static partial class BatchNormKernels
             T* x = X + first, dy = Dy + first, dx = Dx + first;
             if (!KernelPlan.UsesColumns<T>(Layout))
             {
+                T* a = g.Values(InputGradientCoefficients.A), center = g.Values(InputGradientCoefficients.Center), invStd = g.Values(InputGradientCoefficients.InvStd);
+                T* k = g.Values(InputGradientCoefficients.K), d = g.Values(InputGradientCoefficients.D);
+                double* wa = g.Wide(InputGradientCoefficients.A), mean = g.Wide(InputGradientCoefficients.Center), wi = g.Wide(InputGradientCoefficients.InvStd);
+                double* wk = g.Wide(InputGradientCoefficients.K), wd = g.Wide(InputGradientCoefficients.D);
                 for (int i = 0; i < n1 - n0; i++)
                 {
                     for (int j = 0; j < width; j++)
@@ -477,16 +422,15 @@ public static partial class BatchNormKernels
                         long at = i * stride + j * s;
                         if (!g.Exact[j])
                         {
-                            ElementOps.ApplyScalar(
-                                new WideInputGradientOperator<T>(dy + at, x + at, g.WideA[j], g.Mean[j], g.WideInvStd[j], g.WideK[j], g.WideD[j]), dx + at, (nuint)s);
+                            ElementOps.ApplyScalar(new WideInputGradientOperator<T>(dy + at, x + at, wa[j], mean[j], wi[j], wk[j], wd[j]), dx + at, (nuint)s);
                         }
                         else if (Training)
                         {
-                            ElementOps.Apply(new InputGradientOperator<T>(dy + at, x + at, g.A[j], g.Center[j], g.InvStd[j], g.K[j], g.D[j]), dx + at, (nuint)s);
+                            ElementOps.Apply(new InputGradientOperator<T>(dy + at, x + at, a[j], center[j], invStd[j], k[j], d[j]), dx + at, (nuint)s);
                         }
                         else
                         {
-                            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dy + at, s), g.A[j], new Span<T>(dx + at, s));
+                            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dy + at, s), a[j], new Span<T>(dx + at, s));
                         }
                     }
                 }
@@ -496,48 +440,42 @@ public static partial class BatchNormKernels
 
             // The column loops take their constants per element; for S = 1 those are the channels' own.
             int segment = width * s;
-            BackwardConstants<T> e = g;
+            ChannelConstants<T> e = g;
             if (s != 1)
             {
-                T* t = stackalloc T[BackwardConstants<T>.Count * KernelPlan.ColumnSegment];
-                double* d = stackalloc double[BackwardConstants<T>.Count * KernelPlan.ColumnSegment];
+                T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+                double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
                 bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-                e = new BackwardConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
-                Expand(g.A, width, s, e.A);
-                Expand(g.Center, width, s, e.Center);
-                Expand(g.InvStd, width, s, e.InvStd);
-                Expand(g.K, width, s, e.K);
-                Expand(g.D, width, s, e.D);
-                Expand(g.WideA, width, s, e.WideA);
-                Expand(g.Mean, width, s, e.Mean);
-                Expand(g.WideInvStd, width, s, e.WideInvStd);
-                Expand(g.WideK, width, s, e.WideK);
-                Expand(g.WideD, width, s, e.WideD);
-                Expand(g.Exact, width, s, e.Exact);
+                e = new ChannelConstants<T>(t, w, exact, KernelPlan.ColumnSegment);
+                g.ExpandInto(e, width, s);
             }
 
             int rows = n1 - n0;
             bool allExact = new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0;
+            T* ea = e.Values(InputGradientCoefficients.A), ec = e.Values(InputGradientCoefficients.Center), ei = e.Values(InputGradientCoefficients.InvStd);
+            T* ek = e.Values(InputGradientCoefficients.K), ed = e.Values(InputGradientCoefficients.D);
+            double* ewa = e.Wide(InputGradientCoefficients.A), ewm = e.Wide(InputGradientCoefficients.Center), ewi = e.Wide(InputGradientCoefficients.InvStd);
+            double* ewk = e.Wide(InputGradientCoefficients.K), ewd = e.Wide(InputGradientCoefficients.D);
             if (Training)
             {
                 if (allExact)
                 {
-                    ColumnOps.InputGradient(dy, x, dx, stride, rows, segment, e.A, e.Center, e.InvStd, e.K, e.D);
+                    ColumnOps.InputGradient(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed);
                 }
                 else
                 {
-                    ColumnOps.InputGradientMixed(dy, x, dx, stride, rows, segment, e.A, e.Center, e.InvStd, e.K, e.D, e.Exact, e.WideA, e.Mean, e.WideInvStd, e.WideK, e.WideD);
+                    ColumnOps.InputGradientMixed(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed, e.Exact, ewa, ewm, ewi, ewk, ewd);
                 }
             }
             else if (allExact)
             {
                 // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and D.
-                ColumnOps.Normalize(dy, dx, stride, rows, segment, e.Center, e.A, e.D);
+                ColumnOps.Normalize(dy, dx, stride, rows, segment, ec, ea, ed);
             }
             else
             {
-                // The same in double where a does not fit T (WideK and WideD are 0 in evaluation).
-                ColumnOps.NormalizeMixed(dy, dx, stride, rows, segment, e.Center, e.A, e.D, e.Exact, e.WideK, e.WideA, e.WideD);
+                // The same in double where a does not fit T (wide K and D are 0 in evaluation).
+                ColumnOps.NormalizeMixed(dy, dx, stride, rows, segment, ec, ea, ed, e.Exact, ewk, ewa, ewd);
             }
         }
 
@@ -572,7 +510,7 @@ public static partial class BatchNormKernels
             double* meanE = stackalloc double[KernelPlan.ColumnSegment];
             double* sumDyE = stackalloc double[KernelPlan.ColumnSegment];
             double* sumDyXE = stackalloc double[KernelPlan.ColumnSegment];
-            Expand(mean, width, s, meanE);
+            ChannelConstants<T>.Expand(mean, width, s, meanE);
             ColumnOps.GradientSums(Dy + first, X + first, stride, Layout.BatchSize, width * s, meanE, sumDyE, sumDyXE);
             for (int j = 0; j < width; j++)
             {
@@ -605,15 +543,9 @@ public static partial class BatchNormKernels
                 ? (Mean[c], InverseStd[c])
                 : (double.CreateTruncating(RunningMean[c]), InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
 
-        /// <summary>
-        /// Adds channel c's parameter gradients and returns the constants of
-        /// dx = dy * a + ((x - mean) * invStd) * k + d (in evaluation k = d = 0), in <typeparamref name="T"/> with the
-        /// mean split into center and a remainder folded into d as in the forward pass, and in <see cref="double"/> for
-        /// channels <typeparamref name="T"/> cannot hold (see <see cref="BackwardConstants{T}.Exact"/>); in evaluation the
-        /// center is 0, as dx = dy * a does not read x.
-        /// </summary>
+        /// <summary>Adds channel c's parameter gradients and stores its input-gradient constants (<see cref="InputGradientCoefficients"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, in BackwardConstants<T> g, int j)
+        private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, in ChannelConstants<T> g, int j)
         {
             if (WeightGradient != null)
             {
@@ -627,28 +559,7 @@ public static partial class BatchNormKernels
 
             double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
             double count = GivenSums ? Count : Layout.ValuesPerChannel;
-            double a = weight * invStd;
-            double k = Training ? -a * invStd * sumDyX / count : 0;
-            double d = Training ? -a * sumDy / count : 0;
-            T center = T.CreateTruncating(mean);
-            T shiftedD = T.CreateTruncating(d - k * invStd * (mean - double.CreateTruncating(center)));
-
-            // As in the forward pass; batch statistics bound every |x - mean| by sqrt(M * var) <= sqrt(M) / invStd.
-            double limit = ElementOps.Limit<T>();
-            double spread = Training && invStd != 0 ? Math.Sqrt(count) / invStd : 0;
-            bool exact = ElementOps.Fits<T>(a) && ElementOps.Fits<T>(invStd) && ElementOps.Fits<T>(k) && T.IsFinite(shiftedD)
-                && Math.Abs(mean) <= limit && spread <= limit;
-            g.A[j] = T.CreateTruncating(a);
-            g.Center[j] = Training ? center : T.Zero;
-            g.InvStd[j] = T.CreateTruncating(invStd);
-            g.K[j] = T.CreateTruncating(k);
-            g.D[j] = shiftedD;
-            g.WideA[j] = a;
-            g.Mean[j] = mean;
-            g.WideInvStd[j] = invStd;
-            g.WideK[j] = k;
-            g.WideD[j] = d;
-            g.Exact[j] = exact;
+            InputGradientCoefficients.Store(g, j, mean, invStd, weight, sumDy, sumDyX, count, Training);
         }
     }
 }

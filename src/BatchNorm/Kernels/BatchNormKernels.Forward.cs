@@ -253,12 +253,12 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            using var pooled = new PooledConstants<T>(3, layout.Channels);
-            fixed (T* kt = pooled.Values)
-            fixed (double* kd = pooled.WideValues)
-            fixed (bool* ke = pooled.Exact)
+            using var rented = new RentedConstants<T>(layout.Channels);
+            fixed (T* kt = rented.Values)
+            fixed (double* kd = rented.Wide)
+            fixed (bool* ke = rented.Exact)
             {
-                body.Constants = new ForwardConstants<T>(kt, kd, ke, layout.Channels);
+                body.Constants = new ChannelConstants<T>(kt, kd, ke, layout.Channels);
                 ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
                 var pass = new NormalizePass<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
                 ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
@@ -271,7 +271,7 @@ public static partial class BatchNormKernels
     /// <paramref name="k"/> indexed from c0: run by run, or (for short runs) row by row over the block's contiguous
     /// segment with per-element constants.
     /// </summary>
-    private static unsafe void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, int n0, int n1, int c0, int width, in ForwardConstants<T> k)
+    private static unsafe void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, int n0, int n1, int c0, int width, in ChannelConstants<T> k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int s = layout.SpatialSize;
@@ -281,6 +281,8 @@ public static partial class BatchNormKernels
         y += first;
         if (!KernelPlan.UsesColumns<T>(layout))
         {
+            T* center = k.Values(NormalizeCoefficients.Center), scale = k.Values(NormalizeCoefficients.Scale), shift = k.Values(NormalizeCoefficients.Shift);
+            double* mean = k.Wide(NormalizeCoefficients.Center), wideScale = k.Wide(NormalizeCoefficients.Scale), bias = k.Wide(NormalizeCoefficients.Shift);
             for (int i = 0; i < n1 - n0; i++)
             {
                 for (int j = 0; j < width; j++)
@@ -288,11 +290,11 @@ public static partial class BatchNormKernels
                     long at = i * stride + j * s;
                     if (k.Exact[j])
                     {
-                        ElementOps.Apply(new NormalizeOperator<T>(x + at, k.Center[j], k.Scale[j], k.Shift[j]), y + at, (nuint)s);
+                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shift[j]), y + at, (nuint)s);
                     }
                     else
                     {
-                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, k.Mean[j], k.WideScale[j], k.Bias[j]), y + at, (nuint)s);
+                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
                     }
                 }
             }
@@ -302,74 +304,26 @@ public static partial class BatchNormKernels
 
         // The column loops take their constants per element; for S = 1 those are the channels' own.
         int segment = width * s;
-        ForwardConstants<T> e = k;
+        ChannelConstants<T> e = k;
         if (s != 1)
         {
-            T* t = stackalloc T[3 * KernelPlan.ColumnSegment];
-            double* d = stackalloc double[3 * KernelPlan.ColumnSegment];
+            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
             bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-            e = new ForwardConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
-            Expand(k.Center, width, s, e.Center);
-            Expand(k.Scale, width, s, e.Scale);
-            Expand(k.Shift, width, s, e.Shift);
-            Expand(k.Mean, width, s, e.Mean);
-            Expand(k.WideScale, width, s, e.WideScale);
-            Expand(k.Bias, width, s, e.Bias);
-            Expand(k.Exact, width, s, e.Exact);
+            e = new ChannelConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
+            k.ExpandInto(e, width, s);
         }
 
+        T* ec = e.Values(NormalizeCoefficients.Center), es = e.Values(NormalizeCoefficients.Scale), eh = e.Values(NormalizeCoefficients.Shift);
         if (new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0)
         {
-            ColumnOps.Normalize(x, y, stride, n1 - n0, segment, e.Center, e.Scale, e.Shift);
+            ColumnOps.Normalize(x, y, stride, n1 - n0, segment, ec, es, eh);
         }
         else
         {
-            ColumnOps.NormalizeMixed(x, y, stride, n1 - n0, segment, e.Center, e.Scale, e.Shift, e.Exact, e.Mean, e.WideScale, e.Bias);
+            ColumnOps.NormalizeMixed(
+                x, y, stride, n1 - n0, segment, ec, es, eh, e.Exact, e.Wide(NormalizeCoefficients.Center), e.Wide(NormalizeCoefficients.Scale), e.Wide(NormalizeCoefficients.Shift));
         }
-    }
-
-    /// <summary>
-    /// Each channel's forward constants, struct of arrays: <c>y = (x - Center) * Scale + Shift</c> where
-    /// <see cref="Exact"/>, else <c>(x - Mean) * WideScale + Bias</c> in <see cref="double"/>.
-    /// </summary>
-    private readonly unsafe struct ForwardConstants<T>
-        where T : unmanaged
-    {
-        public readonly T* Center;
-        public readonly T* Scale;
-        public readonly T* Shift;
-        public readonly double* Mean;
-        public readonly double* WideScale;
-        public readonly double* Bias;
-        public readonly bool* Exact;
-
-        /// <summary>Views buffers of 3 * <paramref name="length"/> T's and doubles and <paramref name="length"/> flags.</summary>
-        public ForwardConstants(T* t, double* d, bool* exact, int length)
-        {
-            Center = t;
-            Scale = t + length;
-            Shift = t + 2 * length;
-            Mean = d;
-            WideScale = d + length;
-            Bias = d + 2 * length;
-            Exact = exact;
-        }
-
-        private ForwardConstants(in ForwardConstants<T> k, int c0)
-        {
-            Center = k.Center + c0;
-            Scale = k.Scale + c0;
-            Shift = k.Shift + c0;
-            Mean = k.Mean + c0;
-            WideScale = k.WideScale + c0;
-            Bias = k.Bias + c0;
-            Exact = k.Exact + c0;
-        }
-
-        public bool IsEmpty => Center == null;
-
-        /// <summary>The constants from channel c0 on.</summary>
-        public ForwardConstants<T> From(int c0) => new(this, c0);
     }
 
     /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
@@ -379,7 +333,7 @@ public static partial class BatchNormKernels
         public T* X;
         public T* Y;
         public BatchNormLayout Layout;
-        public ForwardConstants<T> Constants;
+        public ChannelConstants<T> Constants;
         public ElementPartition<T> Partition;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -416,7 +370,7 @@ public static partial class BatchNormKernels
         public bool GivenStatistics;
 
         /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
-        public ForwardConstants<T> Constants;
+        public ChannelConstants<T> Constants;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
@@ -448,10 +402,10 @@ public static partial class BatchNormKernels
                 return;
             }
 
-            T* t = stackalloc T[3 * KernelPlan.MaxBlock];
-            double* d = stackalloc double[3 * KernelPlan.MaxBlock];
+            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+            double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
             bool* exact = stackalloc bool[KernelPlan.MaxBlock];
-            var k = new ForwardConstants<T>(t, d, exact, KernelPlan.MaxBlock);
+            var k = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             Coefficients(c0, width, mean, invStd, k);
             NormalizeBlock(X, Y, Layout, 0, Layout.BatchSize, c0, width, k);
         }
@@ -499,7 +453,7 @@ public static partial class BatchNormKernels
                 shift[j] = double.CreateTruncating(x[j * s]);
             }
 
-            Expand(shift, width, s, shiftE);
+            ChannelConstants<T>.Expand(shift, width, s, shiftE);
             ColumnOps.ShiftedSums(x, stride, n, width * s, shiftE, sum, sumOfSquares);
             for (int j = 0; j < width; j++)
             {
@@ -539,38 +493,20 @@ public static partial class BatchNormKernels
             return (mean, invStd);
         }
 
-        /// <summary>The constants of channels c0 to c0 + width - 1 (see the single-channel overload), into k from its start.</summary>
+        /// <summary>The constants of channels c0 to c0 + width - 1, into k from its start (see <see cref="NormalizeCoefficients"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Coefficients(int c0, int width, double* mean, double* invStd, in ForwardConstants<T> k)
+        private readonly void Coefficients(int c0, int width, double* mean, double* invStd, in ChannelConstants<T> k)
         {
             for (int j = 0; j < width; j++)
             {
-                k.Mean[j] = mean[j];
-                k.Exact[j] = Coefficients(c0 + j, mean[j], invStd[j], out k.Center[j], out k.Scale[j], out k.Shift[j], out k.WideScale[j], out k.Bias[j]);
+                int c = c0 + j;
+                double scale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd[j];
+                double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
+
+                // Batch statistics bound every |x - mean| by sqrt(M * var); running or given ones bound nothing.
+                double spread = RunningMean == null && !GivenStatistics ? Math.Sqrt(Layout.ValuesPerChannel * Variance[c]) : 0;
+                NormalizeCoefficients.Store(k, j, mean[j], scale, bias, spread);
             }
-        }
-
-        /// <summary>
-        /// y = (x - mean) * scale + bias as y = (x - center) * scale + shift: the mean is split into a
-        /// <typeparamref name="T"/> part, subtracted exactly from nearby x, and a remainder folded into the shift, so a
-        /// large mean costs no accuracy. Returns whether the vector loop may use these; if not (a scale that
-        /// <typeparamref name="T"/> cannot hold, or data so large that x - center could overflow), the channel is
-        /// computed in <see cref="double"/> from mean, wideScale and bias.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly bool Coefficients(int c, double mean, double invStd, out T center, out T scale, out T shift, out double wideScale, out double bias)
-        {
-            wideScale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
-            bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
-            center = T.CreateTruncating(mean);
-            scale = T.CreateTruncating(wideScale);
-            shift = T.CreateTruncating(bias - (mean - double.CreateTruncating(center)) * wideScale);
-
-            // Batch statistics bound every |x - mean| by sqrt(M * var); running or given ones bound nothing, so only
-            // the mean is checked (x within three quarters of T's range of it cannot overflow).
-            double spread = RunningMean == null && !GivenStatistics ? Math.Sqrt(Layout.ValuesPerChannel * Variance[c]) : 0;
-            double limit = ElementOps.Limit<T>();
-            return ElementOps.Fits<T>(wideScale) && T.IsFinite(shift) && Math.Abs(mean) <= limit && spread <= limit;
         }
     }
 }

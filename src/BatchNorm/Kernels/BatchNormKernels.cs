@@ -36,17 +36,6 @@ namespace BatchNorm;
 /// </example>
 public static partial class BatchNormKernels
 {
-    /// <summary>perElement[j * s + e] = perChannel[j] for the <paramref name="width"/> channels of a column-path chunk.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
-        where TValue : unmanaged
-    {
-        for (int j = 0; j < width; j++)
-        {
-            new Span<TValue>(perElement + j * s, s).Fill(perChannel[j]);
-        }
-    }
-
     /// <summary>Σ perElement[j * s + e] over e, in order, for channel j of a column-path chunk.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe double SumRun(double* perElement, int j, int s)
@@ -58,32 +47,6 @@ public static partial class BatchNormKernels
         }
 
         return sum;
-    }
-
-    /// <summary>
-    /// The per-channel constants of a separate element pass: <c>arrays</c> arrays of <c>C</c> values of
-    /// <typeparamref name="T"/> and of <see cref="double"/>, and <c>C</c> flags, rented from the shared pools (so a call
-    /// allocates nothing once they hold arrays that large) and returned by <see cref="Dispose"/>.
-    /// </summary>
-    private readonly ref struct PooledConstants<T>
-    {
-        public readonly T[] Values;
-        public readonly double[] WideValues;
-        public readonly bool[] Exact;
-
-        public PooledConstants(int arrays, int channels)
-        {
-            Values = ArrayPool<T>.Shared.Rent(arrays * channels);
-            WideValues = ArrayPool<double>.Shared.Rent(arrays * channels);
-            Exact = ArrayPool<bool>.Shared.Rent(channels);
-        }
-
-        public void Dispose()
-        {
-            ArrayPool<T>.Shared.Return(Values);
-            ArrayPool<double>.Shared.Return(WideValues);
-            ArrayPool<bool>.Shared.Return(Exact);
-        }
     }
 
     /// <summary>The inverse standard deviation <c>1 / sqrt(variance + epsilon)</c>, and 0 where <c>variance + epsilon</c> is 0 (as PyTorch).</summary>

@@ -159,25 +159,4 @@ internal static unsafe class ElementOps
             destination[i] = op.Scalar(i);
         }
     }
-
-    /// <summary>
-    /// Whether <typeparamref name="T"/> holds a per-channel constant well enough for the vector loops: finite, and
-    /// normal or zero (a subnormal or flushed constant would cost precision).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Fits<T>(double value)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        T t = T.CreateTruncating(value);
-        return T.IsFinite(t) && (value == 0 || T.IsNormal(t));
-    }
-
-    /// <summary>
-    /// The largest |x - center| (and |center|) for which the vector loops' <c>x - center</c> cannot overflow
-    /// <typeparamref name="T"/>: a quarter of its largest value.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double Limit<T>()
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4.0;
 }

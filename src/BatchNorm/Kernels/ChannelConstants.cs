@@ -1,0 +1,100 @@
+using System;
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace BatchNorm.Kernels;
+
+/// <summary>
+/// The per-channel constants of an element formula, struct of arrays: <see cref="Count"/> arrays of
+/// <typeparamref name="T"/> for the vector loops, the same arrays in <see cref="double"/> for channels whose constants
+/// <typeparamref name="T"/> cannot hold (the wide path), and per channel whether <typeparamref name="T"/> holds them
+/// (<see cref="Exact"/>). Which array holds which constant is the formula's (<see cref="NormalizeCoefficients"/>,
+/// <see cref="InputGradientCoefficients"/>).
+/// </summary>
+internal readonly unsafe struct ChannelConstants<T>
+    where T : unmanaged
+{
+    /// <summary>The arrays of each element type: as many as the largest formula has constants.</summary>
+    public const int Count = 5;
+
+    /// <summary>Per channel: whether the <typeparamref name="T"/> constants serve (else the wide ones do).</summary>
+    public readonly bool* Exact;
+
+    private readonly T* _values;
+    private readonly double* _wide;
+    private readonly int _length;
+
+    /// <summary>Views buffers of <see cref="Count"/> * <paramref name="length"/> values of each type and <paramref name="length"/> flags.</summary>
+    public ChannelConstants(T* values, double* wide, bool* exact, int length)
+    {
+        _values = values;
+        _wide = wide;
+        Exact = exact;
+        _length = length;
+    }
+
+    public bool IsEmpty => _values == null;
+
+    /// <summary>Array <paramref name="k"/> of <typeparamref name="T"/> constants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T* Values(int k) => _values + k * _length;
+
+    /// <summary>Array <paramref name="k"/> of <see cref="double"/> constants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public double* Wide(int k) => _wide + k * _length;
+
+    /// <summary>The constants from channel <paramref name="c0"/> on.</summary>
+    public ChannelConstants<T> From(int c0) => new(_values + c0, _wide + c0, Exact + c0, _length);
+
+    /// <summary>
+    /// Per element of a column-path segment: <paramref name="target"/>'s entry <c>j * s + e</c> is this entry
+    /// <c>j</c>, for the <paramref name="width"/> channels of a chunk whose runs hold <paramref name="s"/> values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void ExpandInto(in ChannelConstants<T> target, int width, int s)
+    {
+        for (int k = 0; k < Count; k++)
+        {
+            Expand(Values(k), width, s, target.Values(k));
+            Expand(Wide(k), width, s, target.Wide(k));
+        }
+
+        Expand(Exact, width, s, target.Exact);
+    }
+
+    /// <summary>perElement[j * s + e] = perChannel[j] for j below <paramref name="width"/> and e below <paramref name="s"/>.</summary>
+    public static void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
+        where TValue : unmanaged
+    {
+        for (int j = 0; j < width; j++)
+        {
+            new Span<TValue>(perElement + j * s, s).Fill(perChannel[j]);
+        }
+    }
+}
+
+/// <summary>
+/// Buffers for the constants of every channel of a separate element pass, rented from the shared pools (so a call
+/// allocates nothing once they hold arrays that large) and returned by <see cref="Dispose"/>.
+/// </summary>
+internal readonly ref struct RentedConstants<T>
+    where T : unmanaged
+{
+    public readonly T[] Values;
+    public readonly double[] Wide;
+    public readonly bool[] Exact;
+
+    public RentedConstants(int channels)
+    {
+        Values = ArrayPool<T>.Shared.Rent(ChannelConstants<T>.Count * channels);
+        Wide = ArrayPool<double>.Shared.Rent(ChannelConstants<T>.Count * channels);
+        Exact = ArrayPool<bool>.Shared.Rent(channels);
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<T>.Shared.Return(Values);
+        ArrayPool<double>.Shared.Return(Wide);
+        ArrayPool<bool>.Shared.Return(Exact);
+    }
+}
