@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
+using System.IO;
 
 namespace BatchNorm;
 
@@ -19,7 +21,7 @@ internal static class ThrowHelper
         throw new InvalidOperationException(message);
 
     [DoesNotReturn]
-    public static void ThrowLengthMismatch(string paramName, int expected, int actual) =>
+    public static void ThrowLengthMismatch(string paramName, long expected, long actual) =>
         throw new ArgumentException($"Expected a span of length {expected}, but got length {actual}.", paramName);
 
     [DoesNotReturn]
@@ -29,12 +31,30 @@ internal static class ThrowHelper
             paramName);
 
     [DoesNotReturn]
-    public static void ThrowNotSupportedType(Type type) =>
-        throw new NotSupportedException($"Element type {type} is not supported; use float or double.");
+    public static void ThrowSharedMemory(string paramName, string otherName) =>
+        throw new ArgumentException($"'{paramName}' must not share memory with '{otherName}', but they overlap.", paramName);
+
+    [DoesNotReturn]
+    public static void ThrowNotSupportedType(Type type, string supported = "float or double") =>
+        throw new NotSupportedException($"Element type {type} is not supported; use {supported}.");
 
     [DoesNotReturn]
     public static void ThrowTooFewValues(string paramName, long valuesPerChannel) =>
         throw new ArgumentException(
             $"Expected more than 1 value per channel when using batch statistics, but got {valuesPerChannel} (batch size times spatial size).",
             paramName);
+
+    /// <summary>Throws the <see cref="InvalidDataException"/> of a bad checkpoint file.</summary>
+    [DoesNotReturn]
+    public static void ThrowInvalidData(string message) =>
+        throw new InvalidDataException(message);
+
+    /// <summary>Throws an <see cref="InvalidDataException"/> that starts with the tensor's name.</summary>
+    [DoesNotReturn]
+    public static void ThrowInvalidTensor(string name, string problem) =>
+        throw new InvalidDataException($"Tensor '{name}' {problem}");
+
+    [DoesNotReturn]
+    public static void ThrowTensorNotFound(string name) =>
+        throw new KeyNotFoundException($"The file holds no tensor named '{name}'.");
 }

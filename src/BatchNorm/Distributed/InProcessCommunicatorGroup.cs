@@ -122,15 +122,8 @@ public sealed class InProcessCommunicatorGroup : IDisposable
 
     internal void AllGather(int rank, ReadOnlySpan<double> send, Span<double> receive)
     {
-        if (receive.Length != (long)send.Length * Size)
-        {
-            ThrowHelper.ThrowLengthMismatch(nameof(receive), send.Length * Size, receive.Length);
-        }
-
-        if (send.Overlaps(receive))
-        {
-            ThrowHelper.ThrowArgument(nameof(receive), $"'{nameof(receive)}' must not share memory with '{nameof(send)}', but it does.");
-        }
+        Guard.Length<double>(receive, (long)send.Length * Size);
+        Guard.Apart<double, double>(send, receive);
 
         Publish(rank, Operation.AllGather, send);
         for (int r = 0; r < Size; r++)

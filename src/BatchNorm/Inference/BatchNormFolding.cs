@@ -48,20 +48,9 @@ public static class BatchNormFolding
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         RequireRunningStatistics(layer);
-        if (scale.Length != layer.NumFeatures)
-        {
-            ThrowHelper.ThrowLengthMismatch(nameof(scale), layer.NumFeatures, scale.Length);
-        }
-
-        if (shift.Length != layer.NumFeatures)
-        {
-            ThrowHelper.ThrowLengthMismatch(nameof(shift), layer.NumFeatures, shift.Length);
-        }
-
-        if (scale.Overlaps(shift))
-        {
-            ThrowHelper.ThrowArgument(nameof(shift), $"'{nameof(shift)}' must not overlap '{nameof(scale)}'.");
-        }
+        Guard.Length<T>(scale, layer.NumFeatures);
+        Guard.Length<T>(shift, layer.NumFeatures);
+        Guard.Apart<T, T>(scale, shift);
 
         for (int c = 0; c < layer.NumFeatures; c++)
         {
@@ -179,20 +168,9 @@ public static class BatchNormFolding
             ThrowHelper.ThrowArgument(nameof(bias), $"Expected an empty span (no bias) or length {channels}, but got length {bias.Length}.");
         }
 
-        if (foldedWeight.Length != weight.Length)
-        {
-            ThrowHelper.ThrowLengthMismatch(nameof(foldedWeight), weight.Length, foldedWeight.Length);
-        }
-
-        if (foldedBias.Length != channels)
-        {
-            ThrowHelper.ThrowLengthMismatch(nameof(foldedBias), channels, foldedBias.Length);
-        }
-
-        if (foldedBias.Overlaps(foldedWeight))
-        {
-            ThrowHelper.ThrowArgument(nameof(foldedBias), $"'{nameof(foldedBias)}' must not overlap '{nameof(foldedWeight)}'.");
-        }
+        Guard.Length<T>(foldedWeight, weight.Length);
+        Guard.Length<T>(foldedBias, channels);
+        Guard.Apart<T, T>(foldedWeight, foldedBias);
 
         // Every input is read before the output that may share its memory is written: the bias into a buffer first,
         // the weight element by element in place (a partially overlapping weight is copied first).

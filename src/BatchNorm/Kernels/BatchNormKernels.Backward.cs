@@ -46,11 +46,11 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
-        CheckLength(mean, layout.Channels, nameof(mean));
-        CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
-        CheckApart(gradInput, nameof(gradInput), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
-        CheckApart(weightGradient, nameof(weightGradient), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
-        CheckApart(biasGradient, nameof(biasGradient), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
+        Guard.Length(mean, layout.Channels);
+        Guard.Length(inverseStandardDeviation, layout.Channels);
+        Guard.Apart(gradInput, mean, inverseStandardDeviation);
+        Guard.Apart(weightGradient, mean, inverseStandardDeviation);
+        Guard.Apart(biasGradient, mean, inverseStandardDeviation);
         Backward(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, default, default, 0, weightGradient, biasGradient, maxDegreeOfParallelism);
     }
 
@@ -93,12 +93,12 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
-        CheckEpsilon(epsilon);
-        CheckLength(runningMean, layout.Channels, nameof(runningMean));
-        CheckLength(runningVariance, layout.Channels, nameof(runningVariance));
-        CheckApart(gradInput, nameof(gradInput), runningMean, nameof(runningMean), runningVariance, nameof(runningVariance));
-        CheckApart(weightGradient, nameof(weightGradient), runningMean, nameof(runningMean), runningVariance, nameof(runningVariance));
-        CheckApart(biasGradient, nameof(biasGradient), runningMean, nameof(runningMean), runningVariance, nameof(runningVariance));
+        Guard.Epsilon(epsilon);
+        Guard.Length(runningMean, layout.Channels);
+        Guard.Length(runningVariance, layout.Channels);
+        Guard.Apart(gradInput, runningMean, runningVariance);
+        Guard.Apart(weightGradient, runningMean, runningVariance);
+        Guard.Apart(biasGradient, runningMean, runningVariance);
         Backward(input, gradOutput, gradInput, layout, weight, default, default, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
     }
 
@@ -131,15 +131,15 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateBackward<T>(input, gradOutput, default, layout, default, default, default);
-        CheckLength(mean, layout.Channels, nameof(mean));
+        Guard.Length(mean, layout.Channels);
         // (The mean stands in for the unused inverse standard deviation below: without gradInput nothing reads it.)
-        CheckLength<double>(sumGradOutput, layout.Channels, nameof(sumGradOutput));
-        CheckLength<double>(sumGradOutputCentered, layout.Channels, nameof(sumGradOutputCentered));
-        CheckDisjoint<double, double>(sumGradOutput, sumGradOutputCentered, nameof(sumGradOutputCentered), nameof(sumGradOutput));
-        CheckApart(sumGradOutput, nameof(sumGradOutput), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckApart(sumGradOutputCentered, nameof(sumGradOutputCentered), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckDisjoint(mean, sumGradOutput, nameof(sumGradOutput), nameof(mean));
-        CheckDisjoint(mean, sumGradOutputCentered, nameof(sumGradOutputCentered), nameof(mean));
+        Guard.Length<double>(sumGradOutput, layout.Channels);
+        Guard.Length<double>(sumGradOutputCentered, layout.Channels);
+        Guard.Apart<double, double>(sumGradOutput, sumGradOutputCentered);
+        Guard.Apart(sumGradOutput, input, gradOutput);
+        Guard.Apart(sumGradOutputCentered, input, gradOutput);
+        Guard.Apart(mean, sumGradOutput);
+        Guard.Apart(mean, sumGradOutputCentered);
         Backward(input, gradOutput, default, layout, default, mean, mean, default, default, 0, default, default, maxDegreeOfParallelism, sumGradOutput, sumGradOutputCentered);
     }
 
@@ -180,13 +180,13 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, default, default);
-        CheckLength(gradInput, layout.Length, nameof(gradInput));
-        CheckLength(mean, layout.Channels, nameof(mean));
-        CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
-        CheckLength(sumGradOutput, layout.Channels, nameof(sumGradOutput));
-        CheckLength(sumGradOutputCentered, layout.Channels, nameof(sumGradOutputCentered));
-        CheckApart(gradInput, nameof(gradInput), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
-        CheckApart(gradInput, nameof(gradInput), sumGradOutput, nameof(sumGradOutput), sumGradOutputCentered, nameof(sumGradOutputCentered));
+        Guard.Length(gradInput, layout.Length);
+        Guard.Length(mean, layout.Channels);
+        Guard.Length(inverseStandardDeviation, layout.Channels);
+        Guard.Length(sumGradOutput, layout.Channels);
+        Guard.Length(sumGradOutputCentered, layout.Channels);
+        Guard.Apart(gradInput, mean, inverseStandardDeviation);
+        Guard.Apart(gradInput, sumGradOutput, sumGradOutputCentered);
         if (count < 1)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(count), count, "Expected a count of one or more.");
@@ -207,22 +207,22 @@ public static partial class BatchNormKernels
         ReadOnlySpan<T> weightGradient,
         ReadOnlySpan<T> biasGradient)
     {
-        EnsureSupported<T>();
-        CheckLength(input, layout.Length, nameof(input));
-        CheckLength(gradOutput, layout.Length, nameof(gradOutput));
-        CheckOptionalLength(gradInput, layout.Length, nameof(gradInput));
-        CheckOptionalLength(weight, layout.Channels, nameof(weight));
-        CheckOptionalLength(weightGradient, layout.Channels, nameof(weightGradient));
-        CheckOptionalLength(biasGradient, layout.Channels, nameof(biasGradient));
-        CheckAliasing(gradOutput, gradInput, nameof(gradInput), nameof(gradOutput));
-        CheckAliasing(input, gradInput, nameof(gradInput), nameof(input));
-        CheckApart(gradInput, nameof(gradInput), weightGradient, nameof(weightGradient), biasGradient, nameof(biasGradient));
-        CheckDisjoint(weight, gradInput, nameof(gradInput), nameof(weight));
-        CheckDisjoint(weightGradient, biasGradient, nameof(biasGradient), nameof(weightGradient));
-        CheckApart(weightGradient, nameof(weightGradient), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckDisjoint(weight, weightGradient, nameof(weightGradient), nameof(weight));
-        CheckApart(biasGradient, nameof(biasGradient), input, nameof(input), gradOutput, nameof(gradOutput));
-        CheckDisjoint(weight, biasGradient, nameof(biasGradient), nameof(weight));
+        Guard.SupportedType<T>();
+        Guard.Length(input, layout.Length);
+        Guard.Length(gradOutput, layout.Length);
+        Guard.OptionalLength(gradInput, layout.Length);
+        Guard.OptionalLength(weight, layout.Channels);
+        Guard.OptionalLength(weightGradient, layout.Channels);
+        Guard.OptionalLength(biasGradient, layout.Channels);
+        Guard.SameOrApart(gradOutput, gradInput);
+        Guard.SameOrApart(input, gradInput);
+        Guard.Apart(gradInput, weightGradient, biasGradient);
+        Guard.Apart(weight, gradInput);
+        Guard.Apart(weightGradient, biasGradient);
+        Guard.Apart(weightGradient, input, gradOutput);
+        Guard.Apart(weight, weightGradient);
+        Guard.Apart(biasGradient, input, gradOutput);
+        Guard.Apart(weight, biasGradient);
     }
 
     /// <summary>

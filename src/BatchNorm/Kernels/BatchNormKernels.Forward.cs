@@ -45,18 +45,18 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateForward<T>(input, output, layout, weight, bias, epsilon);
-        CheckLength<double>(mean, layout.Channels, nameof(mean));
-        CheckLength<double>(variance, layout.Channels, nameof(variance));
-        CheckLength<double>(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
-        CheckDisjoint<double, double>(mean, variance, nameof(variance), nameof(mean));
-        CheckDisjoint<double, double>(mean, inverseStandardDeviation, nameof(inverseStandardDeviation), nameof(mean));
-        CheckDisjoint<double, double>(variance, inverseStandardDeviation, nameof(inverseStandardDeviation), nameof(variance));
-        CheckApart(mean, nameof(mean), input, nameof(input), output, nameof(output));
-        CheckApart(mean, nameof(mean), weight, nameof(weight), bias, nameof(bias));
-        CheckApart(variance, nameof(variance), input, nameof(input), output, nameof(output));
-        CheckApart(variance, nameof(variance), weight, nameof(weight), bias, nameof(bias));
-        CheckApart(inverseStandardDeviation, nameof(inverseStandardDeviation), input, nameof(input), output, nameof(output));
-        CheckApart(inverseStandardDeviation, nameof(inverseStandardDeviation), weight, nameof(weight), bias, nameof(bias));
+        Guard.Length<double>(mean, layout.Channels);
+        Guard.Length<double>(variance, layout.Channels);
+        Guard.Length<double>(inverseStandardDeviation, layout.Channels);
+        Guard.Apart<double, double>(mean, variance);
+        Guard.Apart<double, double>(mean, inverseStandardDeviation);
+        Guard.Apart<double, double>(variance, inverseStandardDeviation);
+        Guard.Apart(mean, input, output);
+        Guard.Apart(mean, weight, bias);
+        Guard.Apart(variance, input, output);
+        Guard.Apart(variance, weight, bias);
+        Guard.Apart(inverseStandardDeviation, input, output);
+        Guard.Apart(inverseStandardDeviation, weight, bias);
         if (layout.ValuesPerChannel < 2)
         {
             ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
@@ -96,10 +96,10 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateForward<T>(input, output, layout, weight, bias, epsilon);
-        CheckLength(runningMean, layout.Channels, nameof(runningMean));
-        CheckLength(runningVariance, layout.Channels, nameof(runningVariance));
-        CheckDisjoint(runningMean, output, nameof(output), nameof(runningMean));
-        CheckDisjoint(runningVariance, output, nameof(output), nameof(runningVariance));
+        Guard.Length(runningMean, layout.Channels);
+        Guard.Length(runningVariance, layout.Channels);
+        Guard.Apart(runningMean, output);
+        Guard.Apart(runningVariance, output);
         Forward(input, output, layout, weight, bias, epsilon, runningMean, runningVariance, default, default, default, maxDegreeOfParallelism);
     }
 
@@ -131,9 +131,9 @@ public static partial class BatchNormKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ValidateForward<T>(input, output, layout, weight, bias, 0);
-        CheckLength(mean, layout.Channels, nameof(mean));
-        CheckLength(inverseStandardDeviation, layout.Channels, nameof(inverseStandardDeviation));
-        CheckApart(output, nameof(output), mean, nameof(mean), inverseStandardDeviation, nameof(inverseStandardDeviation));
+        Guard.Length(mean, layout.Channels);
+        Guard.Length(inverseStandardDeviation, layout.Channels);
+        Guard.Apart(output, mean, inverseStandardDeviation);
 
         // The body only reads the statistics when they are given.
         Span<double> m = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(mean), mean.Length);
@@ -162,13 +162,13 @@ public static partial class BatchNormKernels
         int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        EnsureSupported<T>();
-        CheckLength(input, layout.Length, nameof(input));
-        CheckLength<double>(mean, layout.Channels, nameof(mean));
-        CheckLength<double>(variance, layout.Channels, nameof(variance));
-        CheckDisjoint<double, double>(mean, variance, nameof(variance), nameof(mean));
-        CheckApart(mean, nameof(mean), input, nameof(input), variance, nameof(variance));
-        CheckApart(variance, nameof(variance), input, nameof(input), mean, nameof(mean));
+        Guard.SupportedType<T>();
+        Guard.Length(input, layout.Length);
+        Guard.Length<double>(mean, layout.Channels);
+        Guard.Length<double>(variance, layout.Channels);
+        Guard.Apart<double, double>(mean, variance);
+        Guard.Apart(mean, input, variance);
+        Guard.Apart(variance, input, mean);
         if (layout.ValuesPerChannel < 1)
         {
             ThrowHelper.ThrowArgument(nameof(input), "Expected at least one value per channel, but the input is empty.");
@@ -180,23 +180,15 @@ public static partial class BatchNormKernels
     internal static void ValidateForward<T>(
         ReadOnlySpan<T> input, ReadOnlySpan<T> output, BatchNormLayout layout, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, double epsilon)
     {
-        EnsureSupported<T>();
-        CheckEpsilon(epsilon);
-        CheckLength(input, layout.Length, nameof(input));
-        CheckLength(output, layout.Length, nameof(output));
-        CheckOptionalLength(weight, layout.Channels, nameof(weight));
-        CheckOptionalLength(bias, layout.Channels, nameof(bias));
-        CheckAliasing(input, output, nameof(output), nameof(input));
-        CheckDisjoint(weight, output, nameof(output), nameof(weight));
-        CheckDisjoint(bias, output, nameof(output), nameof(bias));
-    }
-
-    internal static void CheckEpsilon(double epsilon)
-    {
-        if (!(epsilon >= 0))
-        {
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(epsilon), epsilon, "Expected a value of zero or more, not NaN.");
-        }
+        Guard.SupportedType<T>();
+        Guard.Epsilon(epsilon);
+        Guard.Length(input, layout.Length);
+        Guard.Length(output, layout.Length);
+        Guard.OptionalLength(weight, layout.Channels);
+        Guard.OptionalLength(bias, layout.Channels);
+        Guard.SameOrApart(input, output);
+        Guard.Apart(weight, output);
+        Guard.Apart(bias, output);
     }
 
     /// <summary>

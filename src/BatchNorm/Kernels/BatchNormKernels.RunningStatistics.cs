@@ -32,14 +32,14 @@ public static partial class BatchNormKernels
         double factor)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        EnsureSupported<T>();
+        Guard.SupportedType<T>();
         int channels = runningMean.Length;
-        CheckLength<T>(runningVariance, channels, nameof(runningVariance));
-        CheckLength(mean, channels, nameof(mean));
-        CheckLength(variance, channels, nameof(variance));
-        CheckDisjoint<T, T>(runningMean, runningVariance, nameof(runningVariance), nameof(runningMean));
-        CheckApart<T, double, double>(runningMean, nameof(runningMean), mean, nameof(mean), variance, nameof(variance));
-        CheckApart<T, double, double>(runningVariance, nameof(runningVariance), mean, nameof(mean), variance, nameof(variance));
+        Guard.Length<T>(runningVariance, channels);
+        Guard.Length(mean, channels);
+        Guard.Length(variance, channels);
+        Guard.Apart<T, T>(runningMean, runningVariance);
+        Guard.Apart<T, double, double>(runningMean, mean, variance);
+        Guard.Apart<T, double, double>(runningVariance, mean, variance);
         if (valuesPerChannel < 2)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(valuesPerChannel), valuesPerChannel, "Expected two or more values per channel for an unbiased variance.");

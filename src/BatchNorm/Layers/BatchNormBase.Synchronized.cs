@@ -243,20 +243,9 @@ public abstract partial class BatchNormBase<T>
     /// <summary>The checks BackwardTraining makes of gradInput: its length, and no partial overlap with input or gradOutput.</summary>
     private static void CheckGradientInput(ReadOnlySpan<T> input, ReadOnlySpan<T> gradOutput, Span<T> gradInput, int length)
     {
-        if (gradInput.Length != length)
-        {
-            ThrowHelper.ThrowLengthMismatch(nameof(gradInput), length, gradInput.Length);
-        }
-
-        if (gradInput.Overlaps(input, out int inputOffset) && (inputOffset != 0 || input.Length != gradInput.Length))
-        {
-            ThrowHelper.ThrowPartialOverlap(nameof(gradInput), nameof(input));
-        }
-
-        if (gradInput.Overlaps(gradOutput, out int gradOutputOffset) && (gradOutputOffset != 0 || gradOutput.Length != gradInput.Length))
-        {
-            ThrowHelper.ThrowPartialOverlap(nameof(gradInput), nameof(gradOutput));
-        }
+        Guard.Length<T>(gradInput, length);
+        Guard.SameOrApart<T, T>(input, gradInput);
+        Guard.SameOrApart<T, T>(gradOutput, gradInput);
     }
 
     private static void EnsureBuffer(ref double[] buffer, int length)

@@ -77,7 +77,7 @@ public sealed class SafeTensorsReader
         ReadOnlySpan<byte> span = file.Span;
         if (span.Length < sizeof(ulong))
         {
-            SafeTensorsThrowHelper.ThrowInvalidData(
+            ThrowHelper.ThrowInvalidData(
                 $"The file has {span.Length} bytes, fewer than the 8 that hold the header length: it is truncated or not a safetensors file.");
         }
 
@@ -85,13 +85,13 @@ public sealed class SafeTensorsReader
         long available = span.Length - sizeof(ulong);
         if (headerLength > (ulong)available)
         {
-            SafeTensorsThrowHelper.ThrowInvalidData(
+            ThrowHelper.ThrowInvalidData(
                 $"The header length is {headerLength} bytes, but only {available} bytes follow it: the file is truncated or not a safetensors file.");
         }
 
         if (headerLength > MaxHeaderLength)
         {
-            SafeTensorsThrowHelper.ThrowInvalidData(
+            ThrowHelper.ThrowInvalidData(
                 $"The header length is {headerLength} bytes, more than the format's limit of {MaxHeaderLength}.");
         }
 
@@ -170,7 +170,7 @@ public sealed class SafeTensorsReader
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(long))
         {
-            SafeTensorsThrowHelper.ThrowNotSupportedType(typeof(T), "float, double or long");
+            ThrowHelper.ThrowNotSupportedType(typeof(T), "float, double or long");
         }
 
         SafeTensorInfo info = GetInfo(name);
@@ -178,7 +178,7 @@ public sealed class SafeTensorsReader
         bool supported = typeof(T) == typeof(long) ? info.DType == SafeTensorsDType.I64 : IsFloatingPoint(info.DType);
         if (!supported)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(
+            ThrowHelper.ThrowInvalidTensor(
                 info.Name,
                 $"has dtype {SafeTensorsDTypes.ToName(info.DType)}, which cannot be read as {typeof(T).Name}; expected {(typeof(T) == typeof(long) ? "I64" : "F32, F64, F16 or BF16")}.");
         }
@@ -264,7 +264,7 @@ public sealed class SafeTensorsReader
         ArgumentNullException.ThrowIfNull(name);
         if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
         {
-            SafeTensorsThrowHelper.ThrowTensorNotFound(name);
+            ThrowHelper.ThrowTensorNotFound(name);
         }
 
         return info;
@@ -278,18 +278,18 @@ public sealed class SafeTensorsReader
     {
         if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"is missing; the layer needs it, of shape [{channels}].");
+            ThrowHelper.ThrowInvalidTensor(name, $"is missing; the layer needs it, of shape [{channels}].");
         }
 
         if (!IsFloatingPoint(info.DType))
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(
+            ThrowHelper.ThrowInvalidTensor(
                 name, $"has dtype {SafeTensorsDTypes.ToName(info.DType)}; expected a floating-point dtype (F32, F64, F16 or BF16).");
         }
 
         if (info.Shape.Count != 1 || info.Shape[0] != channels)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(
+            ThrowHelper.ThrowInvalidTensor(
                 name, $"has shape {FormatShape(info.Shape)}, but the layer needs [{channels}] (NumFeatures).");
         }
 
@@ -302,24 +302,24 @@ public sealed class SafeTensorsReader
     {
         if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, "is missing; the layer needs it, an I64 scalar (shape []).");
+            ThrowHelper.ThrowInvalidTensor(name, "is missing; the layer needs it, an I64 scalar (shape []).");
         }
 
         if (info.DType != SafeTensorsDType.I64)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(
+            ThrowHelper.ThrowInvalidTensor(
                 name, $"has dtype {SafeTensorsDTypes.ToName(info.DType)}; expected I64.");
         }
 
         if (info.Shape.Count != 0)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(info.Shape)}; expected a scalar, shape [].");
+            ThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(info.Shape)}; expected a scalar, shape [].");
         }
 
         long count = BinaryPrimitives.ReadInt64LittleEndian(Slice(info).Span);
         if (count < 0)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"is {count}; expected a count of zero or more.");
+            ThrowHelper.ThrowInvalidTensor(name, $"is {count}; expected a count of zero or more.");
         }
 
         return count;
@@ -329,7 +329,7 @@ public sealed class SafeTensorsReader
     {
         if (_byName.ContainsKey(name))
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, reason);
+            ThrowHelper.ThrowInvalidTensor(name, reason);
         }
     }
 
@@ -379,7 +379,7 @@ public sealed class SafeTensorsReader
         ReadOnlySpan<byte> span = header.Span;
         if (span.IsEmpty || span[0] != (byte)'{')
         {
-            SafeTensorsThrowHelper.ThrowInvalidData(
+            ThrowHelper.ThrowInvalidData(
                 span.IsEmpty
                     ? "The header is empty; expected a JSON object starting with '{'."
                     : $"The header starts with byte 0x{span[0]:X2}; expected a JSON object starting with '{{'.");
@@ -387,7 +387,7 @@ public sealed class SafeTensorsReader
 
         if (!Utf8.IsValid(span))
         {
-            SafeTensorsThrowHelper.ThrowInvalidData("The header is not valid UTF-8.");
+            ThrowHelper.ThrowInvalidData("The header is not valid UTF-8.");
         }
 
         using (JsonDocument document = ParseJson(header))
@@ -482,14 +482,14 @@ public sealed class SafeTensorsReader
     {
         if (metadata.ValueKind != JsonValueKind.Object)
         {
-            SafeTensorsThrowHelper.ThrowInvalidData($"'{MetadataKey}' is a JSON {metadata.ValueKind}; expected an object mapping strings to strings.");
+            ThrowHelper.ThrowInvalidData($"'{MetadataKey}' is a JSON {metadata.ValueKind}; expected an object mapping strings to strings.");
         }
 
         foreach (JsonProperty item in metadata.EnumerateObject())
         {
             if (item.Value.ValueKind != JsonValueKind.String)
             {
-                SafeTensorsThrowHelper.ThrowInvalidData(
+                ThrowHelper.ThrowInvalidData(
                     $"'{MetadataKey}' entry '{item.Name}' is a JSON {item.Value.ValueKind}; expected a string.");
             }
 
@@ -501,18 +501,18 @@ public sealed class SafeTensorsReader
     {
         if (entry.ValueKind != JsonValueKind.Object)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"is a JSON {entry.ValueKind} in the header; expected an object with dtype, shape and data_offsets.");
+            ThrowHelper.ThrowInvalidTensor(name, $"is a JSON {entry.ValueKind} in the header; expected an object with dtype, shape and data_offsets.");
         }
 
         if (!entry.TryGetProperty("dtype", out JsonElement dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, "has no string 'dtype' in the header.");
+            ThrowHelper.ThrowInvalidTensor(name, "has no string 'dtype' in the header.");
         }
 
         string dtypeName = dtypeElement.GetString()!;
         if (!SafeTensorsDTypes.TryParse(dtypeName, out SafeTensorsDType dtype))
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has dtype '{dtypeName}', which is not a safetensors dtype.");
+            ThrowHelper.ThrowInvalidTensor(name, $"has dtype '{dtypeName}', which is not a safetensors dtype.");
         }
 
         long[] shape = ReadIntegers(name, entry, "shape", -1);
@@ -536,17 +536,17 @@ public sealed class SafeTensorsReader
 
         if (!fits)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(shape)}, too large to address.");
+            ThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(shape)}, too large to address.");
         }
 
         if (offsets[1] < offsets[0])
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has data_offsets [{offsets[0]}, {offsets[1]}], which end before they begin.");
+            ThrowHelper.ThrowInvalidTensor(name, $"has data_offsets [{offsets[0]}, {offsets[1]}], which end before they begin.");
         }
 
         if (offsets[1] - offsets[0] != bytes)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(
+            ThrowHelper.ThrowInvalidTensor(
                 name,
                 $"has data_offsets [{offsets[0]}, {offsets[1]}] holding {offsets[1] - offsets[0]} bytes, but dtype {dtypeName} and shape {FormatShape(shape)} need {bytes}.");
         }
@@ -559,13 +559,13 @@ public sealed class SafeTensorsReader
     {
         if (!entry.TryGetProperty(property, out JsonElement array) || array.ValueKind != JsonValueKind.Array)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has no array '{property}' in the header.");
+            ThrowHelper.ThrowInvalidTensor(name, $"has no array '{property}' in the header.");
         }
 
         int count = array.GetArrayLength();
         if (length >= 0 && count != length)
         {
-            SafeTensorsThrowHelper.ThrowInvalidTensor(name, $"has {count} numbers in '{property}'; expected {length}.");
+            ThrowHelper.ThrowInvalidTensor(name, $"has {count} numbers in '{property}'; expected {length}.");
         }
 
         var values = new long[count];
@@ -580,7 +580,7 @@ public sealed class SafeTensorsReader
 
             if (value < 0)
             {
-                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                ThrowHelper.ThrowInvalidTensor(
                     name, $"has '{item.GetRawText()}' in '{property}'; expected a non-negative integer below 2^63.");
             }
 
@@ -608,7 +608,7 @@ public sealed class SafeTensorsReader
         {
             if (info.DataEnd > dataLength)
             {
-                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                ThrowHelper.ThrowInvalidTensor(
                     info.Name,
                     $"has data_offsets [{info.DataStart}, {info.DataEnd}], beyond the data section of {dataLength} bytes: the offsets are out of range or the file is truncated.");
             }
@@ -620,14 +620,14 @@ public sealed class SafeTensorsReader
         {
             if (info.DataStart < covered)
             {
-                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                ThrowHelper.ThrowInvalidTensor(
                     info.Name,
                     $"has data_offsets [{info.DataStart}, {info.DataEnd}], overlapping tensor '{previous!.Name}' at [{previous.DataStart}, {previous.DataEnd}].");
             }
 
             if (info.DataStart > covered)
             {
-                SafeTensorsThrowHelper.ThrowInvalidTensor(
+                ThrowHelper.ThrowInvalidTensor(
                     info.Name,
                     $"has data_offsets [{info.DataStart}, {info.DataEnd}], leaving bytes [{covered}, {info.DataStart}) before it in no tensor; the format allows no gaps.");
             }
@@ -638,7 +638,7 @@ public sealed class SafeTensorsReader
 
         if (covered != dataLength)
         {
-            SafeTensorsThrowHelper.ThrowInvalidData(
+            ThrowHelper.ThrowInvalidData(
                 $"The data section has {dataLength} bytes, but the tensors cover only the first {covered}; the format allows no trailing bytes.");
         }
     }

@@ -204,7 +204,7 @@ public sealed class SafeTensorsWriter
             return SafeTensorsDType.I64;
         }
 
-        SafeTensorsThrowHelper.ThrowNotSupportedType(typeof(T), "float, double, Half or long");
+        ThrowHelper.ThrowNotSupportedType(typeof(T), "float, double, Half or long");
         return default;
     }
 
