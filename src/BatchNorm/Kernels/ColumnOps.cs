@@ -96,6 +96,19 @@ internal static unsafe class ColumnOps
         }
     }
 
+    /// <summary>Σ perElement[j * s + e] over e, in order, for channel j of a column-path chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumRun(double* perElement, int j, int s)
+    {
+        double sum = 0;
+        for (int e = 0; e < s; e++)
+        {
+            sum += perElement[j * s + e];
+        }
+
+        return sum;
+    }
+
     /// <summary>
     /// <see cref="ShiftedSums{T}"/> for the columns of one vector, or two when <paramref name="two"/>, over a block of
     /// rows: the accumulators stay in registers (one to four double vectors each), and each column still adds its rows

@@ -1,8 +1,4 @@
 using System;
-using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using BatchNorm.Kernels;
 
 namespace BatchNorm;
 
@@ -36,19 +32,6 @@ namespace BatchNorm;
 /// </example>
 public static partial class BatchNormKernels
 {
-    /// <summary>Σ perElement[j * s + e] over e, in order, for channel j of a column-path chunk.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe double SumRun(double* perElement, int j, int s)
-    {
-        double sum = 0;
-        for (int e = 0; e < s; e++)
-        {
-            sum += perElement[j * s + e];
-        }
-
-        return sum;
-    }
-
     /// <summary>The inverse standard deviation <c>1 / sqrt(variance + epsilon)</c>, and 0 where <c>variance + epsilon</c> is 0 (as PyTorch).</summary>
     /// <param name="variance">The (biased) variance.</param>
     /// <param name="epsilon">The value added to the variance.</param>

@@ -1,6 +1,7 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using BatchNorm.Kernels;
 
 namespace BatchNorm;
 

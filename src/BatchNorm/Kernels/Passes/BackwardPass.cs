@@ -1,0 +1,375 @@
+using System;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace BatchNorm.Kernels;
+
+/// <summary>
+/// What a backward pass is asked to do: the tensors, where the statistics and the two sums come from, and which
+/// gradients to produce. Spans left empty are not used (no input gradient, no parameter gradients, sums not stored).
+/// </summary>
+internal ref struct BackwardRequest<T>
+{
+    public ReadOnlySpan<T> Input;
+    public ReadOnlySpan<T> GradOutput;
+    public Span<T> GradInput;
+    public BatchNormLayout Layout;
+    public ReadOnlySpan<T> Weight;
+    public StatisticsSource Statistics;
+
+    /// <summary>With <see cref="StatisticsSource.Batch"/>: the statistics the forward used (the inverse standard deviation may be empty when only sums are asked for).</summary>
+    public ReadOnlySpan<double> Mean;
+    public ReadOnlySpan<double> InverseStd;
+
+    /// <summary>With <see cref="StatisticsSource.Running"/>: the running statistics and the epsilon added to the variance.</summary>
+    public ReadOnlySpan<T> RunningMean;
+    public ReadOnlySpan<T> RunningVariance;
+    public double Epsilon;
+
+    /// <summary>The parameter gradients, added to (<c>+=</c>).</summary>
+    public Span<T> WeightGradient;
+    public Span<T> BiasGradient;
+
+    public SumsSource Sums;
+
+    /// <summary>With <see cref="SumsSource.Computed"/>: receive Σdy and Σdy·(x - mean).</summary>
+    public Span<double> SumDy;
+    public Span<double> SumDyX;
+
+    /// <summary>With <see cref="SumsSource.Given"/>: Σdy and Σdy·(x - mean) over <see cref="Count"/> values.</summary>
+    public ReadOnlySpan<double> GivenSumDy;
+    public ReadOnlySpan<double> GivenSumDyX;
+    public long Count;
+}
+
+/// <summary>
+/// The backward pass: per chunk of channels the two sums, the parameter gradients and the input-gradient constants,
+/// then either the chunk's input gradient (fused, the second read from cache, where runs are long enough to stream:
+/// <see cref="KernelPlan.FusesPasses{T}"/>) or, once every channel's constants are known, an element pass in memory
+/// order (<see cref="ElementPartition{T}"/>).
+/// </summary>
+internal static unsafe class BackwardPass
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<T>(in BackwardRequest<T> request, int maxDegreeOfParallelism)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        BatchNormLayout layout = request.Layout;
+        bool given = request.Sums == SumsSource.Given;
+        fixed (T* x = request.Input, dy = request.GradOutput, dx = request.GradInput, w = request.Weight, rm = request.RunningMean, rv = request.RunningVariance)
+        fixed (T* dw = request.WeightGradient, db = request.BiasGradient)
+        fixed (double* m = request.Mean, s = request.InverseStd, sdy = request.SumDy, sdyx = request.SumDyX, gdy = request.GivenSumDy, gdyx = request.GivenSumDyX)
+        {
+            var body = new SumsChunk<T>
+            {
+                X = x,
+                Dy = dy,
+                Dx = request.GradInput.IsEmpty ? null : dx,
+                Weight = w,
+                Mean = m,
+                InverseStd = s,
+                RunningMean = rm,
+                RunningVariance = rv,
+                Epsilon = request.Epsilon,
+                WeightGradient = request.WeightGradient.IsEmpty ? null : dw,
+                BiasGradient = request.BiasGradient.IsEmpty ? null : db,
+                Layout = layout,
+                SumDy = given ? gdy : sdy,
+                SumDyX = given ? gdyx : sdyx,
+                Source = request.Statistics,
+                Sums = request.Sums,
+                Count = request.Count,
+            };
+            bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
+            body.Block = KernelPlan.ChannelsPerChunk<T>(layout, fused);
+            int chunks = (layout.Channels + body.Block - 1) / body.Block;
+            long work = body.NeedsSums ? 2 * layout.Length : layout.Channels;
+            if (fused || body.Dx == null)
+            {
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                return;
+            }
+
+            using var rented = new RentedConstants<T>(layout.Channels);
+            fixed (T* kt = rented.Values)
+            fixed (double* kd = rented.Wide)
+            fixed (bool* ke = rented.Exact)
+            {
+                body.Constants = new ChannelConstants<T>(kt, kd, ke, layout.Channels);
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                var pass = new InputGradientChunk<T> { Body = body, Partition = new ElementPartition<T>(layout) };
+                ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
+            }
+        }
+    }
+
+    /// <summary>The element pass of an unfused backward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
+    private struct InputGradientChunk<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public SumsChunk<T> Body;
+        public ElementPartition<T> Partition;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int chunk)
+        {
+            (int n0, int n1, int c0, int width) = Partition[chunk];
+            Body.InputGradient(n0, n1, c0, width, Body.Constants.From(c0));
+        }
+    }
+
+    /// <summary>
+    /// One chunk of a backward's first pass, a block of consecutive channels walked as in the forward pass: the two
+    /// sums, the parameter gradients and the input-gradient constants, then (fused) the block's input-gradient pass.
+    /// </summary>
+    private struct SumsChunk<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X;
+        public T* Dy;
+        public T* Dx;
+        public T* Weight;
+        public double* Mean;
+        public double* InverseStd;
+        public T* RunningMean;
+        public T* RunningVariance;
+        public double Epsilon;
+        public T* WeightGradient;
+        public T* BiasGradient;
+        public BatchNormLayout Layout;
+        public int Block;
+
+        /// <summary>Per-channel Σdy and Σdy·(x - mean): outputs (may be null), or inputs when <see cref="Sums"/> is given.</summary>
+        public double* SumDy;
+        public double* SumDyX;
+
+        /// <summary>Where the statistics come from: the forward's batch statistics, or the running ones (constants).</summary>
+        public StatisticsSource Source;
+
+        /// <summary>Whether the sums are computed or given (over <see cref="Count"/> values, say across replicas).</summary>
+        public SumsSource Sums;
+        public double Count;
+
+        /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
+        public ChannelConstants<T> Constants;
+
+        public readonly bool NeedsSums => Sums == SumsSource.Computed && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
+
+        private readonly bool Training => Source == StatisticsSource.Batch;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int chunk)
+        {
+            int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
+            double* mean = stackalloc double[KernelPlan.MaxBlock];
+            double* invStd = stackalloc double[KernelPlan.MaxBlock];
+            double* sumDy = stackalloc double[KernelPlan.MaxBlock];
+            double* sumDyX = stackalloc double[KernelPlan.MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                (mean[j], invStd[j]) = Statistics(c0 + j);
+                sumDy[j] = sumDyX[j] = 0;
+            }
+
+            if (NeedsSums)
+            {
+                if (KernelPlan.UsesColumns<T>(Layout))
+                {
+                    ColumnSums(c0, width, mean, sumDy, sumDyX);
+                }
+                else
+                {
+                    ChannelSums(c0, width, mean, sumDy, sumDyX);
+                }
+            }
+
+            ChannelConstants<T> g;
+            if (Constants.IsEmpty)
+            {
+                T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+                double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+                bool* exact = stackalloc bool[KernelPlan.MaxBlock];
+                g = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
+            }
+            else
+            {
+                g = Constants.From(c0);
+            }
+
+            for (int j = 0; j < width; j++)
+            {
+                (double dySum, double dyxSum) = TakeSums(c0 + j, sumDy[j], sumDyX[j]);
+                Finish(c0 + j, mean[j], invStd[j], dySum, dyxSum, g, j);
+            }
+
+            if (Dx != null && Constants.IsEmpty)
+            {
+                InputGradient(0, Layout.BatchSize, c0, width, g);
+            }
+        }
+
+        /// <summary>
+        /// The input gradient of samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
+        /// <paramref name="g"/> indexed from c0: run by run, or (short runs) row by row with per-element constants.
+        /// </summary>
+        public readonly void InputGradient(int n0, int n1, int c0, int width, in ChannelConstants<T> g)
+        {
+            int s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            long first = n0 * stride + (long)c0 * s;
+            T* x = X + first, dy = Dy + first, dx = Dx + first;
+            if (!KernelPlan.UsesColumns<T>(Layout))
+            {
+                T* a = g.Values(InputGradientCoefficients.A), center = g.Values(InputGradientCoefficients.Center), invStd = g.Values(InputGradientCoefficients.InvStd);
+                T* k = g.Values(InputGradientCoefficients.K), d = g.Values(InputGradientCoefficients.D);
+                double* wa = g.Wide(InputGradientCoefficients.A), mean = g.Wide(InputGradientCoefficients.Center), wi = g.Wide(InputGradientCoefficients.InvStd);
+                double* wk = g.Wide(InputGradientCoefficients.K), wd = g.Wide(InputGradientCoefficients.D);
+                for (int i = 0; i < n1 - n0; i++)
+                {
+                    for (int j = 0; j < width; j++)
+                    {
+                        long at = i * stride + j * s;
+                        if (!g.Exact[j])
+                        {
+                            ElementOps.ApplyScalar(new WideInputGradientOperator<T>(dy + at, x + at, wa[j], mean[j], wi[j], wk[j], wd[j]), dx + at, (nuint)s);
+                        }
+                        else if (Training)
+                        {
+                            ElementOps.Apply(new InputGradientOperator<T>(dy + at, x + at, a[j], center[j], invStd[j], k[j], d[j]), dx + at, (nuint)s);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dy + at, s), a[j], new Span<T>(dx + at, s));
+                        }
+                    }
+                }
+
+                return;
+            }
+
+            // The column loops take their constants per element; for S = 1 those are the channels' own.
+            int segment = width * s;
+            ChannelConstants<T> e = g;
+            if (s != 1)
+            {
+                T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+                double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+                bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+                e = new ChannelConstants<T>(t, w, exact, KernelPlan.ColumnSegment);
+                g.ExpandInto(e, width, s);
+            }
+
+            int rows = n1 - n0;
+            bool allExact = new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0;
+            T* ea = e.Values(InputGradientCoefficients.A), ec = e.Values(InputGradientCoefficients.Center), ei = e.Values(InputGradientCoefficients.InvStd);
+            T* ek = e.Values(InputGradientCoefficients.K), ed = e.Values(InputGradientCoefficients.D);
+            double* ewa = e.Wide(InputGradientCoefficients.A), ewm = e.Wide(InputGradientCoefficients.Center), ewi = e.Wide(InputGradientCoefficients.InvStd);
+            double* ewk = e.Wide(InputGradientCoefficients.K), ewd = e.Wide(InputGradientCoefficients.D);
+            if (Training)
+            {
+                if (allExact)
+                {
+                    ColumnOps.InputGradient(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed);
+                }
+                else
+                {
+                    ColumnOps.InputGradientMixed(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed, e.Exact, ewa, ewm, ewi, ewk, ewd);
+                }
+            }
+            else if (allExact)
+            {
+                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and D.
+                ColumnOps.Normalize(dy, dx, stride, rows, segment, ec, ea, ed);
+            }
+            else
+            {
+                // The same in double where a does not fit T (wide K and D are 0 in evaluation).
+                ColumnOps.NormalizeMixed(dy, dx, stride, rows, segment, ec, ea, ed, e.Exact, ewk, ewa, ewd);
+            }
+        }
+
+        private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
+        {
+            int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
+            long stride = (long)Layout.Channels * s;
+            long first = (long)c0 * s;
+            LaneSums* sums = stackalloc LaneSums[KernelPlan.MaxBlock];
+            new Span<LaneSums>(sums, width).Clear();
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    long at = first + i * stride + j * s;
+                    RunReduction.Accumulate<T, GradientProducts>(Dy + at, X + at, s, mean[j], ref sums[j]);
+                }
+            }
+
+            for (int j = 0; j < width; j++)
+            {
+                sumDy[j] = sums[j].Total1;
+                sumDyX[j] = sums[j].Total2;
+            }
+        }
+
+        private readonly void ColumnSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
+        {
+            int s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            long first = (long)c0 * s;
+            double* meanE = stackalloc double[KernelPlan.ColumnSegment];
+            double* sumDyE = stackalloc double[KernelPlan.ColumnSegment];
+            double* sumDyXE = stackalloc double[KernelPlan.ColumnSegment];
+            ChannelConstants<T>.Expand(mean, width, s, meanE);
+            ColumnOps.GradientSums(Dy + first, X + first, stride, Layout.BatchSize, width * s, meanE, sumDyE, sumDyXE);
+            for (int j = 0; j < width; j++)
+            {
+                sumDy[j] = ColumnOps.SumRun(sumDyE, j, s);
+                sumDyX[j] = ColumnOps.SumRun(sumDyXE, j, s);
+            }
+        }
+
+        /// <summary>Stores channel c's computed sums, or returns the given ones instead.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly (double SumDy, double SumDyX) TakeSums(int c, double sumDy, double sumDyX)
+        {
+            if (Sums == SumsSource.Given)
+            {
+                return (SumDy[c], SumDyX[c]);
+            }
+
+            if (SumDy != null)
+            {
+                SumDy[c] = sumDy;
+                SumDyX[c] = sumDyX;
+            }
+
+            return (sumDy, sumDyX);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly (double Mean, double InvStd) Statistics(int c) =>
+            Training
+                ? (Mean[c], InverseStd == null ? 0 : InverseStd[c])
+                : (double.CreateTruncating(RunningMean[c]), BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
+
+        /// <summary>Adds channel c's parameter gradients and stores its input-gradient constants (<see cref="InputGradientCoefficients"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, in ChannelConstants<T> g, int j)
+        {
+            if (WeightGradient != null)
+            {
+                WeightGradient[c] = T.CreateTruncating(double.CreateTruncating(WeightGradient[c]) + sumDyX * invStd);
+            }
+
+            if (BiasGradient != null)
+            {
+                BiasGradient[c] = T.CreateTruncating(double.CreateTruncating(BiasGradient[c]) + sumDy);
+            }
+
+            double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+            double count = Sums == SumsSource.Given ? Count : Layout.ValuesPerChannel;
+            InputGradientCoefficients.Store(g, j, mean, invStd, weight, sumDy, sumDyX, count, Training);
+        }
+    }
+}

@@ -1,0 +1,337 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace BatchNorm.Kernels;
+
+/// <summary>
+/// What a forward pass is asked to do: the tensors, where the statistics come from, and where computed ones go. Spans
+/// left empty are not used (no output: statistics only; no inverse standard deviation: not stored).
+/// </summary>
+internal ref struct ForwardRequest<T>
+{
+    public ReadOnlySpan<T> Input;
+    public Span<T> Output;
+    public BatchNormLayout Layout;
+    public ReadOnlySpan<T> Weight;
+    public ReadOnlySpan<T> Bias;
+    public StatisticsSource Statistics;
+
+    /// <summary>Added to the variance, batch or running.</summary>
+    public double Epsilon;
+
+    /// <summary>With <see cref="StatisticsSource.Running"/>: the running statistics.</summary>
+    public ReadOnlySpan<T> RunningMean;
+    public ReadOnlySpan<T> RunningVariance;
+
+    /// <summary>With <see cref="StatisticsSource.Given"/>: the statistics to normalize with.</summary>
+    public ReadOnlySpan<double> GivenMean;
+    public ReadOnlySpan<double> GivenInverseStd;
+
+    /// <summary>With <see cref="StatisticsSource.Batch"/>: receive the batch statistics (the inverse standard deviation may be empty).</summary>
+    public Span<double> Mean;
+    public Span<double> Variance;
+    public Span<double> InverseStd;
+}
+
+/// <summary>
+/// The forward pass: per chunk of channels, the statistics (batch, running or given) and either the normalize pass of
+/// the chunk (fused, the second read from cache, where runs are long enough to stream: <see cref="KernelPlan.FusesPasses{T}"/>)
+/// or every channel's constants for a separate element pass in memory order (<see cref="ElementPartition{T}"/>).
+/// </summary>
+internal static unsafe class ForwardPass
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<T>(in ForwardRequest<T> request, int maxDegreeOfParallelism)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        BatchNormLayout layout = request.Layout;
+        bool batch = request.Statistics == StatisticsSource.Batch;
+        bool given = request.Statistics == StatisticsSource.Given;
+        bool fused = !request.Output.IsEmpty && batch && KernelPlan.FusesPasses<T>(layout);
+        fixed (T* x = request.Input, y = request.Output, w = request.Weight, b = request.Bias, rm = request.RunningMean, rv = request.RunningVariance)
+        fixed (double* m = request.Mean, v = request.Variance, s = request.InverseStd, gm = request.GivenMean, gs = request.GivenInverseStd)
+        {
+            var body = new StatisticsChunk<T>
+            {
+                X = x,
+                Y = request.Output.IsEmpty ? null : y,
+                Weight = w,
+                Bias = b,
+                RunningMean = rm,
+                RunningVariance = rv,
+                Mean = given ? gm : m,
+                Variance = v,
+                InverseStd = given ? gs : s,
+                Epsilon = request.Epsilon,
+                Layout = layout,
+                Block = KernelPlan.ChannelsPerChunk<T>(layout, fused),
+                Source = request.Statistics,
+            };
+            int chunks = (layout.Channels + body.Block - 1) / body.Block;
+
+            // The first pass reads the whole tensor only for batch statistics.
+            long work = batch ? layout.Length : layout.Channels;
+            if (fused || request.Output.IsEmpty)
+            {
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                return;
+            }
+
+            using var rented = new RentedConstants<T>(layout.Channels);
+            fixed (T* kt = rented.Values)
+            fixed (double* kd = rented.Wide)
+            fixed (bool* ke = rented.Exact)
+            {
+                body.Constants = new ChannelConstants<T>(kt, kd, ke, layout.Channels);
+                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+                var pass = new NormalizeChunk<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
+                ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Normalizes samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
+    /// <paramref name="k"/> indexed from c0: run by run, or (for short runs) row by row over the block's contiguous
+    /// segment with per-element constants.
+    /// </summary>
+    private static void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, int n0, int n1, int c0, int width, in ChannelConstants<T> k)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int s = layout.SpatialSize;
+        long stride = (long)layout.Channels * s;
+        long first = n0 * stride + (long)c0 * s;
+        x += first;
+        y += first;
+        if (!KernelPlan.UsesColumns<T>(layout))
+        {
+            T* center = k.Values(NormalizeCoefficients.Center), scale = k.Values(NormalizeCoefficients.Scale), shift = k.Values(NormalizeCoefficients.Shift);
+            double* mean = k.Wide(NormalizeCoefficients.Center), wideScale = k.Wide(NormalizeCoefficients.Scale), bias = k.Wide(NormalizeCoefficients.Shift);
+            for (int i = 0; i < n1 - n0; i++)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    long at = i * stride + j * s;
+                    if (k.Exact[j])
+                    {
+                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shift[j]), y + at, (nuint)s);
+                    }
+                    else
+                    {
+                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
+                    }
+                }
+            }
+
+            return;
+        }
+
+        // The column loops take their constants per element; for S = 1 those are the channels' own.
+        int segment = width * s;
+        ChannelConstants<T> e = k;
+        if (s != 1)
+        {
+            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+            e = new ChannelConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
+            k.ExpandInto(e, width, s);
+        }
+
+        T* ec = e.Values(NormalizeCoefficients.Center), es = e.Values(NormalizeCoefficients.Scale), eh = e.Values(NormalizeCoefficients.Shift);
+        if (new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0)
+        {
+            ColumnOps.Normalize(x, y, stride, n1 - n0, segment, ec, es, eh);
+        }
+        else
+        {
+            ColumnOps.NormalizeMixed(
+                x, y, stride, n1 - n0, segment, ec, es, eh, e.Exact, e.Wide(NormalizeCoefficients.Center), e.Wide(NormalizeCoefficients.Scale), e.Wide(NormalizeCoefficients.Shift));
+        }
+    }
+
+    /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
+    private struct NormalizeChunk<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X;
+        public T* Y;
+        public BatchNormLayout Layout;
+        public ChannelConstants<T> Constants;
+        public ElementPartition<T> Partition;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int chunk)
+        {
+            (int n0, int n1, int c0, int width) = Partition[chunk];
+            NormalizeBlock(X, Y, Layout, n0, n1, c0, width, Constants.From(c0));
+        }
+    }
+
+    /// <summary>
+    /// One chunk of a forward's first pass, a block of consecutive channels: statistics (batch, running or given), then
+    /// either the normalize pass of the block (fused) or the block's constants for the element pass. Long runs are walked
+    /// sample by sample, channel by channel, in runs of <c>S</c> values (<see cref="RunReduction"/>); short ones
+    /// (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnOps"/>).
+    /// </summary>
+    private struct StatisticsChunk<T> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public T* X;
+        public T* Y;
+        public T* Weight;
+        public T* Bias;
+        public T* RunningMean;
+        public T* RunningVariance;
+        public double* Mean;
+        public double* Variance;
+        public double* InverseStd;
+        public double Epsilon;
+        public BatchNormLayout Layout;
+        public int Block;
+
+        /// <summary>Where the statistics come from; for <see cref="StatisticsSource.Given"/>, <see cref="Mean"/> and <see cref="InverseStd"/> hold them.</summary>
+        public StatisticsSource Source;
+
+        /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
+        public ChannelConstants<T> Constants;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int chunk)
+        {
+            int c0 = chunk * Block, width = Math.Min(Block, Layout.Channels - c0);
+            double* mean = stackalloc double[KernelPlan.MaxBlock];
+            double* invStd = stackalloc double[KernelPlan.MaxBlock];
+            if (Source != StatisticsSource.Batch)
+            {
+                KnownStatistics(c0, width, mean, invStd);
+            }
+            else if (KernelPlan.UsesColumns<T>(Layout))
+            {
+                ColumnStatistics(c0, width, mean, invStd);
+            }
+            else
+            {
+                ChannelStatistics(c0, width, mean, invStd);
+            }
+
+            if (Y == null)
+            {
+                return;
+            }
+
+            if (!Constants.IsEmpty)
+            {
+                Coefficients(c0, width, mean, invStd, Constants.From(c0));
+                return;
+            }
+
+            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+            double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+            bool* exact = stackalloc bool[KernelPlan.MaxBlock];
+            var k = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
+            Coefficients(c0, width, mean, invStd, k);
+            NormalizeBlock(X, Y, Layout, 0, Layout.BatchSize, c0, width, k);
+        }
+
+        private readonly void ChannelStatistics(int c0, int width, double* mean, double* invStd)
+        {
+            int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
+            long stride = (long)Layout.Channels * s;
+            T* x = X + (long)c0 * s;
+            double* shift = stackalloc double[KernelPlan.MaxBlock];
+            LaneSums* sums = stackalloc LaneSums[KernelPlan.MaxBlock];
+            for (int j = 0; j < width; j++)
+            {
+                shift[j] = double.CreateTruncating(x[j * s]);
+                sums[j] = default;
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < width; j++)
+                {
+                    T* run = x + i * stride + j * s;
+                    RunReduction.Accumulate<T, ShiftedSquares>(run, run, s, shift[j], ref sums[j]);
+                }
+            }
+
+            for (int j = 0; j < width; j++)
+            {
+                (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], sums[j].Total1, sums[j].Total2);
+            }
+        }
+
+        private readonly void ColumnStatistics(int c0, int width, double* mean, double* invStd)
+        {
+            // Each element column accumulates about its channel's shift; a channel's columns are then added in order.
+            int n = Layout.BatchSize, s = Layout.SpatialSize;
+            long stride = (long)Layout.Channels * s;
+            T* x = X + (long)c0 * s;
+            double* shift = stackalloc double[KernelPlan.MaxBlock];
+            double* shiftE = stackalloc double[KernelPlan.ColumnSegment];
+            double* sum = stackalloc double[KernelPlan.ColumnSegment];
+            double* sumOfSquares = stackalloc double[KernelPlan.ColumnSegment];
+            for (int j = 0; j < width; j++)
+            {
+                shift[j] = double.CreateTruncating(x[j * s]);
+            }
+
+            ChannelConstants<T>.Expand(shift, width, s, shiftE);
+            ColumnOps.ShiftedSums(x, stride, n, width * s, shiftE, sum, sumOfSquares);
+            for (int j = 0; j < width; j++)
+            {
+                (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], ColumnOps.SumRun(sum, j, s), ColumnOps.SumRun(sumOfSquares, j, s));
+            }
+        }
+
+        /// <summary>The running statistics, or the given ones, of channels c0 to c0 + width - 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void KnownStatistics(int c0, int width, double* mean, double* invStd)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                int c = c0 + j;
+                (mean[j], invStd[j]) = Source == StatisticsSource.Running
+                    ? (double.CreateTruncating(RunningMean[c]), BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon))
+                    : (Mean[c], InverseStd[c]);
+            }
+        }
+
+        /// <summary>Finishes channel c's statistics from its shifted sums and stores them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly (double Mean, double InvStd) BatchStatistics(int c, double shift, double sum, double sumOfSquares)
+        {
+            double count = Layout.ValuesPerChannel;
+            double d = sum / count;
+            double mean = shift + d;
+            double variance = Math.Max(sumOfSquares / count - d * d, 0);
+            double invStd = BatchNormKernels.InverseStandardDeviation(variance, Epsilon);
+            Mean[c] = mean;
+            Variance[c] = variance;
+            if (InverseStd != null)
+            {
+                InverseStd[c] = invStd;
+            }
+
+            return (mean, invStd);
+        }
+
+        /// <summary>The constants of channels c0 to c0 + width - 1, into k from its start (see <see cref="NormalizeCoefficients"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Coefficients(int c0, int width, double* mean, double* invStd, in ChannelConstants<T> k)
+        {
+            for (int j = 0; j < width; j++)
+            {
+                int c = c0 + j;
+                double scale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd[j];
+                double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
+
+                // Batch statistics bound every |x - mean| by sqrt(M * var); running or given ones bound nothing.
+                double spread = Source == StatisticsSource.Batch ? Math.Sqrt(Layout.ValuesPerChannel * Variance[c]) : 0;
+                NormalizeCoefficients.Store(k, j, mean[j], scale, bias, spread);
+            }
+        }
+    }
+}
