@@ -16,7 +16,7 @@ internal static class KernelPlan
     public const int MaxBlock = 64;
 
     /// <summary>
-    /// Runs shorter than this many bytes take the column path (<see cref="ColumnOps"/>): one vector of float, below
+    /// Runs shorter than this many bytes take the column path (<see cref="ColumnDriver"/>): one vector of float, below
     /// which a run's loop set-up costs more than its elements.
     /// </summary>
     public const int ColumnRunBytes = 64;
@@ -104,7 +104,7 @@ internal static class KernelPlan
     }
 
     /// <summary>What <see cref="Describe{T}"/> decided.</summary>
-    /// <param name="UsesColumns">Short runs walked row by row (<see cref="ColumnOps"/>), rather than run by run.</param>
+    /// <param name="UsesColumns">Short runs walked row by row (<see cref="ColumnDriver"/>), rather than run by run.</param>
     /// <param name="Fused">Each chunk's element pass right after its reduction, the second read from cache.</param>
     /// <param name="ChannelsPerChunk">The channels a reduction chunk takes (the last may take fewer).</param>
     /// <param name="ReductionChunks">The chunks of the reduction pass.</param>

@@ -7,6 +7,8 @@ namespace BatchNorm.Kernels;
 /// <summary>(Σdy, Σdy·(x - center)) with <c>a = dy</c>, <c>b = x</c>: the backward's two reductions.</summary>
 internal readonly struct GradientProducts : ITwoSums
 {
+    public static int Streams => 2;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Add(Vector<double> a, Vector<double> b, Vector<double> constant, ref Vector<double> first, ref Vector<double> second)
     {

@@ -8,6 +8,9 @@ namespace BatchNorm.Kernels;
 /// </summary>
 internal interface ITwoSums
 {
+    /// <summary>How many tensors the reduction reads (1: <c>b</c> is <c>a</c>; 2).</summary>
+    static abstract int Streams { get; }
+
     /// <summary>Adds the terms of elements <paramref name="a"/> and <paramref name="b"/> (widened) to the sums.</summary>
     static abstract void Add(Vector<double> a, Vector<double> b, Vector<double> constant, ref Vector<double> first, ref Vector<double> second);
 

@@ -232,11 +232,11 @@ internal static unsafe class BackwardPass
                         long at = i * stride + j * s;
                         if (!g.Exact[j])
                         {
-                            ElementOps.ApplyScalar(new WideInputGradientOperator<T>(dy + at, x + at, wa[j], mean[j], wi[j], wk[j], wd[j]), dx + at, (nuint)s);
+                            RunDriver.ApplyScalar(new WideInputGradientOperator<T>(dy + at, x + at, wa[j], mean[j], wi[j], wk[j], wd[j]), dx + at, (nuint)s);
                         }
                         else if (Training)
                         {
-                            ElementOps.Apply(new InputGradientOperator<T>(dy + at, x + at, a[j], center[j], invStd[j], k[j], d[j]), dx + at, (nuint)s);
+                            RunDriver.Apply(new InputGradientOperator<T>(dy + at, x + at, a[j], center[j], invStd[j], k[j], d[j]), dx + at, (nuint)s);
                         }
                         else
                         {
@@ -270,22 +270,22 @@ internal static unsafe class BackwardPass
             {
                 if (allExact)
                 {
-                    ColumnOps.InputGradient(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed);
+                    ColumnDriver.InputGradient(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed);
                 }
                 else
                 {
-                    ColumnOps.InputGradientMixed(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed, e.Exact, ewa, ewm, ewi, ewk, ewd);
+                    ColumnDriver.InputGradientMixed(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed, e.Exact, ewa, ewm, ewi, ewk, ewd);
                 }
             }
             else if (allExact)
             {
                 // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and D.
-                ColumnOps.Normalize(dy, dx, stride, rows, segment, ec, ea, ed);
+                ColumnDriver.Normalize(dy, dx, stride, rows, segment, ec, ea, ed);
             }
             else
             {
                 // The same in double where a does not fit T (wide K and D are 0 in evaluation).
-                ColumnOps.NormalizeMixed(dy, dx, stride, rows, segment, ec, ea, ed, e.Exact, ewk, ewa, ewd);
+                ColumnDriver.NormalizeMixed(dy, dx, stride, rows, segment, ec, ea, ed, e.Exact, ewk, ewa, ewd);
             }
         }
 
@@ -321,11 +321,11 @@ internal static unsafe class BackwardPass
             double* sumDyE = stackalloc double[KernelPlan.ColumnSegment];
             double* sumDyXE = stackalloc double[KernelPlan.ColumnSegment];
             ChannelConstants<T>.Expand(mean, width, s, meanE);
-            ColumnOps.GradientSums(Dy + first, X + first, stride, Layout.BatchSize, width * s, meanE, sumDyE, sumDyXE);
+            ColumnReduction.Accumulate<T, GradientProducts>(new ColumnRows<T>(Dy + first, X + first, stride, Layout.BatchSize, width * s), meanE, sumDyE, sumDyXE);
             for (int j = 0; j < width; j++)
             {
-                sumDy[j] = ColumnOps.SumRun(sumDyE, j, s);
-                sumDyX[j] = ColumnOps.SumRun(sumDyXE, j, s);
+                sumDy[j] = ColumnReduction.SumRun(sumDyE, j, s);
+                sumDyX[j] = ColumnReduction.SumRun(sumDyXE, j, s);
             }
         }
 

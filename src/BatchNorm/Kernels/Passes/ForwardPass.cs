@@ -115,11 +115,11 @@ internal static unsafe class ForwardPass
                     long at = i * stride + j * s;
                     if (k.Exact[j])
                     {
-                        ElementOps.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shift[j]), y + at, (nuint)s);
+                        RunDriver.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shift[j]), y + at, (nuint)s);
                     }
                     else
                     {
-                        ElementOps.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
+                        RunDriver.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
                     }
                 }
             }
@@ -142,11 +142,11 @@ internal static unsafe class ForwardPass
         T* ec = e.Values(NormalizeCoefficients.Center), es = e.Values(NormalizeCoefficients.Scale), eh = e.Values(NormalizeCoefficients.Shift);
         if (new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0)
         {
-            ColumnOps.Normalize(x, y, stride, n1 - n0, segment, ec, es, eh);
+            ColumnDriver.Normalize(x, y, stride, n1 - n0, segment, ec, es, eh);
         }
         else
         {
-            ColumnOps.NormalizeMixed(
+            ColumnDriver.NormalizeMixed(
                 x, y, stride, n1 - n0, segment, ec, es, eh, e.Exact, e.Wide(NormalizeCoefficients.Center), e.Wide(NormalizeCoefficients.Scale), e.Wide(NormalizeCoefficients.Shift));
         }
     }
@@ -173,7 +173,7 @@ internal static unsafe class ForwardPass
     /// One chunk of a forward's first pass, a block of consecutive channels: statistics (batch, running or given), then
     /// either the normalize pass of the block (fused) or the block's constants for the element pass. Long runs are walked
     /// sample by sample, channel by channel, in runs of <c>S</c> values (<see cref="RunReduction"/>); short ones
-    /// (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnOps"/>).
+    /// (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnDriver"/>).
     /// </summary>
     private struct StatisticsChunk<T> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -279,10 +279,10 @@ internal static unsafe class ForwardPass
             }
 
             ChannelConstants<T>.Expand(shift, width, s, shiftE);
-            ColumnOps.ShiftedSums(x, stride, n, width * s, shiftE, sum, sumOfSquares);
+            ColumnReduction.Accumulate<T, ShiftedSquares>(new ColumnRows<T>(x, x, stride, n, width * s), shiftE, sum, sumOfSquares);
             for (int j = 0; j < width; j++)
             {
-                (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], ColumnOps.SumRun(sum, j, s), ColumnOps.SumRun(sumOfSquares, j, s));
+                (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], ColumnReduction.SumRun(sum, j, s), ColumnReduction.SumRun(sumOfSquares, j, s));
             }
         }
 

@@ -17,67 +17,13 @@ internal interface IElementOperator<T> : IScalarOperator<T>
     Vector<T> Vector(nuint i);
 }
 
-/// <summary>(x - center) * scale + shift</summary>
-/// <remarks>The constants are held as vectors only (the scalar form takes their first element): a small struct.</remarks>
-internal readonly unsafe struct NormalizeOperator<T>(T* x, T center, T scale, T shift) : IElementOperator<T>
-    where T : unmanaged, IBinaryFloatingPointIeee754<T>
-{
-    private readonly Vector<T> _center = new(center);
-    private readonly Vector<T> _scale = new(scale);
-    private readonly Vector<T> _shift = new(shift);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector<T> Vector(nuint i) => (System.Numerics.Vector.Load(x + i) - _center) * _scale + _shift;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T Scalar(nuint i) => (x[i] - _center[0]) * _scale[0] + _shift[0];
-}
-
-/// <summary>dy * a + (((x - center) * invStd) * k + d): through x̂, so no constant underflows for extreme data.</summary>
-internal readonly unsafe struct InputGradientOperator<T>(T* dy, T* x, T a, T center, T invStd, T k, T d) : IElementOperator<T>
-    where T : unmanaged, IBinaryFloatingPointIeee754<T>
-{
-    private readonly Vector<T> _a = new(a);
-    private readonly Vector<T> _center = new(center);
-    private readonly Vector<T> _invStd = new(invStd);
-    private readonly Vector<T> _k = new(k);
-    private readonly Vector<T> _d = new(d);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector<T> Vector(nuint i) =>
-        System.Numerics.Vector.Load(dy + i) * _a + (((System.Numerics.Vector.Load(x + i) - _center) * _invStd) * _k + _d);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T Scalar(nuint i) => dy[i] * _a[0] + (((x[i] - _center[0]) * _invStd[0]) * _k[0] + _d[0]);
-}
-
-/// <summary>(x - mean) * scale + bias, in <see cref="double"/>: for channels whose constants <typeparamref name="T"/> cannot hold.</summary>
-internal readonly unsafe struct WideNormalizeOperator<T>(T* x, double mean, double scale, double bias) : IScalarOperator<T>
-    where T : unmanaged, IBinaryFloatingPointIeee754<T>
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T Scalar(nuint i) => T.CreateTruncating((double.CreateTruncating(x[i]) - mean) * scale + bias);
-}
-
-/// <summary>dy * a + ((x - mean) * invStd) * k + d, in <see cref="double"/> (without the x term when k is 0).</summary>
-internal readonly unsafe struct WideInputGradientOperator<T>(T* dy, T* x, double a, double mean, double invStd, double k, double d) : IScalarOperator<T>
-    where T : unmanaged, IBinaryFloatingPointIeee754<T>
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T Scalar(nuint i)
-    {
-        double g = double.CreateTruncating(dy[i]) * a + d;
-        return T.CreateTruncating(k == 0 ? g : g + ((double.CreateTruncating(x[i]) - mean) * invStd) * k);
-    }
-}
-
 /// <summary>
 /// Drives an <see cref="IElementOperator{T}"/> over a run: aligned stores in between an overlapping first and last
 /// vector, or for long runs, in between ends taken element by element. (Non-temporal stores for large outputs were
 /// measured on two reference machines: a loss for long runs, many times slower for short ones, whose partial lines
 /// defeat write combining.)
 /// </summary>
-internal static unsafe class ElementOps
+internal static unsafe class RunDriver
 {
     /// <summary>Runs of at least this many bytes take their ends element by element (see <see cref="ApplyLong{T, TOperator}"/>).</summary>
     private const nuint ScalarEndsBytes = 2048;
