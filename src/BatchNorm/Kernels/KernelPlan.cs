@@ -46,6 +46,23 @@ internal static class KernelPlan
     /// <summary>The bytes an element-pass chunk aims for (see <see cref="ElementPartition{T}"/>).</summary>
     public const long ChunkBytes = 256 * 1024;
 
+    /// <summary>
+    /// Runs of at least this many bytes store their ends element by element rather than as overlapping vectors
+    /// (<see cref="RunDriver"/>): overlapping ends made 2 KB runs 5-20 % slower when arrays are not 64-byte aligned, as
+    /// .NET's large arrays are not (benchmarks/README.md, "Alignment").
+    /// </summary>
+    public const int ScalarEndsBytes = 2048;
+
+    /// <summary>
+    /// The rows (times the tensors read) a column reduction strip walks with its accumulators in registers before it
+    /// stores them and the next strip takes the same rows: so few that the rows stream side by side (rows 4 KB apart
+    /// share an L1 set, and eight fit its ways).
+    /// </summary>
+    public const int RowBlock = 8;
+
+    /// <summary>The rows a column element loop takes per vector of columns, its constants loaded once into registers.</summary>
+    public const int RowGroup = 4;
+
     /// <summary>Below this many elements a pass stays on the calling thread: waking a helper costs more than it saves.</summary>
     public const long MinElementsForParallel = 1 << 16;
 

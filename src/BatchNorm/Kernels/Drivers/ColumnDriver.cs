@@ -11,9 +11,6 @@ namespace BatchNorm.Kernels;
 /// </summary>
 internal static unsafe class ColumnDriver
 {
-    /// <summary>The rows an element loop takes per vector of columns (see <see cref="ColumnDriver"/>).</summary>
-    private const int RowGroup = 4;
-
     /// <summary>y[r, j] = (x[r, j] - center[j]) * scale[j] + shift[j]</summary>
     public static void Normalize<T>(T* x, T* y, long stride, int rows, int width, T* center, T* scale, T* shift)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
@@ -66,7 +63,7 @@ internal static unsafe class ColumnDriver
         ApplyRows(new InputGradientColumns<T>(dy, x, a, center, invStd, k, d), dx, stride, rows, width);
 
     /// <summary>
-    /// Drives a column operator over the rows, <see cref="RowGroup"/> at a time: each vector of columns loads its
+    /// Drives a column operator over the rows, <see cref="KernelPlan.RowGroup"/> at a time: each vector of columns loads its
     /// constants once (into registers) for the whole group. Each row's overlapping last vector is computed before the
     /// group stores anything, so the destination may be the very memory the operator reads.
     /// </summary>
@@ -89,10 +86,10 @@ internal static unsafe class ColumnDriver
         }
 
         int last = width - v;
-        Vector<T>* tails = stackalloc Vector<T>[RowGroup];
-        for (int r0 = 0; r0 < rows; r0 += RowGroup)
+        Vector<T>* tails = stackalloc Vector<T>[KernelPlan.RowGroup];
+        for (int r0 = 0; r0 < rows; r0 += KernelPlan.RowGroup)
         {
-            int count = Math.Min(RowGroup, rows - r0);
+            int count = Math.Min(KernelPlan.RowGroup, rows - r0);
             long first = r0 * stride, end = first + count * stride;
             ColumnConstants<T> c = op.Load(last);
             for (int r = 0; r < count; r++)

@@ -12,13 +12,6 @@ namespace BatchNorm.Kernels;
 internal static unsafe class ColumnReduction
 {
     /// <summary>
-    /// The rows (times the tensors read) a reduction strip walks with its accumulators in registers before it stores
-    /// them and the next strip takes the same rows: so few that the rows stream side by side (a long column walk would
-    /// thrash L1 sets whenever the row stride is a multiple of 4 KB).
-    /// </summary>
-    private const int RowBlock = 8;
-
-    /// <summary>
     /// first[j], second[j] = the <typeparamref name="TSums"/> sums over the rows of column j of <c>a</c> (and <c>b</c>)
     /// about constant[j], for the <c>width</c> columns of <paramref name="rows"/>.
     /// </summary>
@@ -29,7 +22,7 @@ internal static unsafe class ColumnReduction
     {
         new Span<double>(first, rows.Width).Clear();
         new Span<double>(second, rows.Width).Clear();
-        int vectorEnd = VectorEnd<T>(rows.Width), blockRows = RowBlock / TSums.Streams;
+        int vectorEnd = VectorEnd<T>(rows.Width), blockRows = KernelPlan.RowBlock / TSums.Streams;
         for (int r0 = 0; r0 < rows.Count; r0 += blockRows)
         {
             ColumnRows<T> block = rows.Slice(r0, Math.Min(blockRows, rows.Count - r0));

@@ -25,9 +25,6 @@ internal interface IElementOperator<T> : IScalarOperator<T>
 /// </summary>
 internal static unsafe class RunDriver
 {
-    /// <summary>Runs of at least this many bytes take their ends element by element (see <see cref="ApplyLong{T, TOperator}"/>).</summary>
-    private const nuint ScalarEndsBytes = 2048;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply<T, TOperator>(in TOperator op, T* destination, nuint length)
         where T : unmanaged
@@ -40,7 +37,7 @@ internal static unsafe class RunDriver
             return;
         }
 
-        if (length * (nuint)sizeof(T) >= ScalarEndsBytes)
+        if (length * (nuint)sizeof(T) >= KernelPlan.ScalarEndsBytes)
         {
             ApplyLong(op, destination, length);
             return;
