@@ -12,14 +12,21 @@ namespace BatchNorm.Inference;
 /// In evaluation a layer that tracks running statistics computes, per channel <c>c</c>,
 /// <c>y = (x - running_mean) / sqrt(running_var + eps) * weight + bias</c> (weight 1 and bias 0 when not
 /// <see cref="BatchNormBase{T}.Affine"/>), which is <c>y = x * scale + shift</c>. All arithmetic is in
-/// <see cref="double"/>, and each result is rounded to <c>T</c> once. The methods read the layer and never change it;
-/// they describe evaluation mode whatever <see cref="BatchNormBase{T}.IsTraining"/> is. A running variance plus epsilon
-/// of zero gives a scale of 0, as the layer's inverse standard deviation of 0 there does; NaN propagates; neither throws.
+/// <see cref="double"/>, and each result is rounded to <c>T</c> once. The methods read the layer and never change it.
+/// A running variance plus epsilon of zero gives a scale of 0, as the layer's inverse standard deviation of 0 there
+/// does; NaN propagates; neither throws.
+/// </para>
+/// <para>
+/// The layer must be in evaluation mode (<see cref="BatchNormBase{T}.Eval"/>): in training mode it normalizes with each
+/// batch's own statistics, which no fixed affine map reproduces, so every method throws
+/// <see cref="InvalidOperationException"/> there, as PyTorch's <c>torch.nn.utils.fusion.fuse_conv_bn_eval</c> refuses a
+/// module in training mode. Call <c>Eval()</c> first.
 /// </para>
 /// </remarks>
 /// <example>
 /// <code>
 /// // A trained conv (16 output channels, 3 input, 3x3 kernel) followed by bn = new BatchNorm2d&lt;float&gt;(16):
+/// bn.Eval();
 /// int[] weightShape = [16, 3, 3, 3];
 /// float[] foldedWeight = new float[convWeight.Length];
 /// float[] foldedBias = new float[16];
@@ -31,11 +38,11 @@ public static class BatchNormFolding
 {
     /// <summary>Computes the evaluation-mode layer as a per-channel affine map <c>y = x * scale + shift</c>.</summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <param name="layer">The layer; it must track running statistics.</param>
+    /// <param name="layer">The layer; it must track running statistics and be in evaluation mode.</param>
     /// <param name="scale">Receives the per-channel scale; of length <c>NumFeatures</c>.</param>
     /// <param name="shift">Receives the per-channel shift; of length <c>NumFeatures</c>, not overlapping <paramref name="scale"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
-    /// <exception cref="InvalidOperationException">The layer tracks no running statistics (it then normalizes with batch statistics even in evaluation, which is no fixed affine map).</exception>
+    /// <exception cref="InvalidOperationException">The layer tracks no running statistics (it then normalizes with batch statistics even in evaluation, which is no fixed affine map), or it is in training mode (<see cref="BatchNormBase{T}.IsTraining"/>; call <see cref="BatchNormBase{T}.Eval"/> first).</exception>
     /// <exception cref="ArgumentException"><paramref name="scale"/> or <paramref name="shift"/> is not of length <c>NumFeatures</c>, or they overlap.</exception>
     /// <remarks>
     /// This method effectively computes, in <see cref="double"/>, <c>scale = weight / sqrt(running_var + eps)</c> and
@@ -47,7 +54,7 @@ public static class BatchNormFolding
     public static void ToAffine<T>(BatchNormBase<T> layer, Span<T> scale, Span<T> shift)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        RequireRunningStatistics(layer);
+        RequireFoldable(layer, nameof(ToAffine));
         Guard.Length<T>(scale, layer.NumFeatures);
         Guard.Length<T>(shift, layer.NumFeatures);
         Guard.Apart<T, T>(scale, shift);
@@ -65,14 +72,14 @@ public static class BatchNormFolding
     /// and <paramref name="foldedBias"/> such that <c>x @ foldedWeightᵀ + foldedBias == bn(x @ weightᵀ + bias)</c>.
     /// </summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <param name="layer">The batch-norm layer after the linear layer; it must track running statistics.</param>
+    /// <param name="layer">The batch-norm layer after the linear layer; it must track running statistics and be in evaluation mode.</param>
     /// <param name="weight">The linear layer's weight, row-major <c>[out, in]</c> (PyTorch's <c>nn.Linear.weight</c>).</param>
     /// <param name="weightShape">The weight's shape <c>[out, in]</c>, with <c>out = NumFeatures</c>.</param>
     /// <param name="bias">The linear layer's bias, of length <c>out</c>; empty when it has none (it is then 0).</param>
     /// <param name="foldedWeight">Receives the folded weight; the length of <paramref name="weight"/>, and may be the same memory (in place).</param>
     /// <param name="foldedBias">Receives the folded bias, always; of length <c>out</c>, not overlapping <paramref name="foldedWeight"/>; may be the same memory as <paramref name="bias"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
-    /// <exception cref="InvalidOperationException">The layer tracks no running statistics.</exception>
+    /// <exception cref="InvalidOperationException">The layer tracks no running statistics, or it is in training mode (<see cref="BatchNormBase{T}.IsTraining"/>; call <see cref="BatchNormBase{T}.Eval"/> first).</exception>
     /// <exception cref="ArgumentException"><paramref name="weightShape"/> is not of rank 2, has a negative dimension or an <c>out</c> other than <c>NumFeatures</c>; a span's length does not match it; or <paramref name="foldedBias"/> overlaps <paramref name="foldedWeight"/>.</exception>
     /// <remarks>
     /// This method effectively computes, in <see cref="double"/> with <c>scale = weight_bn / sqrt(running_var + eps)</c>,
@@ -86,7 +93,7 @@ public static class BatchNormFolding
         BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        RequireRunningStatistics(layer);
+        RequireFoldable(layer, nameof(FoldIntoLinear));
         if (weightShape.Length != 2)
         {
             ThrowHelper.ThrowArgument(
@@ -102,14 +109,14 @@ public static class BatchNormFolding
     /// whatever the convolution's stride, padding, dilation and groups.
     /// </summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <param name="layer">The batch-norm layer after the convolution; it must track running statistics.</param>
+    /// <param name="layer">The batch-norm layer after the convolution; it must track running statistics and be in evaluation mode.</param>
     /// <param name="weight">The convolution's weight, row-major <c>[out, in / groups, k…]</c> (PyTorch's <c>nn.Conv*d.weight</c>).</param>
     /// <param name="weightShape">The weight's shape <c>[out, in / groups, k…]</c> with 1 to 3 kernel dimensions, and <c>out = NumFeatures</c>.</param>
     /// <param name="bias">The convolution's bias, of length <c>out</c>; empty when it has none (it is then 0).</param>
     /// <param name="foldedWeight">Receives the folded weight; the length of <paramref name="weight"/>, and may be the same memory (in place).</param>
     /// <param name="foldedBias">Receives the folded bias, always; of length <c>out</c>, not overlapping <paramref name="foldedWeight"/>; may be the same memory as <paramref name="bias"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
-    /// <exception cref="InvalidOperationException">The layer tracks no running statistics.</exception>
+    /// <exception cref="InvalidOperationException">The layer tracks no running statistics, or it is in training mode (<see cref="BatchNormBase{T}.IsTraining"/>; call <see cref="BatchNormBase{T}.Eval"/> first).</exception>
     /// <exception cref="ArgumentException"><paramref name="weightShape"/> is not of rank 3 to 5, has a negative dimension or an <c>out</c> other than <c>NumFeatures</c>; a span's length does not match it; or <paramref name="foldedBias"/> overlaps <paramref name="foldedWeight"/>.</exception>
     /// <remarks>
     /// This method effectively computes, in <see cref="double"/> with <c>scale = weight_bn / sqrt(running_var + eps)</c>,
@@ -123,7 +130,7 @@ public static class BatchNormFolding
         BatchNormBase<T> layer, ReadOnlySpan<T> weight, ReadOnlySpan<int> weightShape, ReadOnlySpan<T> bias, Span<T> foldedWeight, Span<T> foldedBias)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        RequireRunningStatistics(layer);
+        RequireFoldable(layer, nameof(FoldIntoConvolution));
         if (weightShape.Length < 3 || weightShape.Length > 5)
         {
             ThrowHelper.ThrowArgument(
@@ -217,7 +224,8 @@ public static class BatchNormFolding
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         layer.Affine ? double.CreateTruncating(layer.Bias[channel]) : 0.0;
 
-    private static void RequireRunningStatistics<T>(BatchNormBase<T> layer)
+    /// <summary>The layer exists, tracks running statistics and is in evaluation mode; else the exception says which and what to do.</summary>
+    private static void RequireFoldable<T>(BatchNormBase<T> layer, string method)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -225,6 +233,12 @@ public static class BatchNormFolding
         {
             ThrowHelper.ThrowInvalidOperation(
                 "The layer tracks no running statistics, so even in evaluation it normalizes with each batch's statistics: it is no fixed affine map and cannot be folded.");
+        }
+
+        if (layer.IsTraining)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"{nameof(BatchNormFolding)}.{method} folds a layer in evaluation mode, but this layer is in training mode (IsTraining is true), where it normalizes with each batch's own statistics. Call Eval() on the layer first.");
         }
     }
 }

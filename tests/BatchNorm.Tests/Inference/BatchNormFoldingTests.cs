@@ -155,6 +155,7 @@ public class BatchNormFoldingTests
     {
         BatchNorm1d<double> layer = new(4, epsilon: Epsilon);
         Randomize(layer, 40);
+        layer.Eval();
         int[] shape = rank == 3 ? [4, 3, 5] : [4, 1, 2, 3, 2];
         int perChannel = shape.Skip(1).Aggregate(1, (a, b) => a * b);
         double[] weight = TestData.Gaussian(41, 4 * perChannel);
@@ -191,6 +192,7 @@ public class BatchNormFoldingTests
     {
         BatchNorm1d<double> layer = new(2, epsilon: Epsilon);
         Randomize(layer, 60);
+        layer.Eval();
         double[] buffer = TestData.Gaussian(61, 2 * 3 + 1);
         double[] weight = buffer[1..];
         var expectedWeight = new double[6];
@@ -255,6 +257,7 @@ public class BatchNormFoldingTests
     public void FoldIntoLinear_WrongRankOrChannels_Throws()
     {
         BatchNorm1d<double> layer = new(3);
+        layer.Eval();
 
         Assert.Contains("rank 2", Assert.Throws<ArgumentException>(() => BatchNormFolding.FoldIntoLinear(layer, new double[6], [3, 2, 1], [], new double[6], new double[3])).Message);
         Assert.Contains("NumFeatures", Assert.Throws<ArgumentException>(() => BatchNormFolding.FoldIntoLinear(layer, new double[6], [2, 3], [], new double[6], new double[3])).Message);
