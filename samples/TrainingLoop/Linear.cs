@@ -45,6 +45,11 @@ public sealed class Linear
     public ReadOnlySpan<float> BiasGradient => _biasGradient;
 
     /// <summary>output[b, o] = bias[o] + Σ_i weight[o, i] * input[b, i].</summary>
+    /// <remarks>
+    /// The sum is a plain loop in index order, not <c>TensorPrimitives.Dot</c>, whose float summation order depends on
+    /// the vector width: so the sample prints the same figures whatever SIMD the machine has (the BatchNorm1d layers
+    /// are the same bits on every vector width already).
+    /// </remarks>
     public void Forward(ReadOnlySpan<float> input, int batch, Span<float> output)
     {
         for (int b = 0; b < batch; b++)
@@ -52,7 +57,14 @@ public sealed class Linear
             ReadOnlySpan<float> x = input.Slice(b * InFeatures, InFeatures);
             for (int o = 0; o < OutFeatures; o++)
             {
-                output[(b * OutFeatures) + o] = _bias[o] + TensorPrimitives.Dot(_weight.AsSpan(o * InFeatures, InFeatures), x);
+                ReadOnlySpan<float> w = _weight.AsSpan(o * InFeatures, InFeatures);
+                float sum = 0;
+                for (int i = 0; i < w.Length; i++)
+                {
+                    sum += w[i] * x[i];
+                }
+
+                output[(b * OutFeatures) + o] = _bias[o] + sum;
             }
         }
     }
