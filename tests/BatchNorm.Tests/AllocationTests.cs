@@ -3,7 +3,7 @@ using System.Linq;
 using System.Numerics;
 using Xunit;
 using Xunit.Abstractions;
-using static BatchNorm.Tests.BatchNormTestKit;
+using static BatchNorm.Tests.TestData;
 
 namespace BatchNorm.Tests;
 
@@ -117,7 +117,7 @@ public abstract class AllocationTests<T>
         public Workload(int[] shape, int maxDegreeOfParallelism)
         {
             _shape = shape;
-            int length = ElementCount(shape);
+            int length = Length(shape);
             _input = RandomValues<T>(length, 1, 2, 3);
             _output = new T[length];
             _gradOutput = RandomValues<T>(length, 2);

@@ -6,556 +6,9 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Xunit;
-using static BatchNorm.Tests.BatchNormTestKit;
+using static BatchNorm.Tests.TestData;
 
 namespace BatchNorm.Tests;
-
-/// <summary>
-/// Helpers shared by <c>ErrorTests.cs</c>, <c>KnownValueTests.cs</c> and <c>AllocationTests.cs</c>: layer factories,
-/// deterministic data, bit-exact and tolerant comparisons, a snapshot of all layer state, a pair of identically
-/// trained layers (to check that a failed call changed nothing, including what Backward uses), and a bag of kernel
-/// arguments.
-/// </summary>
-internal static class BatchNormTestKit
-{
-    /// <summary>The channel count of the layers in <see cref="TrainedPair{T}"/>.</summary>
-    public const int Channels = 3;
-
-    /// <summary>A layer for input of the given rank: 2 or 3 → BatchNorm1d, 4 → BatchNorm2d, 5 → BatchNorm3d.</summary>
-    public static BatchNormBase<T> CreateLayer<T>(
-        int rank, int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStatistics = true)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        rank switch
-        {
-            2 or 3 => new BatchNorm1d<T>(numFeatures, epsilon, momentum, affine, trackRunningStatistics),
-            4 => new BatchNorm2d<T>(numFeatures, epsilon, momentum, affine, trackRunningStatistics),
-            5 => new BatchNorm3d<T>(numFeatures, epsilon, momentum, affine, trackRunningStatistics),
-            _ => throw new ArgumentOutOfRangeException(nameof(rank), rank, "No layer takes this rank."),
-        };
-
-    /// <summary>A valid shape of the given rank: (N, C), (N, C, 5), (N, C, 2, 3), (N, C, 2, 1, 3).</summary>
-    public static int[] MakeShape(int rank, int batch, int channels = Channels) =>
-        rank switch
-        {
-            2 => [batch, channels],
-            3 => [batch, channels, 5],
-            4 => [batch, channels, 2, 3],
-            5 => [batch, channels, 2, 1, 3],
-            _ => throw new ArgumentOutOfRangeException(nameof(rank), rank, "No layer takes this rank."),
-        };
-
-    public static int ElementCount(ReadOnlySpan<int> shape)
-    {
-        long count = 1;
-        foreach (int d in shape)
-        {
-            count *= d;
-        }
-
-        return checked((int)count);
-    }
-
-    /// <summary><c>N * d2 * … * dk</c>: the values per channel of a shape of rank 2 or more.</summary>
-    public static int ValuesPerChannel(ReadOnlySpan<int> shape)
-    {
-        int count = shape[0];
-        for (int i = 2; i < shape.Length; i++)
-        {
-            count *= shape[i];
-        }
-
-        return count;
-    }
-
-    /// <summary>Deterministic values uniform in <c>[center - spread, center + spread)</c>.</summary>
-    public static T[] RandomValues<T>(int length, int seed, double center = 0, double spread = 1)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var random = new Random(seed);
-        var values = new T[length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = T.CreateChecked(center + (spread * ((2 * random.NextDouble()) - 1)));
-        }
-
-        return values;
-    }
-
-    public static T[] Values<T>(params double[] values)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        values.Select(T.CreateChecked).ToArray();
-
-    public static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    public static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
-
-    public static string FormatShape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
-
-    /// <summary>Relative tolerance (against max(1, |expected|)) for results computed in <typeparamref name="T"/>.</summary>
-    public static double Tolerance<T>() => typeof(T) == typeof(float) ? 2e-6 : 1e-12;
-
-    public static void AssertClose<T>(double expected, T actual, string what)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        double value = double.CreateChecked(actual);
-        double tolerance = Tolerance<T>() * Math.Max(1, Math.Abs(expected));
-        Assert.True(
-            Math.Abs(value - expected) <= tolerance,
-            $"{what}: got {value:R}, expected {expected:R} (tolerance {tolerance:R}).");
-    }
-
-    public static void AssertBitEqual<T>(ReadOnlySpan<T> expected, ReadOnlySpan<T> actual, string what)
-        where T : unmanaged
-    {
-        Assert.True(expected.Length == actual.Length, $"{what}: length {actual.Length}, expected {expected.Length}.");
-        int size = Unsafe.SizeOf<T>();
-        ReadOnlySpan<byte> e = MemoryMarshal.AsBytes(expected);
-        ReadOnlySpan<byte> a = MemoryMarshal.AsBytes(actual);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            if (!e.Slice(i * size, size).SequenceEqual(a.Slice(i * size, size)))
-            {
-                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]} (bit for bit).");
-            }
-        }
-    }
-
-    /// <summary>Every piece of observable layer state, plus the contents of one buffer (an output, say).</summary>
-    public sealed class LayerSnapshot<T>
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        private readonly T[] _weight;
-        private readonly T[] _bias;
-        private readonly T[] _weightGradient;
-        private readonly T[] _biasGradient;
-        private readonly T[] _runningMean;
-        private readonly T[] _runningVariance;
-        private readonly long _numBatchesTracked;
-        private readonly bool _isTraining;
-        private readonly int _maxDegreeOfParallelism;
-        private readonly NonFiniteStatisticsPolicy _policy;
-        private readonly long _nonFiniteBatchCount;
-        private readonly T[] _watched;
-
-        public LayerSnapshot(BatchNormBase<T> layer, ReadOnlySpan<T> watched)
-        {
-            _weight = layer.Weight.ToArray();
-            _bias = layer.Bias.ToArray();
-            _weightGradient = layer.WeightGradient.ToArray();
-            _biasGradient = layer.BiasGradient.ToArray();
-            _runningMean = layer.RunningMean.ToArray();
-            _runningVariance = layer.RunningVariance.ToArray();
-            _numBatchesTracked = layer.NumBatchesTracked;
-            _isTraining = layer.IsTraining;
-            _maxDegreeOfParallelism = layer.MaxDegreeOfParallelism;
-            _policy = layer.NonFiniteStatisticsPolicy;
-            _nonFiniteBatchCount = layer.NonFiniteBatchCount;
-            _watched = watched.ToArray();
-        }
-
-        public void AssertSame(BatchNormBase<T> layer, ReadOnlySpan<T> watched, string context)
-        {
-            AssertBitEqual<T>(_weight, layer.Weight, $"{context}: Weight");
-            AssertBitEqual<T>(_bias, layer.Bias, $"{context}: Bias");
-            AssertBitEqual<T>(_weightGradient, layer.WeightGradient, $"{context}: WeightGradient");
-            AssertBitEqual<T>(_biasGradient, layer.BiasGradient, $"{context}: BiasGradient");
-            AssertBitEqual<T>(_runningMean, layer.RunningMean, $"{context}: RunningMean");
-            AssertBitEqual<T>(_runningVariance, layer.RunningVariance, $"{context}: RunningVariance");
-            Assert.True(
-                _numBatchesTracked == layer.NumBatchesTracked,
-                $"{context}: NumBatchesTracked is {layer.NumBatchesTracked}, expected {_numBatchesTracked}.");
-            Assert.True(_isTraining == layer.IsTraining, $"{context}: IsTraining is {layer.IsTraining}, expected {_isTraining}.");
-            Assert.True(
-                _maxDegreeOfParallelism == layer.MaxDegreeOfParallelism,
-                $"{context}: MaxDegreeOfParallelism is {layer.MaxDegreeOfParallelism}, expected {_maxDegreeOfParallelism}.");
-            Assert.True(_policy == layer.NonFiniteStatisticsPolicy, $"{context}: NonFiniteStatisticsPolicy is {layer.NonFiniteStatisticsPolicy}, expected {_policy}.");
-            Assert.True(
-                _nonFiniteBatchCount == layer.NonFiniteBatchCount,
-                $"{context}: NonFiniteBatchCount is {layer.NonFiniteBatchCount}, expected {_nonFiniteBatchCount}.");
-            AssertBitEqual<T>(_watched, watched, $"{context}: output buffer");
-        }
-    }
-
-    /// <summary>
-    /// Two layers driven through the same steps: weight and bias set, two training Forward + Backward steps on
-    /// another batch size (with an SGD update in between), then the mode is set and a last good
-    /// <c>Forward(Input, Shape, Output)</c> leaves what Backward needs. A test makes one call fail on
-    /// <see cref="Layer"/> only; <see cref="ExpectFailure{TException}"/> then checks that nothing changed, and that
-    /// the next Backward and Forward agree bit for bit with <see cref="Twin"/>, which never saw the failed call.
-    /// </summary>
-    public sealed class TrainedPair<T>
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        private readonly T[] _twinOutput;
-
-        public TrainedPair(int rank, bool training, bool affine = true, bool trackRunningStatistics = true, double? momentum = 0.1)
-        {
-            Rank = rank;
-            Shape = MakeShape(rank, 4);
-            int length = ElementCount(Shape);
-            Input = RandomValues<T>(length, seed: 11, center: 1.5, spread: 2);
-            GradOutput = RandomValues<T>(length, seed: 12);
-            Output = RandomValues<T>(length, seed: 13);
-            _twinOutput = (T[])Output.Clone();
-            Layer = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
-            Twin = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
-            Prepare(Layer, training, Output);
-            Prepare(Twin, training, _twinOutput);
-            AssertBitEqual<T>(_twinOutput, Output, "twin outputs");
-        }
-
-        public int Rank { get; }
-
-        public BatchNormBase<T> Layer { get; }
-
-        public BatchNormBase<T> Twin { get; }
-
-        public int[] Shape { get; }
-
-        public T[] Input { get; }
-
-        public T[] Output { get; }
-
-        public T[] GradOutput { get; }
-
-        /// <summary>
-        /// Runs <paramref name="call"/> on <see cref="Layer"/>, expects <typeparamref name="TException"/> (or a subclass)
-        /// naming <paramref name="paramName"/> (when not null) with every one of <paramref name="messageParts"/> in its
-        /// message, and checks that the layer and <paramref name="watched"/> are bit-identical to before and that the
-        /// layer still behaves exactly like <see cref="Twin"/>.
-        /// </summary>
-        public TException ExpectFailure<TException>(Action<BatchNormBase<T>> call, T[] watched, string? paramName, params string[] messageParts)
-            where TException : Exception
-        {
-            var before = new LayerSnapshot<T>(Layer, watched);
-            TException ex = Assert.ThrowsAny<TException>(() => call(Layer));
-            if (paramName is not null)
-            {
-                ArgumentException argumentException = Assert.IsAssignableFrom<ArgumentException>(ex);
-                Assert.Equal(paramName, argumentException.ParamName);
-            }
-
-            foreach (string part in messageParts)
-            {
-                Assert.Contains(part, ex.Message, StringComparison.Ordinal);
-            }
-
-            before.AssertSame(Layer, watched, "after the failed call");
-            AssertStillMatchesTwin();
-            return ex;
-        }
-
-        /// <summary>The next Backward (of the last good Forward) and a further Forward give what the twin's give.</summary>
-        public void AssertStillMatchesTwin()
-        {
-            AssertBackwardMatchesTwin();
-            AssertForwardMatchesTwin();
-        }
-
-        public void AssertBackwardMatchesTwin()
-        {
-            int length = Input.Length;
-            var gradInput = new T[length];
-            var twinGradInput = new T[length];
-            Layer.Backward(Input, Shape, GradOutput, gradInput);
-            Twin.Backward(Input, Shape, GradOutput, twinGradInput);
-            AssertBitEqual<T>(twinGradInput, gradInput, "gradInput of the Backward after the failed call");
-            AssertBitEqual<T>(Twin.WeightGradient, Layer.WeightGradient, "WeightGradient after that Backward");
-            AssertBitEqual<T>(Twin.BiasGradient, Layer.BiasGradient, "BiasGradient after that Backward");
-        }
-
-        public void AssertForwardMatchesTwin()
-        {
-            int length = Input.Length;
-            T[] input = RandomValues<T>(length, seed: 21, center: -0.5, spread: 3);
-            var output = new T[length];
-            var twinOutput = new T[length];
-            Layer.Forward(input, Shape, output);
-            Twin.Forward(input, Shape, twinOutput);
-            AssertBitEqual<T>(twinOutput, output, "output of the Forward after the failed call");
-            AssertBitEqual<T>(Twin.RunningMean, Layer.RunningMean, "RunningMean after that Forward");
-            AssertBitEqual<T>(Twin.RunningVariance, Layer.RunningVariance, "RunningVariance after that Forward");
-            Assert.Equal(Twin.NumBatchesTracked, Layer.NumBatchesTracked);
-        }
-
-        private void Prepare(BatchNormBase<T> layer, bool training, T[] output)
-        {
-            for (int c = 0; c < layer.Weight.Length; c++)
-            {
-                layer.Weight[c] = T.CreateChecked(0.75 + (0.5 * c));
-                layer.Bias[c] = T.CreateChecked(0.25 - (0.5 * c));
-            }
-
-            int[] stepShape = MakeShape(Rank, 6);
-            int stepLength = ElementCount(stepShape);
-            for (int step = 0; step < 2; step++)
-            {
-                T[] x = RandomValues<T>(stepLength, seed: 100 + step, center: step - 0.5, spread: 1 + step);
-                T[] dy = RandomValues<T>(stepLength, seed: 200 + step);
-                var y = new T[stepLength];
-                var dx = new T[stepLength];
-                layer.Forward(x, stepShape, y);
-                layer.Backward(x, stepShape, dy, dx);
-                for (int c = 0; c < layer.Weight.Length; c++)
-                {
-                    layer.Weight[c] -= T.CreateChecked(0.1) * layer.WeightGradient[c];
-                    layer.Bias[c] -= T.CreateChecked(0.1) * layer.BiasGradient[c];
-                }
-            }
-
-            layer.Train(training);
-            layer.Forward(Input, Shape, output);
-        }
-    }
-
-    /// <summary>Arguments for every <see cref="BatchNormKernels"/> method, over a layout, with a snapshot of all buffers.</summary>
-    public sealed class KernelArgs<T>
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        private readonly List<(string Name, Array Buffer)> _buffers = [];
-        private int _seed = 1000;
-
-        public KernelArgs(BatchNormLayout layout)
-        {
-            Layout = layout;
-            ValuesPerChannel = layout.ValuesPerChannel;
-            Count = layout.ValuesPerChannel;
-            foreach (string name in TypedNames)
-            {
-                Resize(name, DefaultLength(name));
-            }
-
-            foreach (string name in DoubleNames)
-            {
-                Resize(name, layout.Channels);
-            }
-        }
-
-        public static IReadOnlyList<string> TypedNames { get; } =
-            ["input", "output", "gradOutput", "gradInput", "weight", "bias", "runningMean", "runningVariance", "weightGradient", "biasGradient"];
-
-        public static IReadOnlyList<string> DoubleNames { get; } =
-            ["mean", "variance", "inverseStandardDeviation", "sumGradOutput", "sumGradOutputCentered"];
-
-        public BatchNormLayout Layout { get; }
-
-        public double Epsilon { get; set; } = 1e-5;
-
-        public int ValuesPerChannel { get; set; }
-
-        public double Factor { get; set; } = 0.1;
-
-        public long Count { get; set; }
-
-        public Memory<T> Input { get; set; }
-
-        public Memory<T> Output { get; set; }
-
-        public Memory<T> GradOutput { get; set; }
-
-        public Memory<T> GradInput { get; set; }
-
-        public Memory<T> Weight { get; set; }
-
-        public Memory<T> Bias { get; set; }
-
-        public Memory<T> RunningMean { get; set; }
-
-        public Memory<T> RunningVariance { get; set; }
-
-        public Memory<T> WeightGradient { get; set; }
-
-        public Memory<T> BiasGradient { get; set; }
-
-        public Memory<double> Mean { get; set; }
-
-        public Memory<double> Variance { get; set; }
-
-        public Memory<double> InverseStandardDeviation { get; set; }
-
-        public Memory<double> SumGradOutput { get; set; }
-
-        public Memory<double> SumGradOutputCentered { get; set; }
-
-        public int DefaultLength(string name) =>
-            name is "input" or "output" or "gradOutput" or "gradInput" ? Layout.Length : Layout.Channels;
-
-        /// <summary>Gives the named argument a fresh buffer of <paramref name="length"/> values (positive, for variances).</summary>
-        public void Resize(string name, int length)
-        {
-            bool positive = name.Contains("ariance", StringComparison.Ordinal) || name == "inverseStandardDeviation";
-            double center = positive ? 1.5 : 0.25;
-            double spread = positive ? 0.5 : 1.5;
-            if (DoubleNames.Contains(name))
-            {
-                double[] values = RandomValues<double>(length, _seed++, center, spread);
-                _buffers.Add((name, values));
-                SetDouble(name, values);
-            }
-            else
-            {
-                T[] values = RandomValues<T>(length, _seed++, center, spread);
-                _buffers.Add((name, values));
-                SetTyped(name, values);
-            }
-        }
-
-        /// <summary>
-        /// Places <paramref name="destination"/> <paramref name="shift"/> elements after <paramref name="source"/> in one
-        /// buffer (both of <typeparamref name="T"/> or both of <see cref="double"/>); a shift of 0 with equal lengths is the
-        /// very same memory.
-        /// </summary>
-        public void Overlap(string destination, string source, int shift)
-        {
-            bool doubles = DoubleNames.Contains(source);
-            Assert.Equal(doubles, DoubleNames.Contains(destination));
-            int sourceLength = doubles ? GetDouble(source).Length : GetTyped(source).Length;
-            int destinationLength = doubles ? GetDouble(destination).Length : GetTyped(destination).Length;
-            int sourceStart = Math.Max(0, -shift);
-            int destinationStart = sourceStart + shift;
-            int length = Math.Max(sourceStart + sourceLength, destinationStart + destinationLength);
-            if (doubles)
-            {
-                double[] buffer = RandomValues<double>(length, _seed++, 1.5, 0.5);
-                _buffers.Add((destination + "+" + source, buffer));
-                SetDouble(source, buffer.AsMemory(sourceStart, sourceLength));
-                SetDouble(destination, buffer.AsMemory(destinationStart, destinationLength));
-            }
-            else
-            {
-                T[] buffer = RandomValues<T>(length, _seed++, 1.5, 0.5);
-                _buffers.Add((destination + "+" + source, buffer));
-                SetTyped(source, buffer.AsMemory(sourceStart, sourceLength));
-                SetTyped(destination, buffer.AsMemory(destinationStart, destinationLength));
-            }
-        }
-
-        public Memory<double> GetDouble(string name) =>
-            name switch
-            {
-                "mean" => Mean,
-                "variance" => Variance,
-                "inverseStandardDeviation" => InverseStandardDeviation,
-                "sumGradOutput" => SumGradOutput,
-                "sumGradOutputCentered" => SumGradOutputCentered,
-                _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument."),
-            };
-
-        public Memory<T> GetTyped(string name) =>
-            name switch
-            {
-                "input" => Input,
-                "output" => Output,
-                "gradOutput" => GradOutput,
-                "gradInput" => GradInput,
-                "weight" => Weight,
-                "bias" => Bias,
-                "runningMean" => RunningMean,
-                "runningVariance" => RunningVariance,
-                "weightGradient" => WeightGradient,
-                "biasGradient" => BiasGradient,
-                _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument."),
-            };
-
-        public void SetTyped(string name, Memory<T> value)
-        {
-            switch (name)
-            {
-                case "input": Input = value; break;
-                case "output": Output = value; break;
-                case "gradOutput": GradOutput = value; break;
-                case "gradInput": GradInput = value; break;
-                case "weight": Weight = value; break;
-                case "bias": Bias = value; break;
-                case "runningMean": RunningMean = value; break;
-                case "runningVariance": RunningVariance = value; break;
-                case "weightGradient": WeightGradient = value; break;
-                case "biasGradient": BiasGradient = value; break;
-                default: throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument.");
-            }
-        }
-
-        public void SetDouble(string name, Memory<double> value)
-        {
-            switch (name)
-            {
-                case "mean": Mean = value; break;
-                case "variance": Variance = value; break;
-                case "inverseStandardDeviation": InverseStandardDeviation = value; break;
-                case "sumGradOutput": SumGradOutput = value; break;
-                case "sumGradOutputCentered": SumGradOutputCentered = value; break;
-                default: throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown argument.");
-            }
-        }
-
-        public void Invoke(string kernel, int maxDegreeOfParallelism = -1)
-        {
-            switch (kernel)
-            {
-                case nameof(BatchNormKernels.ForwardTraining):
-                    BatchNormKernels.ForwardTraining<T>(
-                        Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, Epsilon, Mean.Span, Variance.Span, InverseStandardDeviation.Span, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.ForwardInference):
-                    BatchNormKernels.ForwardInference<T>(
-                        Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, RunningMean.Span, RunningVariance.Span, Epsilon, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.Normalize):
-                    BatchNormKernels.Normalize<T>(
-                        Input.Span, Output.Span, Layout, Weight.Span, Bias.Span, Mean.Span, InverseStandardDeviation.Span, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.ComputeStatistics):
-                    BatchNormKernels.ComputeStatistics<T>(Input.Span, Layout, Mean.Span, Variance.Span, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.UpdateRunningStatistics):
-                    BatchNormKernels.UpdateRunningStatistics<T>(RunningMean.Span, RunningVariance.Span, Mean.Span, Variance.Span, ValuesPerChannel, Factor);
-                    break;
-                case nameof(BatchNormKernels.BackwardTraining):
-                    BatchNormKernels.BackwardTraining<T>(
-                        Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, Mean.Span, InverseStandardDeviation.Span,
-                        WeightGradient.Span, BiasGradient.Span, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.BackwardReduce):
-                    BatchNormKernels.BackwardReduce<T>(
-                        Input.Span, GradOutput.Span, Layout, Mean.Span, SumGradOutput.Span, SumGradOutputCentered.Span, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.BackwardElementwise):
-                    BatchNormKernels.BackwardElementwise<T>(
-                        Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, Mean.Span, InverseStandardDeviation.Span,
-                        SumGradOutput.Span, SumGradOutputCentered.Span, Count, maxDegreeOfParallelism);
-                    break;
-                case nameof(BatchNormKernels.BackwardInference):
-                    BatchNormKernels.BackwardInference<T>(
-                        Input.Span, GradOutput.Span, GradInput.Span, Layout, Weight.Span, RunningMean.Span, RunningVariance.Span, Epsilon,
-                        WeightGradient.Span, BiasGradient.Span, maxDegreeOfParallelism);
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "Unknown kernel.");
-            }
-        }
-
-        /// <summary>A copy of every buffer ever handed out (the current arguments among them).</summary>
-        public List<byte[]> Snapshot() => _buffers.Select(b => AsBytes(b.Buffer).ToArray()).ToList();
-
-        public void AssertUnchanged(List<byte[]> snapshot, string context)
-        {
-            for (int i = 0; i < snapshot.Count; i++)
-            {
-                Assert.True(
-                    snapshot[i].AsSpan().SequenceEqual(AsBytes(_buffers[i].Buffer)),
-                    $"{context}: buffer '{_buffers[i].Name}' changed.");
-            }
-        }
-
-        private static ReadOnlySpan<byte> AsBytes(Array buffer) =>
-            buffer switch
-            {
-                double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
-                float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
-                _ => throw new ArgumentOutOfRangeException(nameof(buffer), buffer.GetType(), "Unexpected buffer type."),
-            };
-    }
-}
 
 /// <summary>Theory data for the error tests.</summary>
 public static class ErrorTestCases
@@ -819,7 +272,7 @@ public abstract class LayerErrorTests<T>
         foreach (bool training in new[] { true, false })
         {
             var pair = new TrainedPair<T>(layerRank, training);
-            int length = ElementCount(shape);
+            int length = Length(shape);
             T[] input = RandomValues<T>(length, 1);
             var output = new T[length];
             string[] accepted = layerRank == 2 ? ["rank 2", "rank 3"] : [$"rank {layerRank}"];
@@ -836,7 +289,7 @@ public abstract class LayerErrorTests<T>
         {
             var pair = new TrainedPair<T>(rank, training);
             int[] shape = MakeShape(rank, 4, channels);
-            int length = ElementCount(shape);
+            int length = Length(shape);
             T[] input = RandomValues<T>(length, 2);
             var output = new T[length];
             string[] parts = channels == 0 ? [] : [Text(Channels), Text(channels)];
@@ -936,9 +389,9 @@ public abstract class LayerErrorTests<T>
         var output = new T[input.Length];
         pair.Layer.Forward(inPlace, pair.Shape, inPlace);
         pair.Twin.Forward(input, pair.Shape, output);
-        AssertBitEqual<T>(output, inPlace, "in-place output");
-        AssertBitEqual<T>(pair.Twin.RunningMean, pair.Layer.RunningMean, "RunningMean");
-        AssertBitEqual<T>(pair.Twin.RunningVariance, pair.Layer.RunningVariance, "RunningVariance");
+        Expect.BitwiseEqual<T>(output, inPlace, "in-place output");
+        Expect.BitwiseEqual<T>(pair.Twin.RunningMean, pair.Layer.RunningMean, "RunningMean");
+        Expect.BitwiseEqual<T>(pair.Twin.RunningVariance, pair.Layer.RunningVariance, "RunningVariance");
     }
 
     [Theory]
@@ -946,7 +399,7 @@ public abstract class LayerErrorTests<T>
     public void Forward_BatchStatisticsOverFewerThanTwoValues_Throws(int[] shape, string mode)
     {
         var pair = new TrainedPair<T>(shape.Length, training: mode != "eval-untracked", trackRunningStatistics: mode == "train");
-        int length = ElementCount(shape);
+        int length = Length(shape);
         T[] input = RandomValues<T>(length, 9);
         T[] output = RandomValues<T>(length, 10);
         var ex = pair.ExpectFailure<ArgumentException>(l => l.Forward(input, shape, output), output, paramName: null, Text(ValuesPerChannel(shape)));
@@ -969,7 +422,7 @@ public abstract class LayerErrorTests<T>
             double mean = double.CreateChecked(pair.Layer.RunningMean[c]);
             double invStd = 1 / Math.Sqrt(double.CreateChecked(pair.Layer.RunningVariance[c]) + pair.Layer.Epsilon);
             double expected = ((double.CreateChecked(input[c]) - mean) * invStd * double.CreateChecked(pair.Layer.Weight[c])) + double.CreateChecked(pair.Layer.Bias[c]);
-            AssertClose(expected, output[c], $"output[{c}]");
+            Expect.Known(expected, output[c], $"output[{c}]");
         }
     }
 
@@ -982,7 +435,7 @@ public abstract class LayerErrorTests<T>
     {
         BatchNormBase<T> layer = CreateLayer<T>(rank, Channels, affine: affine, trackRunningStatistics: trackRunningStatistics);
         int[] shape = MakeShape(rank, 4);
-        int length = ElementCount(shape);
+        int length = Length(shape);
         T[] input = RandomValues<T>(length, 1);
         T[] gradOutput = RandomValues<T>(length, 2);
         T[] gradInput = RandomValues<T>(length, 3);
@@ -1005,7 +458,7 @@ public abstract class LayerErrorTests<T>
         foreach (bool training in new[] { true, false })
         {
             var pair = new TrainedPair<T>(rank, training);
-            int length = ElementCount(shape);
+            int length = Length(shape);
             T[] input = RandomValues<T>(length, 1);
             T[] gradOutput = RandomValues<T>(length, 2);
             T[] gradInput = RandomValues<T>(length, 3);
@@ -1041,8 +494,8 @@ public abstract class LayerErrorTests<T>
         var pair = new TrainedPair<T>(rank, training);
         pair.Layer.Backward(pair.Input, pair.Shape, pair.GradOutput, Span<T>.Empty);
         pair.Twin.Backward(pair.Input, pair.Shape, pair.GradOutput, new T[pair.Input.Length]);
-        AssertBitEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
-        AssertBitEqual<T>(pair.Twin.BiasGradient, pair.Layer.BiasGradient, "BiasGradient");
+        Expect.BitwiseEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
+        Expect.BitwiseEqual<T>(pair.Twin.BiasGradient, pair.Layer.BiasGradient, "BiasGradient");
     }
 
     [Theory]
@@ -1084,9 +537,9 @@ public abstract class LayerErrorTests<T>
         var gradInput = new T[inPlace.Length];
         pair.Layer.Backward(pair.Input, pair.Shape, inPlace, inPlace);
         pair.Twin.Backward(pair.Input, pair.Shape, pair.GradOutput, gradInput);
-        AssertBitEqual<T>(gradInput, inPlace, "in-place gradInput");
-        AssertBitEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
-        AssertBitEqual<T>(pair.Twin.BiasGradient, pair.Layer.BiasGradient, "BiasGradient");
+        Expect.BitwiseEqual<T>(gradInput, inPlace, "in-place gradInput");
+        Expect.BitwiseEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
+        Expect.BitwiseEqual<T>(pair.Twin.BiasGradient, pair.Layer.BiasGradient, "BiasGradient");
     }
 
     [Theory]
@@ -1097,7 +550,7 @@ public abstract class LayerErrorTests<T>
         // differentiate the last good Forward, and still refuse the failed call's shape.
         var pair = new TrainedPair<T>(rank, training);
         int[] otherShape = MakeShape(rank, 6);
-        int otherLength = ElementCount(otherShape);
+        int otherLength = Length(otherShape);
         T[] otherInput = RandomValues<T>(otherLength, 31, 5, 1);
         var shortOutput = new T[otherLength - 1];
         pair.ExpectFailure<ArgumentException>(l => l.Forward(otherInput, otherShape, shortOutput), shortOutput, "output");
@@ -1106,7 +559,7 @@ public abstract class LayerErrorTests<T>
         int[] single = MakeShape(rank, 1);
         if (training && ValuesPerChannel(single) < 2)
         {
-            T[] singleInput = RandomValues<T>(ElementCount(single), 32);
+            T[] singleInput = RandomValues<T>(Length(single), 32);
             var singleOutput = new T[singleInput.Length];
             pair.ExpectFailure<ArgumentException>(l => l.Forward(singleInput, single, singleOutput), singleOutput, paramName: null);
         }
@@ -1189,9 +642,9 @@ public abstract class LayerErrorTests<T>
         var twinOutput = new T[pair.Input.Length];
         pair.Layer.Forward(pair.Input, pair.Shape, output);
         pair.Twin.Forward(pair.Input, pair.Shape, twinOutput);
-        AssertBitEqual<T>(twinOutput, output, "output");
-        AssertBitEqual<T>(pair.Twin.RunningMean, pair.Layer.RunningMean, "RunningMean");
-        AssertBitEqual<T>(pair.Twin.RunningVariance, pair.Layer.RunningVariance, "RunningVariance");
+        Expect.BitwiseEqual<T>(twinOutput, output, "output");
+        Expect.BitwiseEqual<T>(pair.Twin.RunningMean, pair.Layer.RunningMean, "RunningMean");
+        Expect.BitwiseEqual<T>(pair.Twin.RunningVariance, pair.Layer.RunningVariance, "RunningVariance");
         pair.AssertBackwardMatchesTwin();
     }
 
@@ -1283,10 +736,10 @@ public abstract class KernelErrorTests<T>
         aliased.SetTyped(destination, aliased.GetTyped(source));
         separate.Invoke(kernel);
         aliased.Invoke(kernel);
-        AssertBitEqual<T>(separate.GetTyped(destination).Span, aliased.GetTyped(destination).Span, destination);
-        AssertBitEqual<T>(separate.WeightGradient.Span, aliased.WeightGradient.Span, "weightGradient");
-        AssertBitEqual<T>(separate.BiasGradient.Span, aliased.BiasGradient.Span, "biasGradient");
-        AssertBitEqual<double>(separate.Mean.Span, aliased.Mean.Span, "mean");
+        Expect.BitwiseEqual<T>(separate.GetTyped(destination).Span, aliased.GetTyped(destination).Span, destination);
+        Expect.BitwiseEqual<T>(separate.WeightGradient.Span, aliased.WeightGradient.Span, "weightGradient");
+        Expect.BitwiseEqual<T>(separate.BiasGradient.Span, aliased.BiasGradient.Span, "biasGradient");
+        Expect.BitwiseEqual<double>(separate.Mean.Span, aliased.Mean.Span, "mean");
     }
 
     [Theory]
@@ -1339,15 +792,15 @@ public abstract class KernelErrorTests<T>
         T[] mean = keep.RunningMean.ToArray();
         T[] variance = keep.RunningVariance.ToArray();
         keep.Invoke(nameof(BatchNormKernels.UpdateRunningStatistics));
-        AssertBitEqual<T>(mean, keep.RunningMean.Span, "runningMean with factor 0");
-        AssertBitEqual<T>(variance, keep.RunningVariance.Span, "runningVariance with factor 0");
+        Expect.BitwiseEqual<T>(mean, keep.RunningMean.Span, "runningMean with factor 0");
+        Expect.BitwiseEqual<T>(variance, keep.RunningVariance.Span, "runningVariance with factor 0");
 
         var replace = new KernelArgs<T>(Layout) { Factor = 1, ValuesPerChannel = 2 };
         replace.Invoke(nameof(BatchNormKernels.UpdateRunningStatistics));
         for (int c = 0; c < Layout.Channels; c++)
         {
-            AssertClose(replace.Mean.Span[c], replace.RunningMean.Span[c], $"runningMean[{c}] with factor 1");
-            AssertClose(replace.Variance.Span[c] * 2, replace.RunningVariance.Span[c], $"runningVariance[{c}] with factor 1, M = 2");
+            Expect.Known(replace.Mean.Span[c], replace.RunningMean.Span[c], $"runningMean[{c}] with factor 1");
+            Expect.Known(replace.Variance.Span[c] * 2, replace.RunningVariance.Span[c], $"runningVariance[{c}] with factor 1, M = 2");
         }
     }
 

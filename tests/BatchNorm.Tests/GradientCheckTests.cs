@@ -50,7 +50,7 @@ public sealed class GradientCheckTests
         double[] bias = affine ? TestData.Uniform(4, channels, -1.0, 1.0) : [];
 
         // Running statistics from three real training steps.
-        BatchNormBase<double> trained = TestData.CreateLayer<double>(shape.Length, channels, momentum: 0.3, affine: affine, track: track);
+        BatchNormBase<double> trained = TestData.CreateLayer<double>(shape.Length, channels, momentum: 0.3, affine: affine, trackRunningStatistics: track);
         for (int step = 0; step < 3; step++)
         {
             trained.Forward(TestData.Gaussian(10 + step, length, mean: 1 - step, std: 1 + step), shape, new double[length]);
@@ -58,7 +58,7 @@ public sealed class GradientCheckTests
 
         BatchNormBase<double> Fresh()
         {
-            BatchNormBase<double> layer = TestData.CreateLayer<double>(shape.Length, channels, momentum: 0.3, affine: affine, track: track);
+            BatchNormBase<double> layer = TestData.CreateLayer<double>(shape.Length, channels, momentum: 0.3, affine: affine, trackRunningStatistics: track);
             weight.CopyTo(layer.Weight);
             bias.CopyTo(layer.Bias);
             trained.RunningMean.CopyTo(layer.RunningMean);

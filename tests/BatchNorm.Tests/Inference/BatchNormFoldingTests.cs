@@ -3,21 +3,12 @@ using System.Linq;
 using System.Numerics;
 using BatchNorm.Inference;
 using Xunit;
-using static BatchNorm.Tests.Inference.FoldingReference;
+using static BatchNorm.Tests.FoldingReference;
 
 namespace BatchNorm.Tests.Inference;
 
 public class BatchNormFoldingTests
 {
-    /// <summary>double: folded vs unfused, relative to |expected| + the largest |expected|; seen errors are about 1e-15.</summary>
-    private const double DoubleTolerance = 1e-12;
-
-    /// <summary>
-    /// float: the folded weights and bias are rounded to float once (2^-24 relative each), and the unfused reference
-    /// is exact in double; relative to |expected| + the largest |expected|, the error stays a few float ulps.
-    /// </summary>
-    private const double FloatTolerance = 1e-6;
-
     private const double Epsilon = 1e-3;
 
     [Theory]
@@ -50,7 +41,7 @@ public class BatchNormFoldingTests
             actual[i] = (x[i] * scale[c]) + shift[c];
         }
 
-        AssertClose(Reference(layer, x, batch, spatial), actual, DoubleTolerance);
+        Expect.Close<double>(Reference(layer, x, batch, spatial), actual, Tolerances.Double, "folded result");
     }
 
     /// <summary>eps = 0 and a zero running variance: the layer's inverse std is 0 there, so the fold is y = bias.</summary>
@@ -99,14 +90,14 @@ public class BatchNormFoldingTests
     [InlineData(false, true)]
     [InlineData(true, false)]
     [InlineData(false, false)]
-    public void FoldIntoLinear_Double_MatchesUnfused(bool hasBias, bool affine) => AssertLinear<double>(hasBias, affine, DoubleTolerance);
+    public void FoldIntoLinear_Double_MatchesUnfused(bool hasBias, bool affine) => AssertLinear<double>(hasBias, affine, Tolerances.Double);
 
     [Theory]
     [InlineData(true, true)]
     [InlineData(false, true)]
     [InlineData(true, false)]
     [InlineData(false, false)]
-    public void FoldIntoLinear_Float_MatchesUnfused(bool hasBias, bool affine) => AssertLinear<float>(hasBias, affine, FloatTolerance);
+    public void FoldIntoLinear_Float_MatchesUnfused(bool hasBias, bool affine) => AssertLinear<float>(hasBias, affine, Tolerances.Float);
 
     [Theory]
     [InlineData(1, 1, 0, true, true)]
@@ -115,7 +106,7 @@ public class BatchNormFoldingTests
     [InlineData(4, 1, 1, false, false)]
     [InlineData(4, 2, 0, true, true)]
     public void FoldIntoConvolution_Double_MatchesUnfused(int groups, int stride, int padding, bool hasBias, bool affine) =>
-        AssertConvolution<double>(groups, stride, padding, hasBias, affine, DoubleTolerance);
+        AssertConvolution<double>(groups, stride, padding, hasBias, affine, Tolerances.Double);
 
     [Theory]
     [InlineData(1, 1, 0, true, true)]
@@ -123,7 +114,7 @@ public class BatchNormFoldingTests
     [InlineData(2, 1, 1, true, false)]
     [InlineData(4, 1, 1, false, false)]
     public void FoldIntoConvolution_Float_MatchesUnfused(int groups, int stride, int padding, bool hasBias, bool affine) =>
-        AssertConvolution<float>(groups, stride, padding, hasBias, affine, FloatTolerance);
+        AssertConvolution<float>(groups, stride, padding, hasBias, affine, Tolerances.Float);
 
     [Fact]
     public void FoldIntoConvolution_Float_IsEachProductInDoubleRoundedOnce()
@@ -307,7 +298,7 @@ public class BatchNormFoldingTests
         double[] unfused = Linear(x, batch, inFeatures, ToDouble(weight), outFeatures, ToDouble(bias));
         double[] expected = Reference(layer, unfused, batch, 1);
         double[] actual = Linear(x, batch, inFeatures, ToDouble(foldedWeight), outFeatures, ToDouble(foldedBias));
-        AssertClose(expected, actual, tolerance);
+        Expect.Close<double>(expected, actual, tolerance, "folded result");
     }
 
     private static void AssertConvolution<T>(int groups, int stride, int padding, bool hasBias, bool affine, double tolerance)
@@ -329,7 +320,7 @@ public class BatchNormFoldingTests
         double[] expected = Reference(layer, unfused, batch, oh * ow);
         double[] actual = Conv2d(
             x, batch, inChannels, height, width, ToDouble(foldedWeight), outChannels, kernelHeight, kernelWidth, ToDouble(foldedBias), groups, stride, padding, out _, out _);
-        AssertClose(expected, actual, tolerance);
+        Expect.Close<double>(expected, actual, tolerance, "folded result");
     }
 
     /// <summary>A layer in eval mode with seeded weight, bias, running mean (away from 0) and positive running variance.</summary>
@@ -370,15 +361,4 @@ public class BatchNormFoldingTests
     private static double[] ToDouble<T>(T[] values)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         values.Select(double.CreateTruncating).ToArray();
-
-    private static void AssertClose(double[] expected, double[] actual, double tolerance)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double scale = expected.Max(Math.Abs);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double error = Math.Abs(expected[i] - actual[i]);
-            Assert.True(error <= tolerance * (Math.Abs(expected[i]) + scale), $"Element {i}: expected {expected[i]:R}, got {actual[i]:R} (error {error:E2}).");
-        }
-    }
 }

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Numerics;
 using System.Threading.Tasks;
-using BatchNorm.Tests.Reference;
 using Xunit;
 
 namespace BatchNorm.Tests.Reliability;

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Numerics;
-using BatchNorm.Tests.Reference;
 using Xunit;
 
 namespace BatchNorm.Tests.Reliability;
@@ -215,7 +214,7 @@ public abstract class HostileApiFuzzTests<T>
         Assert.ThrowsAny<ArgumentException>(() => BatchNormLayout.FromShape([n, c, s]));
         Assert.ThrowsAny<ArgumentException>(() => BatchNormLayout.FromShape([n, c, s, 1]));
         var layer = new BatchNorm1d<T>(3);
-        var snapshot = new BatchNormTestKit.LayerSnapshot<T>(layer, default);
+        var snapshot = new LayerSnapshot<T>(layer, default);
         ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => layer.Forward(new T[12], [n, c, s], new T[12]));
         Assert.Equal("shape", e.ParamName);
         snapshot.AssertSame(layer, default, "after an overflowing shape");
@@ -697,7 +696,7 @@ public abstract class HostileApiFuzzTests<T>
             ReferenceBatchNorm model = _model!;
             int op = random.Next(14);
             var arena = new SpanArena<T>(random);
-            var snapshot = new BatchNormTestKit.LayerSnapshot<T>(layer, default);
+            var snapshot = new LayerSnapshot<T>(layer, default);
             string what;
             Action call;
             Action? onSuccess = null;

@@ -1,6 +1,5 @@
 using System;
 using System.Numerics;
-using BatchNorm.Tests.Reference;
 using Xunit;
 
 namespace BatchNorm.Tests.Reliability;
@@ -107,7 +106,7 @@ public abstract class NonFiniteStatisticsPolicyTests<T>
 
         T[] x = Poison(Data(2), bad);
         T[] output = TestData.Gaussian<T>(77, x.Length);
-        var snapshot = new BatchNormTestKit.LayerSnapshot<T>(layer, output);
+        var snapshot = new LayerSnapshot<T>(layer, output);
         ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => layer.Forward(x, Shape, output));
         Assert.Equal("input", e.ParamName);
         Assert.IsType<ArgumentException>(e);
@@ -178,7 +177,7 @@ public abstract class NonFiniteStatisticsPolicyTests<T>
     [InlineData(NonFiniteStatisticsPolicy.Throw, false)]
     public void TrackingOff_NeverConsultsPolicy(NonFiniteStatisticsPolicy policy, bool training)
     {
-        BatchNormBase<T> layer = TestData.CreateLayer<T>(3, 3, track: false);
+        BatchNormBase<T> layer = TestData.CreateLayer<T>(3, 3, trackRunningStatistics: false);
         layer.NonFiniteStatisticsPolicy = policy;
         layer.Train(training);
         var reference = new ReferenceBatchNorm(3, 1e-5, 0.1, true, false);

@@ -1,6 +1,5 @@
 using System;
 using System.Numerics;
-using BatchNorm.Tests.Reference;
 using Xunit;
 
 namespace BatchNorm.Tests.Reliability;
@@ -11,15 +10,6 @@ namespace BatchNorm.Tests.Reliability;
 /// </summary>
 public sealed class NumericalExtremesTests
 {
-    /// <summary>Float variance against the double reference, relative, for x = offset + N(0, 1) with offsets up to 1e7.</summary>
-    public const double LargeOffsetVarianceRelative = 1e-3;
-
-    /// <summary>
-    /// Float output against the double reference, absolute, for x = offset + N(0, 1): the output is N(0, 1)-sized, so this
-    /// is about 80 float ulps of it. (At offset 1e7 the data itself is quantized to integers; both sides see the same values.)
-    /// </summary>
-    public const double LargeOffsetOutputAbsolute = 1e-5;
-
     private static readonly int[] ColumnShape = [512, 3];
     private static readonly int[] ChannelShape = [16, 3, 7, 5];
 
@@ -35,7 +25,7 @@ public sealed class NumericalExtremesTests
         return data;
     }
 
-    /// <summary>Float, x = offset + N(0, 1) (offset 1e3 … 1e7): batch variance within 1e-3 relative of the double reference (kernel and running variance), output within 1e-5 absolute.</summary>
+    /// <summary>Float, x = offset + N(0, 1) (offset 1e3 … 1e7): batch variance (kernel and running) within <see cref="Tolerances.LargeOffsetVarianceRelative"/> of the double reference, output within <see cref="Tolerances.LargeOffsetOutputAbsolute"/>.</summary>
     [Theory]
     [MemberData(nameof(Offsets))]
     public void LargeOffsetUnitSpread_Float_VarianceWithin1e3Relative_OutputClose(double offset, int rank)
@@ -53,11 +43,11 @@ public sealed class NumericalExtremesTests
         layer.Forward(x, shape, y);
         for (int c = 0; c < 3; c++)
         {
-            AssertRelative(reference.BatchVar[c], variance[c], LargeOffsetVarianceRelative, $"ComputeStatistics variance[{c}]");
-            AssertRelative(reference.RunningVar[c], layer.RunningVariance[c], LargeOffsetVarianceRelative, $"running variance[{c}]");
+            AssertRelative(reference.BatchVar[c], variance[c], Tolerances.LargeOffsetVarianceRelative, $"ComputeStatistics variance[{c}]");
+            AssertRelative(reference.RunningVar[c], layer.RunningVariance[c], Tolerances.LargeOffsetVarianceRelative, $"running variance[{c}]");
         }
 
-        Expect.CloseAbsolute<float>(expected, y, LargeOffsetOutputAbsolute, $"output at offset {offset}");
+        Expect.CloseAbsolute<float>(expected, y, Tolerances.LargeOffsetOutputAbsolute, $"output at offset {offset}");
     }
 
     /// <summary>A constant channel (zero variance) normalizes to exactly its bias, in training and eval, with finite gradients.</summary>
@@ -333,7 +323,7 @@ public sealed class NumericalExtremesTests
         for (int c = 0; c < shape[1]; c++)
         {
             Assert.True(double.IsFinite(mean[c]) && double.IsFinite(variance[c]), $"{what}: statistics of channel {c}: {mean[c]}, {variance[c]}");
-            AssertRelative(pair.Reference.BatchVar[c], variance[c], typeof(T) == typeof(float) ? 1e-6 : 1e-9, $"{what}: variance[{c}]");
+            AssertRelative(pair.Reference.BatchVar[c], variance[c], Tolerances.ExtremeVariance<T>(), $"{what}: variance[{c}]");
             AssertRunning(pair.Reference.RunningMean[c], pair.Layer.RunningMean[c], $"{what}: running mean[{c}]");
             AssertRunning(pair.Reference.RunningVar[c], pair.Layer.RunningVariance[c], $"{what}: running variance[{c}]");
         }
@@ -356,7 +346,7 @@ public sealed class NumericalExtremesTests
 
         // dx is finite wherever the true value is a T (with subnormal x and eps = 0 in float, w·invstd ≈ 1e39 and the
         // true dx itself exceeds float.MaxValue: there ±∞ is the correctly rounded result).
-        double scale = Math.Min(maxFactor * 4, typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue);
+        double scale = Math.Min(maxFactor * Tolerances.RoundingMargin, typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue);
         for (int i = 0; i < length; i++)
         {
             T rounded = T.CreateTruncating(expectedDx[i]);
@@ -382,7 +372,7 @@ public sealed class NumericalExtremesTests
         }
 
         double a = double.CreateTruncating(actual);
-        double bound = (4 * Tolerances.For<T>() * Math.Abs(expected)) + double.CreateTruncating(T.Epsilon);
+        double bound = (Tolerances.RoundingMargin * Tolerances.For<T>() * Math.Abs(expected)) + double.CreateTruncating(T.Epsilon);
         Assert.True(Math.Abs(a - expected) <= bound, $"{what}: expected {expected:R}, got {a:R} (error {Math.Abs(a - expected):E3} > {bound:E3})");
     }
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Numerics;
-using BatchNorm.Tests.Reference;
 using CsCheck;
 using Xunit;
 using Xunit.Abstractions;
@@ -546,7 +545,7 @@ public abstract class PropertyTests<T>
         private void ExpectFailure<TException>(Action call, string context)
             where TException : Exception
         {
-            var before = new BatchNormTestKit.LayerSnapshot<T>(_layer, default);
+            var before = new LayerSnapshot<T>(_layer, default);
             Exception? thrown = Record.Exception(call);
             Assert.True(thrown is TException, $"{context}: expected {typeof(TException).Name}, got {thrown?.GetType().Name ?? "no exception"}: {thrown?.Message}");
             before.AssertSame(_layer, default, $"{context}: after the failed call");

@@ -1,10 +1,11 @@
 using System;
 
-namespace BatchNorm.Tests.Reference;
+namespace BatchNorm.Tests;
 
 /// <summary>
 /// The test oracle: a plain scalar model of a PyTorch <c>BatchNorm*d</c> layer in <see cref="double"/>, written from
-/// the formulas in DESIGN.md ("Semantics") and not from the library. Loops only, two passes (mean, then variance).
+/// PyTorch's formulas (README.md, "PyTorch names") and not from the library. Loops only, two passes (mean, then
+/// variance). Every formula the tests need is here, once: the other tests call these methods rather than restate them.
 /// Data is channel-major: element <c>(n, c, s)</c> of shape <c>(N, C, d1, …)</c> is at <c>(n * C + c) * S + s</c>.
 /// </summary>
 public sealed class ReferenceBatchNorm

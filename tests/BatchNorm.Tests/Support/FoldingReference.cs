@@ -1,6 +1,6 @@
 using System;
 
-namespace BatchNorm.Tests.Inference;
+namespace BatchNorm.Tests;
 
 /// <summary>Plain double-precision references for the folding tests: matmul, grouped 2d convolution, eval batch norm.</summary>
 internal static class FoldingReference

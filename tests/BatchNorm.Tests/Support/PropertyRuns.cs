@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Threading;
 using CsCheck;
 
-namespace BatchNorm.Tests.Reliability;
+namespace BatchNorm.Tests;
 
 /// <summary>
 /// How many cases the property and fuzz tests run. By default a CI-sized run (a few seconds in total);
