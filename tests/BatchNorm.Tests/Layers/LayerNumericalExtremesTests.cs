@@ -2,13 +2,13 @@ using System;
 using System.Numerics;
 using Xunit;
 
-namespace BatchNorm.Tests.Reliability;
+namespace BatchNorm.Tests.Layers;
 
 /// <summary>
 /// Numerical extremes, each with the expected behaviour in its name. Data is rounded to the element type before the
 /// double reference sees it, so both compute on the same values.
 /// </summary>
-public sealed class NumericalExtremesTests
+public sealed class LayerNumericalExtremesTests
 {
     private static readonly int[] ColumnShape = [512, 3];
     private static readonly int[] ChannelShape = [16, 3, 7, 5];

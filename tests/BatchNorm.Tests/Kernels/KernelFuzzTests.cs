@@ -4,156 +4,19 @@ using System.Linq;
 using System.Numerics;
 using Xunit;
 
-namespace BatchNorm.Tests.Reliability;
-
-/// <summary>
-/// All the spans of one call, placed in one array per element type (one array in all when T is double) with sentinel
-/// gaps between them; a span may instead overlap an earlier one (the very same memory, or shifted). After a call the
-/// whole array is compared: a failed call must leave every element bit-identical, a successful one may change only its
-/// output spans, and never a sentinel.
-/// </summary>
-internal sealed class SpanArena<T>
-    where T : unmanaged, IBinaryFloatingPointIeee754<T>
-{
-    private const double Sentinel = -9876.5;
-    private readonly List<(string Name, bool IsDouble, int Start, int Length)> _regions = [];
-    private readonly Random _random;
-    private readonly bool _shared = typeof(T) == typeof(double);
-    private int _typedEnd = 2;
-    private int _doubleEnd = 2;
-    private T[] _typed = [];
-    private double[] _doubles = [];
-
-    public SpanArena(Random random) => _random = random;
-
-    public double OverlapChance { get; set; } = 0.12;
-
-    public string Describe() => string.Join(", ", _regions.Select(r => $"{r.Name}[{(r.IsDouble ? "d" : "T")}@{r.Start}+{r.Length}]"));
-
-    /// <summary>Reserves a span; returns its index. Call <see cref="Build"/> once all are reserved.</summary>
-    public int Add(string name, bool isDouble, int length)
-    {
-        var candidates = _regions.Where(r => (r.IsDouble == isDouble || _shared) && r.Length > 0).ToList();
-        int start;
-        if (length > 0 && candidates.Count > 0 && _random.NextDouble() < OverlapChance)
-        {
-            var other = candidates[_random.Next(candidates.Count)];
-            start = Math.Max(2, other.Start + (_random.Next(3) == 0 ? 0 : _random.Next(-3, 4)));
-        }
-        else
-        {
-            ref int end = ref (isDouble || _shared) ? ref _doubleEnd : ref _typedEnd;
-            start = end + _random.Next(1, 4);
-        }
-
-        ref int last = ref (isDouble || _shared) ? ref _doubleEnd : ref _typedEnd;
-        last = Math.Max(last, start + length);
-        _regions.Add((name, isDouble, start, length));
-        return _regions.Count - 1;
-    }
-
-    /// <summary>Allocates the arrays (sentinel everywhere), then fills each span with random data in order.</summary>
-    public void Build()
-    {
-        _doubles = new double[_doubleEnd + 3];
-        Array.Fill(_doubles, Sentinel);
-        _typed = _shared ? (T[])(object)_doubles : new T[_typedEnd + 3];
-        if (!_shared)
-        {
-            Array.Fill(_typed, T.CreateTruncating(Sentinel));
-        }
-
-        foreach (var r in _regions)
-        {
-            bool positive = r.Name.Contains("ariance", StringComparison.Ordinal) || r.Name == "inverseStandardDeviation";
-            for (int i = 0; i < r.Length; i++)
-            {
-                double v = positive ? 0.5 + (1.5 * _random.NextDouble()) : (4 * _random.NextDouble()) - 2;
-                if (r.IsDouble)
-                {
-                    _doubles[r.Start + i] = v;
-                }
-                else
-                {
-                    _typed[r.Start + i] = T.CreateTruncating(v);
-                }
-            }
-        }
-    }
-
-    public Span<T> Typed(int index) => _typed.AsSpan(_regions[index].Start, _regions[index].Length);
-
-    public Span<double> Doubles(int index) => _doubles.AsSpan(_regions[index].Start, _regions[index].Length);
-
-    public (T[] Typed, double[] Doubles) Snapshot() => ((T[])_typed.Clone(), (double[])_doubles.Clone());
-
-    /// <summary>The values span <paramref name="index"/> held in <paramref name="snapshot"/>, as double.</summary>
-    public double[] Before((T[] Typed, double[] Doubles) snapshot, int index)
-    {
-        var r = _regions[index];
-        return r.IsDouble
-            ? snapshot.Doubles.AsSpan(r.Start, r.Length).ToArray()
-            : TestData.ToDouble<T>(snapshot.Typed.AsSpan(r.Start, r.Length));
-    }
-
-    /// <summary>Asserts that every element outside the spans <paramref name="outputs"/> is bit-identical to <paramref name="snapshot"/>.</summary>
-    public void AssertUnchangedExcept((T[] Typed, double[] Doubles) snapshot, IReadOnlyCollection<int> outputs, string context)
-    {
-        var typedWritable = new bool[_typed.Length];
-        var doubleWritable = new bool[_doubles.Length];
-        foreach (int o in outputs)
-        {
-            var r = _regions[o];
-            bool[] w = r.IsDouble || _shared ? doubleWritable : typedWritable;
-            for (int i = 0; i < r.Length; i++)
-            {
-                w[r.Start + i] = true;
-            }
-        }
-
-        if (_shared)
-        {
-            typedWritable = doubleWritable;
-        }
-
-        for (int i = 0; i < _doubles.Length; i++)
-        {
-            if (!doubleWritable[i] && BitConverter.DoubleToInt64Bits(_doubles[i]) != BitConverter.DoubleToInt64Bits(snapshot.Doubles[i]))
-            {
-                Assert.Fail($"{context}: double array element {i} changed from {snapshot.Doubles[i]:R} to {_doubles[i]:R} (spans: {Describe()}).");
-            }
-        }
-
-        for (int i = 0; i < _typed.Length; i++)
-        {
-            if (!typedWritable[i] && !_typed[i].Equals(snapshot.Typed[i]) && !(T.IsNaN(_typed[i]) && T.IsNaN(snapshot.Typed[i])))
-            {
-                Assert.Fail($"{context}: {typeof(T).Name} array element {i} changed from {snapshot.Typed[i]} to {_typed[i]} (spans: {Describe()}).");
-            }
-        }
-    }
-}
+namespace BatchNorm.Tests.Kernels;
 
 /// <summary>
 /// Hostile use of the public API, seeded and bounded: random ranks, shapes (negative, zero, huge, overflowing int),
-/// span lengths (short, long, empty), overlapping spans (slices of one array), hyperparameters (NaN, ±∞, negative, &gt; 1)
-/// and call orders, on the kernels and on layers. Every call either succeeds and matches the reference, or throws
+/// span lengths (short, long, empty), overlapping spans (slices of one array) and hyperparameters (NaN, ±∞, negative, &gt; 1),
+/// on the kernels. Every call either succeeds and matches the reference, or throws
 /// ArgumentException (or a subclass) / InvalidOperationException with every piece of state bit-identical to before;
 /// nothing is written outside the output spans (sentinels around every span); NotSupportedException only for an
 /// unsupported T.
 /// </summary>
-public abstract class HostileApiFuzzTests<T>
+public abstract class KernelFuzzTests<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    private const int MaxElements = 3000;
-
-    private static readonly int[] HostileDimensions =
-        [0, 1, 1, 2, 2, 3, 3, 4, 5, 7, 64, 65, 67, -1, -2, int.MinValue, int.MaxValue, 46341, 65536, 1 << 20, 1431655766];
-
-    private static readonly double[] HostileEpsilons = [1e-5, 1e-5, 1e-3, 0, 1, 1e300, double.Epsilon, double.NaN, double.PositiveInfinity, double.NegativeInfinity, -1, -1e-12];
-
-    private static readonly double?[] HostileMomenta = [0.1, 0.1, null, 0, 1, 0.5, double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.1, 1.5];
-
     private static readonly string[] Kernels =
     [
         nameof(BatchNormKernels.ForwardTraining), nameof(BatchNormKernels.ForwardInference), nameof(BatchNormKernels.Normalize),
@@ -161,7 +24,7 @@ public abstract class HostileApiFuzzTests<T>
         nameof(BatchNormKernels.BackwardInference), nameof(BatchNormKernels.BackwardReduce), nameof(BatchNormKernels.BackwardElementwise),
     ];
 
-    private static double Tolerance => 4 * Tolerances.For<T>();
+    private static double Tolerance => HostileValues.Tolerance<T>();
 
     /// <summary>Kernels: 2,000 seeded random calls (×BATCHNORM_LONG_PROPERTIES) with hostile layouts, lengths, overlaps and hyperparameters.</summary>
     [Fact]
@@ -189,18 +52,6 @@ public abstract class HostileApiFuzzTests<T>
             $"{failures.Values.Sum(f => f.Count)} of {iterations} calls failed:\n" + string.Join("\n", failures.Select(f => $"{f.Key}: {f.Value.Count} failures; first: {f.Value.First}")));
     }
 
-    /// <summary>Layers: 60 seeded random layers (hostile constructor arguments) × 40 random calls each, against a reference model.</summary>
-    [Fact]
-    public void Layers_HostileCallSequences_SucceedAndMatchReference_OrThrowDocumentedWithNothingChanged()
-    {
-        long layers = PropertyRuns.Iterations(60);
-        for (int i = 0; i < layers; i++)
-        {
-            int seed = 104729 * i + typeof(T).Name.Length;
-            new LayerFuzz(new Random(seed), $"{typeof(T).Name} layer {i} (seed {seed})").Run(40);
-        }
-    }
-
     /// <summary>A layout or shape whose element count overflows int is rejected (never wrapped), by the layout and by a layer.</summary>
     [Theory]
     [InlineData(65536, 3, 65536)]
@@ -220,47 +71,6 @@ public abstract class HostileApiFuzzTests<T>
         snapshot.AssertSame(layer, default, "after an overflowing shape");
     }
 
-    /// <summary>
-    /// Backward (eval and training) of an empty tensor with a huge batch dimension — shape [20000000, 5, 0], no elements
-    /// at all — returns within 100 ms (it has nothing to do; the forward of the same shape takes microseconds).
-    /// </summary>
-    [Fact]
-    public void Backward_OnEmptyTensorWithHugeBatch_ReturnsPromptly()
-    {
-        var layer = new BatchNorm1d<T>(5);
-        // A loop over every (n, c) of this empty tensor takes tens of seconds; the bound leaves room for a noisy machine.
-        int[] shape = [400_000_000, 5, 0];
-        layer.Eval();
-        var forward = System.Diagnostics.Stopwatch.StartNew();
-        layer.Forward([], shape, []);
-        forward.Stop();
-        var backward = System.Diagnostics.Stopwatch.StartNew();
-        layer.Backward([], shape, [], []);
-        backward.Stop();
-        var kernel = System.Diagnostics.Stopwatch.StartNew();
-        BatchNormKernels.BackwardTraining<T>([], [], [], new BatchNormLayout(400_000_000, 5, 0), default, new double[5], new double[5], new T[5], new T[5]);
-        kernel.Stop();
-        Assert.True(
-            backward.ElapsedMilliseconds < 1000 && kernel.ElapsedMilliseconds < 1000,
-            $"an empty tensor of shape [{string.Join(", ", shape)}]: Forward {forward.ElapsedMilliseconds} ms, Backward {backward.ElapsedMilliseconds} ms, BackwardTraining kernel {kernel.ElapsedMilliseconds} ms; expected < 1000 ms");
-        Assert.All(layer.WeightGradient.ToArray(), g => Assert.Equal(T.Zero, g));
-    }
-
-    private static int Dimension(Random random) =>
-        random.NextDouble() < 0.75 ? random.Next(0, 6) : HostileDimensions[random.Next(HostileDimensions.Length)];
-
-    private static double[] Converted(double[] values) => TestData.ToDouble<T>(TestData.Convert<T>(values));
-
-    /// <summary>
-    /// Asserts an exception is documented: ArgumentException (including ArgumentOutOfRangeException) or
-    /// InvalidOperationException; never NotSupportedException for float or double, never anything else.
-    /// </summary>
-    private static void AssertDocumented(Exception e, string context)
-    {
-        bool documented = e is ArgumentException || e is InvalidOperationException;
-        Assert.True(documented, $"{context}: undocumented {e.GetType().FullName}: {e.Message}\n{e.StackTrace}");
-    }
-
     private static void KernelCall(Random random, string kernel, string context)
     {
         // The layout: sometimes default(BatchNormLayout) (0, 0, 0), sometimes hostile; an overflowing or negative one
@@ -272,7 +82,7 @@ public abstract class HostileApiFuzzTests<T>
         }
         else
         {
-            int n = Dimension(random), c = Math.Max(Dimension(random), random.Next(2) == 0 ? 1 : int.MinValue), s = Dimension(random);
+            int n = HostileValues.Dimension(random), c = Math.Max(HostileValues.Dimension(random), random.Next(2) == 0 ? 1 : int.MinValue), s = HostileValues.Dimension(random);
             if (n == 0 || s == 0)
             {
                 (n, s) = (Math.Min(n, 1 << 16), Math.Min(s, 1 << 16)); // see Backward_OnEmptyTensorWithHugeBatch_ReturnsPromptly
@@ -305,14 +115,14 @@ public abstract class HostileApiFuzzTests<T>
                 3 => correct + 7,
                 _ => optional && pick == 4 ? 0 : correct,
             };
-            return Math.Min(len, MaxElements + 8);
+            return Math.Min(len, HostileValues.MaxElements + 8);
         }
 
         var spans = new Dictionary<string, int>();
         void Typed(string name, int correct, bool optional = false) => spans[name] = arena.Add(name, false, Len(correct, optional));
         void Doubles(string name) => spans[name] = arena.Add(name, true, Len(channels, false));
 
-        double epsilon = HostileEpsilons[random.Next(HostileEpsilons.Length)];
+        double epsilon = HostileValues.Epsilons[random.Next(HostileValues.Epsilons.Length)];
         int degree = new[] { -1, 1, 2, 3, 0, int.MaxValue }[random.Next(6)];
         double factor = new[] { 0.1, 0.5, 0, 1, double.NaN, -0.1, 1.5, double.PositiveInfinity }[random.Next(8)];
         int valuesPerChannel = new[] { layout.ValuesPerChannel, layout.ValuesPerChannel, 2, 1, 0, -3, int.MaxValue }[random.Next(7)];
@@ -408,7 +218,7 @@ public abstract class HostileApiFuzzTests<T>
 
         if (thrown is not null)
         {
-            AssertDocumented(thrown, call);
+            HostileValues.AssertDocumented(thrown, call);
             arena.AssertUnchangedExcept(before, [], $"{call}: after {thrown.GetType().Name} ({thrown.Message})");
             return;
         }
@@ -616,267 +426,13 @@ public abstract class HostileApiFuzzTests<T>
             }
         }
     }
-
-    /// <summary>One random layer (hostile constructor arguments) driven by random calls next to a reference model.</summary>
-    private sealed class LayerFuzz(Random random, string context)
-    {
-        private BatchNormBase<T>? _layer;
-        private ReferenceBatchNorm? _model;
-        private PropertyTests<T>.GradientScales? _scales;
-        private int[]? _lastShape;
-        private int _rank;
-
-        public void Run(int calls)
-        {
-            int numFeatures = new[] { 1, 2, 3, 5, 64, 65, 67, 0, -1, int.MinValue }[random.Next(10)];
-            double epsilon = HostileEpsilons[random.Next(HostileEpsilons.Length)];
-            double? momentum = HostileMomenta[random.Next(HostileMomenta.Length)];
-            bool affine = random.Next(3) > 0, track = random.Next(3) > 0;
-            _rank = random.Next(2, 6);
-            bool valid = numFeatures > 0 && epsilon >= 0 && (momentum is null || (momentum >= 0 && momentum <= 1));
-            string ctor = $"{context}: rank {_rank} layer({numFeatures}, {epsilon:R}, {momentum}, {affine}, {track})";
-            try
-            {
-                _layer = TestData.CreateLayer<T>(_rank, numFeatures, epsilon, momentum, affine, track);
-            }
-            catch (Exception e)
-            {
-                Assert.True(e is ArgumentOutOfRangeException && !valid, $"{ctor}: threw {e.GetType().Name} ({e.Message})");
-                return;
-            }
-
-            Assert.True(valid, $"{ctor} should have thrown ArgumentOutOfRangeException");
-            _model = new ReferenceBatchNorm(numFeatures, epsilon, momentum, affine, track);
-            _scales = new PropertyTests<T>.GradientScales(numFeatures);
-            for (int i = 0; i < calls; i++)
-            {
-                Step($"{ctor}, call {i}");
-            }
-        }
-
-        private int[] Shape()
-        {
-            BatchNormBase<T> layer = _layer!;
-            if (_lastShape is not null && random.Next(3) == 0)
-            {
-                return (int[])_lastShape.Clone();
-            }
-
-            int rank = random.Next(8) == 0 ? random.Next(0, 7) : _rank;
-            var shape = new int[rank];
-            for (int d = 0; d < rank; d++)
-            {
-                shape[d] = d == 1 && random.Next(6) > 0 ? layer.NumFeatures : Dimension(random);
-            }
-
-            return ClampEmpty(shape);
-        }
-
-        /// <summary>
-        /// A shape of zero elements keeps its other dimensions at most 65536: huge ones there make Backward loop over
-        /// every (n, c) pair (see <see cref="HostileApiFuzzTests{T}.Backward_OnEmptyTensorWithHugeBatch_ReturnsPromptly"/>),
-        /// and the reference model does too.
-        /// </summary>
-        private static int[] ClampEmpty(int[] shape)
-        {
-            if (shape.Contains(0))
-            {
-                for (int d = 0; d < shape.Length; d++)
-                {
-                    shape[d] = Math.Min(shape[d], 1 << 16);
-                }
-            }
-
-            return shape;
-        }
-
-        private void Step(string context)
-        {
-            BatchNormBase<T> layer = _layer!;
-            ReferenceBatchNorm model = _model!;
-            int op = random.Next(14);
-            var arena = new SpanArena<T>(random);
-            var snapshot = new LayerSnapshot<T>(layer, default);
-            string what;
-            Action call;
-            Action? onSuccess = null;
-            int[] outputs = [];
-            switch (op)
-            {
-                case 0 or 1 or 2 or 3 or 4:
-                {
-                    int[] shape = Shape();
-                    long product = shape.Aggregate(1L, (p, d) => Math.Clamp(p * Math.Max(d, 0), 0, 1L << 40));
-                    int correct = (int)Math.Min(product, MaxElements + 8);
-                    int input = arena.Add("input", false, random.Next(10) == 0 ? Math.Max(0, correct + random.Next(-1, 2)) : correct);
-                    int output = arena.Add("output", false, random.Next(10) == 0 ? Math.Max(0, correct + random.Next(-1, 2)) : correct);
-                    arena.Build();
-                    outputs = [output];
-                    what = $"{context}: Forward({(layer.IsTraining ? "train" : "eval")}, shape [{string.Join(", ", shape)}], {arena.Describe()})";
-                    bool valid = shape.Length >= 2 && shape.All(d => d >= 0) && shape[1] == layer.NumFeatures && product <= int.MaxValue
-                        && shape.Length == Math.Clamp(shape.Length, _rank == 3 ? 2 : _rank, _rank == 2 ? 3 : _rank)
-                        && arena.Typed(input).Length == product && arena.Typed(output).Length == product
-                        && (!(layer.IsTraining || !layer.TrackRunningStatistics) || product / shape[1] >= 2)
-                        && (!arena.Typed(input).Overlaps(arena.Typed(output), out int offset) || (offset == 0 && arena.Typed(input).Length == arena.Typed(output).Length));
-                    call = () => PropertyTests<T>.ForwardAndCompare(layer, model, arena.Typed(input), shape, arena.Typed(output), Tolerance, what);
-                    onSuccess = () =>
-                    {
-                        Assert.True(valid, $"{what}: succeeded, but should have thrown");
-                        _lastShape = shape;
-                    };
-                    if (!valid)
-                    {
-                        call = () => layer.Forward(arena.Typed(input), shape, arena.Typed(output));
-                    }
-                    else if (!layer.IsTraining && layer.TrackRunningStatistics)
-                    {
-                        PropertyTests<T>.SyncRunningStatistics(layer, model);
-                    }
-                    else if (model.NumBatchesTracked == long.MaxValue)
-                    {
-                        // The layer's counter saturates at long.MaxValue (the factor stays 1 / long.MaxValue); the model's would wrap.
-                        model.NumBatchesTracked = long.MaxValue - 1;
-                    }
-
-                    break;
-                }
-
-                case 5 or 6 or 7 or 8:
-                {
-                    int[] shape = Shape();
-                    long product = shape.Aggregate(1L, (p, d) => Math.Clamp(p * Math.Max(d, 0), 0, 1L << 40));
-                    int correct = (int)Math.Min(product, MaxElements + 8);
-                    int input = arena.Add("input", false, correct);
-                    int gradOutput = arena.Add("gradOutput", false, random.Next(10) == 0 ? correct + 1 : correct);
-                    int gradInput = arena.Add("gradInput", false, random.Next(8) == 0 ? 0 : random.Next(10) == 0 ? Math.Max(0, correct - 1) : correct);
-                    arena.Build();
-                    outputs = [gradInput];
-                    what = $"{context}: Backward(shape [{string.Join(", ", shape)}], {arena.Describe()})";
-                    bool valid = _lastShape is not null && shape.AsSpan().SequenceEqual(_lastShape) && arena.Typed(input).Length == product
-                        && arena.Typed(gradOutput).Length == product && arena.Typed(gradInput).Length is 0 || arena.Typed(gradInput).Length == product;
-                    valid &= _lastShape is not null && shape.AsSpan().SequenceEqual(_lastShape) && arena.Typed(gradOutput).Length == product;
-                    call = () =>
-                    {
-                        T[] x = arena.Typed(input).ToArray(), dy = arena.Typed(gradOutput).ToArray();
-                        Span<T> dxSpan = arena.Typed(gradInput);
-                        layer.Backward(arena.Typed(input), shape, arena.Typed(gradOutput), dxSpan);
-                        Assert.True(valid, $"{what}: succeeded, but should have thrown");
-                        double[] expected = model.Backward(TestData.ToDouble<T>(x), shape, TestData.ToDouble<T>(dy));
-                        if (!dxSpan.IsEmpty)
-                        {
-                            Expect.Close<T>(expected, dxSpan, Tolerance, $"{what}: gradInput", PropertyTests<T>.GradInputScale(model, dy) * 4);
-                        }
-
-                        _scales!.Add(model, x, dy, shape);
-                        _scales.AssertParameterGradients(model, layer, Tolerance, what);
-                    };
-                    break;
-                }
-
-                case 9:
-                    what = $"{context}: Train/Eval";
-                    bool training = random.Next(2) == 0;
-                    call = () => layer.Train(training);
-                    onSuccess = () => model.Training = training;
-                    break;
-                case 10:
-                {
-                    int value = new[] { 1, 2, -1, 0, -2, int.MinValue, int.MaxValue }[random.Next(7)];
-                    what = $"{context}: MaxDegreeOfParallelism = {value}";
-                    call = () => layer.MaxDegreeOfParallelism = value;
-                    onSuccess = () => Assert.True(value == -1 || value > 0, $"{what} should have thrown");
-                    break;
-                }
-
-                case 11:
-                {
-                    long value = new[] { 0L, 5, -1, long.MinValue, long.MaxValue, long.MaxValue - 1 }[random.Next(6)];
-                    what = $"{context}: NumBatchesTracked = {value}";
-                    call = () => layer.NumBatchesTracked = value;
-                    onSuccess = () =>
-                    {
-                        Assert.True(value >= 0 && (value == 0 || layer.TrackRunningStatistics), $"{what} should have thrown");
-                        model.NumBatchesTracked = value;
-                    };
-                    break;
-                }
-
-                case 12:
-                {
-                    var policy = (NonFiniteStatisticsPolicy)random.Next(-1, 5);
-                    what = $"{context}: NonFiniteStatisticsPolicy = {policy}";
-                    call = () => layer.NonFiniteStatisticsPolicy = policy;
-                    onSuccess = () => Assert.True(Enum.IsDefined(policy), $"{what} should have thrown");
-                    break;
-                }
-
-                default:
-                {
-                    int which = random.Next(4);
-                    what = $"{context}: {new[] { "ZeroGrad", "ResetParameters", "ResetRunningStatistics", "edit weight and bias" }[which]}";
-                    double[] w = TestData.Uniform(random.Next(), layer.Weight.Length, -2, 2), b = TestData.Uniform(random.Next(), layer.Bias.Length, -1, 1);
-                    call = which switch
-                    {
-                        0 => layer.ZeroGrad,
-                        1 => layer.ResetParameters,
-                        2 => layer.ResetRunningStatistics,
-                        _ => () =>
-                        {
-                            TestData.Convert<T>(w).CopyTo(layer.Weight);
-                            TestData.Convert<T>(b).CopyTo(layer.Bias);
-                        },
-                    };
-                    onSuccess = which switch
-                    {
-                        0 => () =>
-                        {
-                            model.ZeroGrad();
-                            _scales!.Clear();
-                        },
-                        1 => model.ResetParameters,
-                        2 => model.ResetRunningStatistics,
-                        _ => () =>
-                        {
-                            Converted(w).CopyTo(model.Weight, 0);
-                            Converted(b).CopyTo(model.Bias, 0);
-                        },
-                    };
-                    break;
-                }
-            }
-
-            var before = arena.Snapshot();
-            Exception? thrown = Record.Exception(call);
-            if (thrown is Xunit.Sdk.XunitException)
-            {
-                throw thrown;
-            }
-
-            if (thrown is not null)
-            {
-                AssertDocumented(thrown, what);
-                snapshot.AssertSame(layer, default, $"{what}: after {thrown.GetType().Name} ({thrown.Message})");
-                arena.AssertUnchangedExcept(before, [], $"{what}: after {thrown.GetType().Name}");
-                return;
-            }
-
-            onSuccess?.Invoke();
-            arena.AssertUnchangedExcept(before, outputs, $"{what}: outside the output span");
-            if (model.NumBatchesTracked < 0)
-            {
-                model.NumBatchesTracked = long.MaxValue; // the layer's counter saturates
-            }
-
-            Assert.True(model.NumBatchesTracked == layer.NumBatchesTracked, $"{what}: NumBatchesTracked {layer.NumBatchesTracked}, model {model.NumBatchesTracked}");
-        }
-    }
 }
 
-public sealed class HostileApiFuzzTestsFloat : HostileApiFuzzTests<float>
+public sealed class KernelFuzzTestsFloat : KernelFuzzTests<float>
 {
 }
 
-public sealed class HostileApiFuzzTestsDouble : HostileApiFuzzTests<double>
+public sealed class KernelFuzzTestsDouble : KernelFuzzTests<double>
 {
 }
 

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Numerics;
 using Xunit;
 
-namespace BatchNorm.Tests;
+namespace BatchNorm.Tests.Determinism;
 
 /// <summary>
 /// Results are bit-identical whatever MaxDegreeOfParallelism is, on inputs above the library's parallel threshold

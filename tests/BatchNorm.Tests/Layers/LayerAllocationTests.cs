@@ -5,7 +5,7 @@ using Xunit;
 using Xunit.Abstractions;
 using static BatchNorm.Tests.TestData;
 
-namespace BatchNorm.Tests;
+namespace BatchNorm.Tests.Layers;
 
 /// <summary>
 /// Allocation tests measure process-wide counters in the multi-threaded case, so they run alone: xunit runs
@@ -18,7 +18,7 @@ public sealed class AllocationTestCollection
 }
 
 /// <summary>After a warm-up, layer Forward (train and eval) and Backward allocate nothing on a fixed shape.</summary>
-public abstract class AllocationTests<T>
+public abstract class LayerAllocationTests<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private const int WarmUpCycles = 5;
@@ -30,7 +30,7 @@ public abstract class AllocationTests<T>
 
     private readonly ITestOutputHelper _output;
 
-    protected AllocationTests(ITestOutputHelper output) => _output = output;
+    protected LayerAllocationTests(ITestOutputHelper output) => _output = output;
 
     [Theory]
     [InlineData(new[] { 4, 3 })]
@@ -142,18 +142,18 @@ public abstract class AllocationTests<T>
 }
 
 [Collection(AllocationTestCollection.Name)]
-public sealed class AllocationTestsFloat : AllocationTests<float>
+public sealed class LayerAllocationTestsFloat : LayerAllocationTests<float>
 {
-    public AllocationTestsFloat(ITestOutputHelper output)
+    public LayerAllocationTestsFloat(ITestOutputHelper output)
         : base(output)
     {
     }
 }
 
 [Collection(AllocationTestCollection.Name)]
-public sealed class AllocationTestsDouble : AllocationTests<double>
+public sealed class LayerAllocationTestsDouble : LayerAllocationTests<double>
 {
-    public AllocationTestsDouble(ITestOutputHelper output)
+    public LayerAllocationTestsDouble(ITestOutputHelper output)
         : base(output)
     {
     }

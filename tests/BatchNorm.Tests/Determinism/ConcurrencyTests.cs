@@ -5,7 +5,7 @@ using System.Numerics;
 using System.Threading.Tasks;
 using Xunit;
 
-namespace BatchNorm.Tests.Reliability;
+namespace BatchNorm.Tests.Determinism;
 
 /// <summary>Shapes above the library's parallel threshold (65536 elements), one per class of kernel path.</summary>
 public static class ShapeClasses

@@ -2,13 +2,13 @@ using System;
 using System.Numerics;
 using Xunit;
 
-namespace BatchNorm.Tests.Reliability;
+namespace BatchNorm.Tests.Layers;
 
 /// <summary>
 /// <see cref="NonFiniteStatisticsPolicy"/>: what a training forward with running statistics does with a batch whose
 /// statistics are not finite (NaN or ±∞ in channel 1 of a (4, 3, 5) batch; for double also an overflowing variance).
 /// </summary>
-public abstract class NonFiniteStatisticsPolicyTests<T>
+public abstract class LayerNonFiniteStatisticsPolicyTests<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private const int Poisoned = 1;
@@ -276,12 +276,12 @@ public abstract class NonFiniteStatisticsPolicyTests<T>
     }
 }
 
-public sealed class NonFiniteStatisticsPolicyTestsFloat : NonFiniteStatisticsPolicyTests<float>
+public sealed class LayerNonFiniteStatisticsPolicyTestsFloat : LayerNonFiniteStatisticsPolicyTests<float>
 {
 }
 
 /// <summary>For double, also a variance that overflows to +∞ from finite data (±1e300) counts as non-finite.</summary>
-public sealed class NonFiniteStatisticsPolicyTestsDouble : NonFiniteStatisticsPolicyTests<double>
+public sealed class LayerNonFiniteStatisticsPolicyTestsDouble : LayerNonFiniteStatisticsPolicyTests<double>
 {
     [Theory]
     [InlineData(NonFiniteStatisticsPolicy.SkipUpdate)]

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Numerics;
 using Xunit;
 
-namespace BatchNorm.Tests;
+namespace BatchNorm.Tests.Layers;
 
 /// <summary>The layers against <see cref="Reference.ReferenceBatchNorm"/>, for every mode and option.</summary>
 public abstract class LayerReferenceTests<T>

@@ -1,14 +1,14 @@
 using System;
 using Xunit;
 
-namespace BatchNorm.Tests;
+namespace BatchNorm.Tests.Layers;
 
 /// <summary>
 /// The layer's Backward (double) against central differences of the scalar loss <c>L = Σ y * r</c> (so dL/dy = r),
 /// for the input, weight and bias. Every loss evaluation uses a fresh layer in the same state, so running-statistics
 /// updates of a training forward do not leak into the next evaluation.
 /// </summary>
-public sealed class GradientCheckTests
+public sealed class LayerGradientCheckTests
 {
     public enum Mode
     {

@@ -7,82 +7,27 @@ using CsCheck;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace BatchNorm.Tests.Reliability;
-
-/// <summary>One generated layer configuration and its data (the data is drawn from <see cref="Seed"/>, so a case prints small).</summary>
-public sealed record LayerCase(
-    int[] Shape, double Epsilon, double? Momentum, bool Affine, bool Track, int Seed, double Offset, double Spread, bool[] Steps)
-{
-    public int Length => TestData.Length(Shape);
-
-    public int ValuesPerChannel => Length / Shape[1];
-
-    public override string ToString() =>
-        string.Create(
-            CultureInfo.InvariantCulture,
-            $"shape [{string.Join(", ", Shape)}], eps {Epsilon:R}, momentum {(Momentum is double m ? m.ToString("R", CultureInfo.InvariantCulture) : "null")}, affine {Affine}, track {Track}, seed {Seed}, x = {Offset:R} + {Spread:R} * N(0, 1), steps (training?) [{string.Join(", ", Steps)}]");
-}
-
-/// <summary>Generators of shapes (ranks 2–5, size-1 and large-prime dimensions), hyperparameters and data.</summary>
-internal static class Gens
-{
-    /// <summary>Dimensions: mostly small, often 1, sometimes a large prime.</summary>
-    public static readonly Gen<int> Dimension =
-        Gen.Frequency((6, Gen.Int[1, 6]), (2, Gen.Const(1)), (1, Gen.OneOf(61, 127, 257, 521, 1031)));
-
-    /// <summary>Channels: mostly few, sometimes across the kernels' 64-channel chunk boundary.</summary>
-    public static readonly Gen<int> ChannelCount =
-        Gen.Frequency((6, Gen.Int[1, 5]), (1, Gen.OneOf(13, 63, 64, 65, 67)));
-
-    public static readonly Gen<double> Epsilon = Gen.OneOf(0.0, 1e-5, 1e-3, 0.1, 1.0);
-
-    public static readonly Gen<double?> Momentum = Gen.OneOf<double?>(null, 0.0, 0.1, 0.5, 1.0);
-
-    public static readonly Gen<double> Offset = Gen.OneOf(0.0, -3.0, 5.0, 100.0, -1000.0);
-
-    public static readonly Gen<double> Spread = Gen.OneOf(0.01, 1.0, 3.0, 50.0);
-
-    /// <summary>Shapes of rank 2 to 5 with at most <paramref name="maxElements"/> elements and at least <paramref name="minPerChannel"/> values per channel.</summary>
-    public static Gen<int[]> Shape(int maxElements, int minPerChannel) =>
-        (from rank in Gen.Int[2, 5]
-         from n in Dimension
-         from c in ChannelCount
-         from spatial in Dimension.Array[rank - 2]
-         select new[] { n, c }.Concat(spatial).ToArray())
-        .Where(s => (long)TestData.Length(s) <= maxElements && TestData.Length(s) / s[1] >= minPerChannel);
-
-    public static Gen<LayerCase> Case(int maxElements = 6000, int minPerChannel = 2, int maxSteps = 3, Gen<double>? epsilon = null) =>
-        from shape in Shape(maxElements, minPerChannel)
-        from eps in epsilon ?? Epsilon
-        from momentum in Momentum
-        from affine in Gen.Bool
-        from track in Gen.Bool
-        from seed in Gen.Int[0, 1_000_000]
-        from offset in Offset
-        from spread in Spread
-        from steps in Gen.Bool.Array[1, maxSteps]
-        select new LayerCase(shape, eps, momentum, affine, track, seed, offset, spread, steps);
-}
+namespace BatchNorm.Tests.Layers;
 
 /// <summary>
 /// Property-based tests (CsCheck) of the layers against the double reference, over generated ranks, shapes,
 /// hyperparameters, modes and data. On failure CsCheck shrinks the case and its message gives the seed
 /// (reproduce with the environment variable <c>CsCheck_Seed</c>). <c>BATCHNORM_LONG_PROPERTIES=1</c> runs 100× more cases.
 /// </summary>
-public abstract class PropertyTests<T>
+public abstract class LayerPropertyTests<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly ITestOutputHelper _output;
 
-    protected PropertyTests(ITestOutputHelper output) => _output = output;
+    protected LayerPropertyTests(ITestOutputHelper output) => _output = output;
 
     /// <summary>The unit roundoff of <typeparamref name="T"/>.</summary>
-    private static double Epsilon => typeof(T) == typeof(float) ? Math.Pow(2, -24) : Math.Pow(2, -53);
+    private static double Epsilon => Tolerances.UnitRoundoff<T>();
 
     /// <summary>
     /// With weight 1 and bias 0, a training forward's output has, per channel, mean 0 and biased variance
-    /// <c>var / (var + eps)</c> (var: the reference's batch variance): within 64 units of roundoff of the output's
-    /// magnitude, plus 64 double roundoffs of |mean| · invstd (x − mean is rounded on the scale of the mean).
+    /// <c>var / (var + eps)</c> (var: the reference's batch variance): within <see cref="Tolerances.OutputMomentRoundoffs"/> units of roundoff of the output's
+    /// magnitude, plus as many double roundoffs of |mean| · invstd (x − mean is rounded on the scale of the mean).
     /// </summary>
     [Fact]
     public void TrainingOutput_PerChannel_HasMeanZero_AndVarianceVarOverVarPlusEps()
@@ -116,9 +61,9 @@ public abstract class PropertyTests<T>
                     double variance = squares / c.ValuesPerChannel;
                     double expectedVariance = reference.BatchVar[ch] / (reference.BatchVar[ch] + c.Epsilon);
                     // x - mean is rounded on the scale of |mean|: relative to the channel's std, that is |mean| * invstd.
-                    double offsetTerm = 64 * Math.Pow(2, -53) * Math.Abs(reference.BatchMean[ch]) * reference.UsedInvStd[ch];
-                    double meanBound = (64 * Epsilon * Math.Max(1, max)) + offsetTerm;
-                    double varianceBound = (64 * Epsilon * Math.Max(1, max * max)) + (2 * offsetTerm * Math.Max(1, max));
+                    double offsetTerm = Tolerances.OutputMomentRoundoffs * Tolerances.UnitRoundoff<double>() * Math.Abs(reference.BatchMean[ch]) * reference.UsedInvStd[ch];
+                    double meanBound = (Tolerances.OutputMomentRoundoffs * Epsilon * Math.Max(1, max)) + offsetTerm;
+                    double varianceBound = (Tolerances.OutputMomentRoundoffs * Epsilon * Math.Max(1, max * max)) + (2 * offsetTerm * Math.Max(1, max));
                     Assert.True(Math.Abs(mean) <= meanBound, $"channel {ch}: output mean {mean:R}, expected 0 within {meanBound:E3}");
                     Assert.True(
                         Math.Abs(variance - expectedVariance) <= varianceBound,
@@ -142,17 +87,17 @@ public abstract class PropertyTests<T>
             {
                 var pair = new LayerPair<T>(c.Shape, c.Epsilon, c.Momentum, c.Affine, c.Track);
                 pair.RandomizeParameters(c.Seed + 1);
-                var scales = new GradientScales(c.Shape[1]);
+                var scales = new ScaledComparison<T>.GradientScales(c.Shape[1]);
                 for (int step = 0; step < c.Steps.Length; step++)
                 {
                     pair.Train(c.Steps[step]);
                     T[] x = TestData.Gaussian<T>(c.Seed + (10 * step), c.Length, c.Offset, c.Spread);
                     T[] dy = TestData.Gaussian<T>(c.Seed + (10 * step) + 5, c.Length);
-                    ForwardAndCompare(pair.Layer, pair.Reference, x, c.Shape, pair.Tolerance, $"step {step}");
+                    ScaledComparison<T>.ForwardAndCompare(pair.Layer, pair.Reference, x, c.Shape, pair.Tolerance, $"step {step}");
                     var dx = new T[x.Length];
                     double[] expected = pair.Reference.Backward(TestData.ToDouble<T>(x), c.Shape, TestData.ToDouble<T>(dy));
                     pair.Layer.Backward(x, c.Shape, dy, dx);
-                    Expect.Close<T>(expected, dx, pair.Tolerance, "gradInput", GradInputScale(pair.Reference, dy));
+                    Expect.Close<T>(expected, dx, pair.Tolerance, "gradInput", ScaledComparison<T>.GradInputScale(pair.Reference, dy));
                     scales.Add(pair.Reference, x, dy, c.Shape);
                     scales.AssertParameterGradients(pair.Reference, pair.Layer, pair.Tolerance, "after step " + step);
                 }
@@ -163,7 +108,7 @@ public abstract class PropertyTests<T>
 
     /// <summary>
     /// The input gradient of a training step sums to zero over each channel, and, with eps = 0, is orthogonal to the
-    /// channel's x̂: |Σ dx| ≤ 32 u Σ |terms| and |Σ dx·x̂| ≤ 32 u Σ |terms|·X, where u is the unit roundoff, terms are
+    /// channel's x̂: |Σ dx| ≤ k u Σ |terms| and |Σ dx·x̂| ≤ k u Σ |terms|·X (k = <see cref="Tolerances.GradientSumRoundoffs"/>), where u is the unit roundoff, terms are
     /// the three parts of dx = w·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)) in magnitude, and x̂ in them is counted at the
     /// scale X = |x̂| + (|x| + |mean|)·invstd on which x − mean is rounded.
     /// </summary>
@@ -196,7 +141,7 @@ public abstract class PropertyTests<T>
                     double mean = reference.UsedMean[ch], invStd = reference.UsedInvStd[ch];
                     double w = c.Affine ? double.CreateTruncating(layer.Weight[ch]) : 1;
                     double sumDy = 0, sumDyXhat = 0;
-                    foreach (int at in Indices(n, channels, s, ch))
+                    foreach (int at in ScaledComparison<T>.Indices(n, channels, s, ch))
                     {
                         double dyv = double.CreateTruncating(dy[at]);
                         sumDy += dyv;
@@ -204,7 +149,7 @@ public abstract class PropertyTests<T>
                     }
 
                     double sum = 0, dot = 0, sumMagnitude = 0, dotMagnitude = 0;
-                    foreach (int at in Indices(n, channels, s, ch))
+                    foreach (int at in ScaledComparison<T>.Indices(n, channels, s, ch))
                     {
                         double xv = double.CreateTruncating(x[at]);
                         double xhat = (xv - mean) * invStd;
@@ -219,11 +164,11 @@ public abstract class PropertyTests<T>
                         dotMagnitude += magnitude * xhatScale;
                     }
 
-                    double sumBound = 32 * Epsilon * sumMagnitude;
+                    double sumBound = Tolerances.GradientSumRoundoffs * Epsilon * sumMagnitude;
                     Assert.True(Math.Abs(sum) <= sumBound, $"channel {ch}: Σ dx = {sum:R}, expected 0 within {sumBound:E3}");
                     if (c.Epsilon == 0)
                     {
-                        double dotBound = 32 * Epsilon * dotMagnitude;
+                        double dotBound = Tolerances.GradientSumRoundoffs * Epsilon * dotMagnitude;
                         Assert.True(Math.Abs(dot) <= dotBound, $"channel {ch}: Σ dx·x̂ = {dot:R}, expected 0 within {dotBound:E3}");
                     }
                 }
@@ -256,130 +201,11 @@ public abstract class PropertyTests<T>
         from seed in Gen.Int[0, 100_000]
         select new Op(kind, batch, seed);
 
-    /// <summary>The scale of dx's rounding, as <see cref="LayerPair{T}"/> takes it: max |w·invstd| · max |dy|.</summary>
-    internal static double GradInputScale(ReferenceBatchNorm reference, T[] dy)
-    {
-        double maxFactor = 0, maxDy = 0;
-        for (int c = 0; c < reference.NumFeatures; c++)
-        {
-            maxFactor = Math.Max(maxFactor, Math.Abs((reference.Affine ? reference.Weight[c] : 1) * reference.UsedInvStd[c]));
-        }
-
-        foreach (T g in dy)
-        {
-            maxDy = Math.Max(maxDy, Math.Abs(double.CreateTruncating(g)));
-        }
-
-        return maxFactor * maxDy;
-    }
-
-    /// <summary>
-    /// Σ|dy| and Σ|dy·x̂| per channel over every backward since the last ZeroGrad: the scale on which the accumulated
-    /// parameter gradients are rounded (they cancel, so |expected| alone can be far smaller than the rounding).
-    /// </summary>
-    internal sealed class GradientScales(int channels)
-    {
-        private readonly double[] _weight = new double[channels];
-        private readonly double[] _bias = new double[channels];
-
-        public void Clear()
-        {
-            Array.Clear(_weight);
-            Array.Clear(_bias);
-        }
-
-        public void Add(ReferenceBatchNorm reference, T[] x, T[] dy, int[] shape)
-        {
-            (int n, int cs, int s) = ReferenceBatchNorm.View(shape);
-            for (int c = 0; c < cs; c++)
-            {
-                foreach (int at in Indices(n, cs, s, c))
-                {
-                    double d = Math.Abs(double.CreateTruncating(dy[at]));
-                    _bias[c] += d;
-                    _weight[c] += d * Math.Abs(double.CreateTruncating(x[at]) - reference.UsedMean[c]) * reference.UsedInvStd[c];
-                }
-            }
-        }
-
-        public void AssertParameterGradients(ReferenceBatchNorm reference, BatchNormBase<T> layer, double tolerance, string context)
-        {
-            for (int c = 0; c < layer.WeightGradient.Length; c++)
-            {
-                // Rounded to T first: a gradient below T's range underflows to 0 in any implementation.
-                double weightGradient = double.CreateTruncating(T.CreateTruncating(reference.WeightGrad[c]));
-                double biasGradient = double.CreateTruncating(T.CreateTruncating(reference.BiasGrad[c]));
-                Expect.Close<T>([weightGradient], [layer.WeightGradient[c]], tolerance, $"{context}: weight gradient[{c}]", _weight[c]);
-                Expect.Close<T>([biasGradient], [layer.BiasGradient[c]], tolerance, $"{context}: bias gradient[{c}]", _bias[c]);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Runs the reference (first: it reads the input) and the layer forward; compares the output on the scale of its
-    /// terms, max |x − mean|·|w·invstd| + |b| (a result that cancels against the bias is rounded on that scale), and the
-    /// running statistics of this step; then gives the reference the layer's running statistics, rounded to T as the
-    /// layer stores them, so that rounding does not accumulate across steps.
-    /// </summary>
-    internal static void ForwardAndCompare(BatchNormBase<T> layer, ReferenceBatchNorm reference, T[] x, int[] shape, double tolerance, string context) =>
-        ForwardAndCompare(layer, reference, x, shape, new T[x.Length], tolerance, context);
-
-    /// <inheritdoc cref="ForwardAndCompare(BatchNormBase{T}, ReferenceBatchNorm, T[], int[], double, string)"/>
-    internal static void ForwardAndCompare(BatchNormBase<T> layer, ReferenceBatchNorm reference, ReadOnlySpan<T> input, int[] shape, Span<T> y, double tolerance, string context)
-    {
-        T[] x = input.ToArray();
-        double[] expected = reference.Forward(TestData.ToDouble<T>(x), shape);
-        layer.Forward(input, shape, y);
-        (int n, int channels, int s) = ReferenceBatchNorm.View(shape);
-        double scale = 0;
-        for (int c = 0; c < channels; c++)
-        {
-            double factor = Math.Abs((reference.Affine ? reference.Weight[c] : 1) * reference.UsedInvStd[c]);
-            double bias = reference.Affine ? Math.Abs(reference.Bias[c]) : 0;
-            foreach (int at in Indices(n, channels, s, c))
-            {
-                scale = Math.Max(scale, (Math.Abs(double.CreateTruncating(x[at]) - reference.UsedMean[c]) * factor) + bias);
-            }
-        }
-
-        // Rounded to T first: a result below T's range (eps = 1e300 in float, say) underflows to 0 in any implementation.
-        Expect.Close<T>(TestData.ToDouble<T>(TestData.Convert<T>(expected)), y, tolerance, $"{context}: output", scale);
-        Assert.True(reference.NumBatchesTracked == layer.NumBatchesTracked, $"{context}: NumBatchesTracked {layer.NumBatchesTracked}, expected {reference.NumBatchesTracked}");
-        double maxX = 0;
-        foreach (T v in x)
-        {
-            maxX = Math.Max(maxX, Math.Abs(double.CreateTruncating(v)));
-        }
-
-        // A batch mean that cancels (|mean| ≪ |x|) is rounded on the scale of the values summed.
-        Expect.Close<T>(reference.RunningMean, layer.RunningMean, tolerance, $"{context}: running mean", layer.IsTraining ? maxX : 0);
-        Expect.Close<T>(reference.RunningVar, layer.RunningVariance, tolerance, $"{context}: running variance");
-        SyncRunningStatistics(layer, reference);
-    }
-
-    /// <summary>Gives the reference the layer's running statistics (rounded to T).</summary>
-    internal static void SyncRunningStatistics(BatchNormBase<T> layer, ReferenceBatchNorm reference)
-    {
-        TestData.ToDouble<T>(layer.RunningMean).CopyTo(reference.RunningMean, 0);
-        TestData.ToDouble<T>(layer.RunningVariance).CopyTo(reference.RunningVar, 0);
-    }
-
     private static IEnumerable<double> Channel(T[] y, int n, int channels, int s, int ch)
     {
-        foreach (int at in Indices(n, channels, s, ch))
+        foreach (int at in ScaledComparison<T>.Indices(n, channels, s, ch))
         {
             yield return double.CreateTruncating(y[at]);
-        }
-    }
-
-    internal static IEnumerable<int> Indices(int n, int channels, int s, int ch)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < s; j++)
-            {
-                yield return ((i * channels) + ch) * s + j;
-            }
         }
     }
 
@@ -410,7 +236,7 @@ public abstract class PropertyTests<T>
         private readonly BatchNormBase<T> _layer;
         private readonly ReferenceBatchNorm _model;
         private readonly double _tolerance = Tolerances.For<T>();
-        private readonly GradientScales _scales;
+        private readonly ScaledComparison<T>.GradientScales _scales;
         private int[]? _lastShape;
 
         public ModelRun(LayerCase c)
@@ -418,7 +244,7 @@ public abstract class PropertyTests<T>
             _case = c;
             _layer = TestData.CreateLayer<T>(c.Shape.Length, c.Shape[1], c.Epsilon, c.Momentum, c.Affine, c.Track);
             _model = new ReferenceBatchNorm(c.Shape[1], c.Epsilon, c.Momentum, c.Affine, c.Track);
-            _scales = new GradientScales(c.Shape[1]);
+            _scales = new ScaledComparison<T>.GradientScales(c.Shape[1]);
         }
 
         public void Run(Op[] ops)
@@ -512,7 +338,7 @@ public abstract class PropertyTests<T>
                 return;
             }
 
-            ForwardAndCompare(_layer, _model, x, shape, _tolerance, context);
+            ScaledComparison<T>.ForwardAndCompare(_layer, _model, x, shape, _tolerance, context);
             _lastShape = shape;
         }
 
@@ -538,7 +364,7 @@ public abstract class PropertyTests<T>
 
             double[] expected = _model.Backward(TestData.ToDouble<T>(x), shape!, TestData.ToDouble<T>(dy));
             _layer.Backward(x, shape, dy, dx);
-            Expect.Close<T>(expected, dx, _tolerance, $"{context}: gradInput", GradInputScale(_model, dy));
+            Expect.Close<T>(expected, dx, _tolerance, $"{context}: gradInput", ScaledComparison<T>.GradInputScale(_model, dy));
             _scales.Add(_model, x, dy, shape!);
         }
 
@@ -564,10 +390,10 @@ public abstract class PropertyTests<T>
     }
 }
 
-public sealed class PropertyTestsFloat(ITestOutputHelper output) : PropertyTests<float>(output)
+public sealed class LayerPropertyTestsFloat(ITestOutputHelper output) : LayerPropertyTests<float>(output)
 {
 }
 
-public sealed class PropertyTestsDouble(ITestOutputHelper output) : PropertyTests<double>(output)
+public sealed class LayerPropertyTestsDouble(ITestOutputHelper output) : LayerPropertyTests<double>(output)
 {
 }
