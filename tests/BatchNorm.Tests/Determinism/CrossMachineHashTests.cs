@@ -16,15 +16,18 @@ namespace BatchNorm.Tests.Determinism;
 /// </summary>
 public class CrossMachineHashTests(ITestOutputHelper output)
 {
-    /// <summary>Shapes that reach each path: short runs on columns, rows (S = 1), runs, fused runs, an odd shape.</summary>
+    /// <summary>
+    /// The representative shape of each path (<see cref="ShapeClasses"/>; ShapeClassPathTests asserts the path each takes)
+    /// and a 3-D one.
+    /// </summary>
     private static readonly int[][] s_shapes =
     [
-        [37, 70],            // rows
-        [17, 20, 3],         // short runs, column path
-        [16, 24, 7, 7],      // runs of 49, separate passes
-        [2, 6, 40, 40],      // runs of 1600, fused passes
-        [7, 37, 31, 29],     // odd sizes
-        [3, 5, 4, 6, 7],     // 3-D
+        ShapeClasses.Rows.Representative,
+        ShapeClasses.ShortRuns.Representative,
+        ShapeClasses.LongRuns.Representative,
+        ShapeClasses.Fused.Representative,
+        ShapeClasses.Odd.Representative,
+        [3, 5, 4, 6, 7],
     ];
 
     [Fact]

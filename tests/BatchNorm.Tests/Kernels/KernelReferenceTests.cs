@@ -19,6 +19,16 @@ public sealed class KernelReferenceTests
         RunKernels<double>(shape, affine);
     }
 
+    /// <summary>Every kernel against the reference on every path: each shape of every <see cref="ShapeClasses"/> class below the parallel threshold.</summary>
+    [Theory]
+    [MemberData(nameof(ShapeClasses.SmallShapes), MemberType = typeof(ShapeClasses))]
+    public void Kernels_OnEveryPath_MatchReference(string shapeClass, int[] shape)
+    {
+        Assert.NotNull(shapeClass);
+        RunKernels<float>(shape, affine: true);
+        RunKernels<double>(shape, affine: true);
+    }
+
     private static void RunKernels<T>(int[] shape, bool affine)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

@@ -77,21 +77,34 @@ public abstract class LayerReferenceTests<T>
         pair.Backward(evalX, TestData.Gaussian<T>(301, pair.Length));
     }
 
-    /// <summary>
-    /// Shapes that cross the kernels' chunk boundaries: several channel and sample blocks in the element pass, a sample
-    /// wider than a chunk, more channels than a column segment, short runs, and the fused pass (in one chunk, and in a
-    /// full and a partial one).
-    /// </summary>
+    /// <summary>Every path: each shape of every <see cref="ShapeClasses"/> class below the parallel threshold (ShapeClassPathTests asserts the paths).</summary>
+    [Theory]
+    [MemberData(nameof(ShapeClasses.SmallShapes), MemberType = typeof(ShapeClasses))]
+    public void TrainThenEval_OnEveryPath_MatchesReference(string shapeClass, int[] shape)
+    {
+        Assert.NotNull(shapeClass);
+        TrainThenEval_MatchesReference(shape, 0.1, 0, affine: true, track: true);
+    }
+
+    /// <summary>Large shapes of several chunks, each a shape of a <see cref="ShapeClasses"/> class (whose path ShapeClassPathTests asserts).</summary>
     [Theory]
     [InlineData(new[] { 3, 700, 100 })]
     [InlineData(new[] { 600, 300 })]
-    [InlineData(new[] { 40, 1100 })]
     [InlineData(new[] { 130, 1100 })]
-    [InlineData(new[] { 70, 30, 9 })]
     [InlineData(new[] { 9, 200, 50 })]
     [InlineData(new[] { 2, 3, 1500 })]
     [InlineData(new[] { 2, 70, 1030 })]
-    public void TrainThenEval_ChunkedShapes_MatchReference(int[] shape) =>
+    public void TrainThenEval_ChunkedShapes_MatchReference(int[] shape)
+    {
+        Assert.True(ShapeClasses.IsClassified(shape), $"[{string.Join(", ", shape)}] is of no shape class");
+        TrainThenEval_MatchesReference(shape, 0.1, 0, affine: true, track: true);
+    }
+
+    /// <summary>Wide rows and short odd runs, of no shape class.</summary>
+    [Theory]
+    [InlineData(new[] { 40, 1100 })]
+    [InlineData(new[] { 70, 30, 9 })]
+    public void TrainThenEval_OtherShapes_MatchReference(int[] shape) =>
         TrainThenEval_MatchesReference(shape, 0.1, 0, affine: true, track: true);
 
     /// <summary>Every SIMD tail length, with all four tensors sliced out of sentinel-filled arrays.</summary>
