@@ -241,14 +241,14 @@ public abstract class KernelFuzzTests<T>
             }
             else
             {
-                Close<double>(values, D(name), 1e-12, $"{call}: {name}", scale);
+                Close<double>(values, D(name), Tolerances.Double, $"{call}: {name}", scale);
             }
         }
     }
 
     /// <summary>
     /// The expected outputs of a successful kernel call, from the argument values before it, with the scale of the terms
-    /// each output sums. Statistics come from <see cref="ReferenceBatchNorm"/>; the rest from the formulas in DESIGN.md.
+    /// each output sums. Every formula is <see cref="ReferenceBatchNorm"/>'s; only the scales are computed here.
     /// </summary>
     private static void KernelOracle(
         string kernel, BatchNormLayout layout, Func<string, double[]> before, double epsilon, int valuesPerChannel, double factor, long count,
@@ -263,9 +263,11 @@ public abstract class KernelFuzzTests<T>
             case nameof(BatchNormKernels.UpdateRunningStatistics):
             {
                 double[] rm = before("runningMean"), rv = before("runningVariance"), mean = before("mean"), variance = before("variance");
+                double[] runningMean = (double[])rm.Clone(), runningVariance = (double[])rv.Clone();
+                ReferenceBatchNorm.UpdateRunningStatistics(runningMean, runningVariance, mean, variance, valuesPerChannel, factor);
                 double unbias = valuesPerChannel / (valuesPerChannel - 1.0);
-                expected["runningMean"] = (rm.Select((r, c) => ((1 - factor) * r) + (factor * mean[c])).ToArray(), rm.Concat(mean).Select(Math.Abs).DefaultIfEmpty().Max());
-                expected["runningVariance"] = (rv.Select((r, c) => ((1 - factor) * r) + (factor * variance[c] * unbias)).ToArray(), rv.Concat(variance).Select(Math.Abs).DefaultIfEmpty().Max() * unbias);
+                expected["runningMean"] = (runningMean, rm.Concat(mean).Select(Math.Abs).DefaultIfEmpty().Max());
+                expected["runningVariance"] = (runningVariance, rv.Concat(variance).Select(Math.Abs).DefaultIfEmpty().Max() * unbias);
                 return;
             }
 
@@ -310,58 +312,55 @@ public abstract class KernelFuzzTests<T>
                     invStd = before("runningVariance").Select(v => ReferenceBatchNorm.InvStd(v, epsilon)).ToArray();
                 }
 
-                var y = new double[x.Length];
-                foreach (var (at, c) in Elements(layout))
-                {
-                    y[at] = ((x[at] - mean[c]) * invStd[c] * At(w, c, 1)) + At(b, c, 0);
-                }
-
+                double[] y = ReferenceBatchNorm.Normalize(x, shape, mean, invStd, w, b);
                 expected["output"] = (y, OutputScale(x, layout, mean, invStd, w, b));
                 return;
             }
 
             default:
             {
-                // The backward kernels: dx = w·invstd·(dy − Σdy/count − (x − mean)·invstd²·Σdy(x − mean)/count) in
-                // training, dx = dy·w·invstd in inference; parameter gradients are added to what is there.
+                // The backward kernels (ReferenceBatchNorm.InputGradient: batch statistics in training, constants in
+                // inference); parameter gradients are added to what is there.
                 double[] x = before("input"), dy = before("gradOutput");
                 bool inference = kernel == nameof(BatchNormKernels.BackwardInference);
-                double[] w = kernel == nameof(BatchNormKernels.BackwardReduce) ? [] : before("weight");
+                bool reduce = kernel == nameof(BatchNormKernels.BackwardReduce);
+                double[] w = reduce ? [] : before("weight");
                 double[] mean = inference ? before("runningMean") : before("mean");
                 double[] invStd = inference
                     ? before("runningVariance").Select(v => ReferenceBatchNorm.InvStd(v, epsilon)).ToArray()
-                    : kernel == nameof(BatchNormKernels.BackwardReduce) ? new double[channels] : before("inverseStandardDeviation");
-                double[] sumDy = new double[channels], sumDyX = new double[channels], absDy = new double[channels], absDyX = new double[channels];
+                    : reduce ? Enumerable.Repeat(1.0, channels).ToArray() : before("inverseStandardDeviation");
+
+                // The sums of the reference; BackwardReduce's second sum is Σ dy·(x − mean), which is Σ dy·x̂ for invstd 1.
+                (double[] sumDy, double[] sumDyXhat) = ReferenceBatchNorm.GradientSums(x, shape, dy, mean, invStd);
+                double[] absDy = new double[channels], absDyX = new double[channels];
                 foreach (var (at, c) in Elements(layout))
                 {
-                    sumDy[c] += dy[at];
-                    sumDyX[c] += dy[at] * (x[at] - mean[c]);
                     absDy[c] += Math.Abs(dy[at]);
                     absDyX[c] += Math.Abs(dy[at] * (x[at] - mean[c]));
+                }
+
+                if (reduce)
+                {
+                    expected["sumGradOutput"] = (sumDy, absDy.DefaultIfEmpty().Max());
+                    expected["sumGradOutputCentered"] = (sumDyXhat, absDyX.DefaultIfEmpty().Max());
+                    return;
                 }
 
                 bool given = kernel == nameof(BatchNormKernels.BackwardElementwise);
                 if (given)
                 {
-                    (sumDy, sumDyX) = (before("sumGradOutput"), before("sumGradOutputCentered"));
-                }
-
-                if (kernel == nameof(BatchNormKernels.BackwardReduce))
-                {
-                    expected["sumGradOutput"] = (sumDy, absDy.DefaultIfEmpty().Max());
-                    expected["sumGradOutputCentered"] = (sumDyX, absDyX.DefaultIfEmpty().Max());
-                    return;
+                    double[] sumDyCentered = before("sumGradOutputCentered");
+                    (sumDy, sumDyXhat) = (before("sumGradOutput"), sumDyCentered.Select((v, c) => v * invStd[c]).ToArray());
                 }
 
                 double total = given ? count : m;
-                var dx = new double[x.Length];
+                double[] dx = ReferenceBatchNorm.InputGradient(x, shape, dy, mean, invStd, w, !inference, sumDy, sumDyXhat, total);
                 double scale = 0;
                 foreach (var (at, c) in Elements(layout))
                 {
-                    double a = At(w, c, 1) * invStd[c];
+                    double a = (w.Length == 0 ? 1 : w[c]) * invStd[c];
                     double xc = x[at] - mean[c];
-                    dx[at] = inference ? dy[at] * a : a * (dy[at] - (sumDy[c] / total) - (xc * invStd[c] * invStd[c] * sumDyX[c] / total));
-                    double magnitude = inference ? Math.Abs(dy[at] * a) : Math.Abs(a) * (Math.Abs(dy[at]) + Math.Abs(sumDy[c] / total) + Math.Abs((Math.Abs(xc) + Math.Abs(mean[c])) * invStd[c] * invStd[c] * sumDyX[c] / total));
+                    double magnitude = inference ? Math.Abs(dy[at] * a) : Math.Abs(a) * (Math.Abs(dy[at]) + Math.Abs(sumDy[c] / total) + Math.Abs((Math.Abs(xc) + Math.Abs(mean[c])) * invStd[c] * sumDyXhat[c] / total));
                     scale = Math.Max(scale, magnitude);
                 }
 
@@ -369,7 +368,7 @@ public abstract class KernelFuzzTests<T>
                 if (!given)
                 {
                     double[] wg0 = before("weightGradient"), bg0 = before("biasGradient");
-                    expected["weightGradient"] = (wg0.Select((g, c) => g + (sumDyX[c] * invStd[c])).ToArray(), wg0.Select((g, c) => Math.Abs(g) + (absDyX[c] * invStd[c])).DefaultIfEmpty().Max());
+                    expected["weightGradient"] = (wg0.Select((g, c) => g + sumDyXhat[c]).ToArray(), wg0.Select((g, c) => Math.Abs(g) + (absDyX[c] * invStd[c])).DefaultIfEmpty().Max());
                     expected["biasGradient"] = (bg0.Select((g, c) => g + sumDy[c]).ToArray(), bg0.Select((g, c) => Math.Abs(g) + absDy[c]).DefaultIfEmpty().Max());
                 }
 

@@ -136,17 +136,13 @@ public abstract class LayerPropertyTests<T>
                 reference.Forward(TestData.ToDouble<T>(x), c.Shape);
                 (int n, int channels, int s) = ReferenceBatchNorm.View(c.Shape);
                 int m = c.ValuesPerChannel;
+                (double[] sumDys, double[] sumDyXhats) = ReferenceBatchNorm.GradientSums(
+                    TestData.ToDouble<T>(x), c.Shape, TestData.ToDouble<T>(dy), reference.UsedMean, reference.UsedInvStd);
                 for (int ch = 0; ch < channels; ch++)
                 {
                     double mean = reference.UsedMean[ch], invStd = reference.UsedInvStd[ch];
                     double w = c.Affine ? double.CreateTruncating(layer.Weight[ch]) : 1;
-                    double sumDy = 0, sumDyXhat = 0;
-                    foreach (int at in ScaledComparison<T>.Indices(n, channels, s, ch))
-                    {
-                        double dyv = double.CreateTruncating(dy[at]);
-                        sumDy += dyv;
-                        sumDyXhat += dyv * (double.CreateTruncating(x[at]) - mean) * invStd;
-                    }
+                    double sumDy = sumDys[ch], sumDyXhat = sumDyXhats[ch];
 
                     double sum = 0, dot = 0, sumMagnitude = 0, dotMagnitude = 0;
                     foreach (int at in ScaledComparison<T>.Indices(n, channels, s, ch))

@@ -45,7 +45,7 @@ public sealed class TrainingLoopTests
         SoftmaxCrossEntropy.Compute(model.Forward(data.Features, data.Count), data.Labels, 3, gradLogits, out _);
         model.Backward(gradLogits);
 
-        const float h = 1e-2f;
+        const float h = Tolerances.SampleFiniteDifferenceStep;
         for (int layer = 0; layer < 3; layer++)
         {
             Linear linear = model.Layer(layer);
@@ -60,7 +60,7 @@ public sealed class TrainingLoopTests
                 linear.Weight[i] = original;
                 double numeric = (plus - minus) / (2 * h);
                 Assert.True(
-                    Math.Abs(numeric - analytic[i]) <= 0.02 + (0.05 * Math.Abs(numeric)),
+                    Math.Abs(numeric - analytic[i]) <= Tolerances.SampleFiniteDifferenceAbsolute + (Tolerances.SampleFiniteDifferenceRelative * Math.Abs(numeric)),
                     $"layer {layer} weight {i}: analytic {analytic[i]:E4}, finite difference {numeric:E4}.");
             }
         }
@@ -77,7 +77,7 @@ public sealed class TrainingLoopTests
             norm.Weight[c] = original;
             double numeric = (plus - minus) / (2 * h);
             Assert.True(
-                Math.Abs(numeric - gammaGradient[c]) <= 0.02 + (0.05 * Math.Abs(numeric)),
+                Math.Abs(numeric - gammaGradient[c]) <= Tolerances.SampleFiniteDifferenceAbsolute + (Tolerances.SampleFiniteDifferenceRelative * Math.Abs(numeric)),
                 $"BatchNorm weight {c}: analytic {gammaGradient[c]:E4}, finite difference {numeric:E4}.");
         }
     }

@@ -91,7 +91,6 @@ public sealed class ReferenceBatchNorm
         }
 
         int m = n * s;
-        var y = new double[x.Length];
         UsedMean = new double[channels];
         UsedInvStd = new double[channels];
         _usedBatchStatistics = Training || !Track;
@@ -146,12 +145,7 @@ public sealed class ReferenceBatchNorm
             if (Training && Track)
             {
                 NumBatchesTracked++;
-                double f = Momentum ?? 1.0 / NumBatchesTracked;
-                for (int c = 0; c < channels; c++)
-                {
-                    RunningMean[c] = (1 - f) * RunningMean[c] + f * BatchMean[c];
-                    RunningVar[c] = (1 - f) * RunningVar[c] + f * BatchVar[c] * m / (m - 1);
-                }
+                UpdateRunningStatistics(RunningMean, RunningVar, BatchMean, BatchVar, m, Momentum ?? 1.0 / NumBatchesTracked);
             }
         }
         else
@@ -163,14 +157,46 @@ public sealed class ReferenceBatchNorm
             }
         }
 
+        return Normalize(x, shape, UsedMean, UsedInvStd, Weight, Bias);
+    }
+
+    /// <summary>
+    /// <c>running ← (1 − f)·running + f·batch</c> per channel, the batch variance unbiased by M / (M − 1) first
+    /// (<paramref name="valuesPerChannel"/> = M).
+    /// </summary>
+    public static void UpdateRunningStatistics(
+        double[] runningMean, double[] runningVar, double[] batchMean, double[] batchVar, long valuesPerChannel, double factor)
+    {
+        long m = valuesPerChannel;
+        double f = factor;
+        for (int c = 0; c < runningMean.Length; c++)
+        {
+            runningMean[c] = (1 - f) * runningMean[c] + f * batchMean[c];
+        }
+
+        for (int c = 0; c < runningVar.Length; c++)
+        {
+            runningVar[c] = (1 - f) * runningVar[c] + f * batchVar[c] * m / (m - 1);
+        }
+    }
+
+    /// <summary>
+    /// <c>y = (x − mean)·invstd·w + b</c> per channel of a shape (N, C, d1, …); an empty <paramref name="weight"/> or
+    /// <paramref name="bias"/> is 1 or 0.
+    /// </summary>
+    public static double[] Normalize(double[] x, int[] shape, double[] mean, double[] invStd, double[] weight, double[] bias)
+    {
+        (int n, int channels, int s) = View(shape);
+        var y = new double[x.Length];
         for (int i = 0; i < n; i++)
         {
             for (int c = 0; c < channels; c++)
             {
+                double w = weight.Length == 0 ? 1.0 : weight[c], b = bias.Length == 0 ? 0.0 : bias[c];
                 for (int j = 0; j < s; j++)
                 {
                     int at = ((i * channels) + c) * s + j;
-                    y[at] = (x[at] - UsedMean[c]) * UsedInvStd[c] * W(c) + B(c);
+                    y[at] = (x[at] - mean[c]) * invStd[c] * w + b;
                 }
             }
         }
@@ -181,42 +207,69 @@ public sealed class ReferenceBatchNorm
     /// <summary>Differentiates the last Forward (its statistics and mode) with the current weight.</summary>
     public double[] Backward(double[] x, int[] shape, double[] dy)
     {
+        (double[] sumDy, double[] sumDyXhat) = GradientSums(x, shape, dy, UsedMean, UsedInvStd);
+        if (Affine)
+        {
+            for (int c = 0; c < NumFeatures; c++)
+            {
+                WeightGrad[c] += sumDyXhat[c];
+                BiasGrad[c] += sumDy[c];
+            }
+        }
+
+        (int n, _, int s) = View(shape);
+        return InputGradient(x, shape, dy, UsedMean, UsedInvStd, Weight, _usedBatchStatistics, sumDy, sumDyXhat, n * s);
+    }
+
+    /// <summary>Per channel, <c>Σ dy</c> and <c>Σ dy·x̂</c> with <c>x̂ = (x − mean)·invstd</c>: the weight and bias gradients.</summary>
+    public static (double[] SumDy, double[] SumDyXhat) GradientSums(double[] x, int[] shape, double[] dy, double[] mean, double[] invStd)
+    {
         (int n, int channels, int s) = View(shape);
-        int m = n * s;
+        double[] sumDy = new double[channels], sumDyXhat = new double[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < s; j++)
+                {
+                    int at = ((i * channels) + c) * s + j;
+                    sumDy[c] += dy[at];
+                    sumDyXhat[c] += dy[at] * (x[at] - mean[c]) * invStd[c];
+                }
+            }
+        }
+
+        return (sumDy, sumDyXhat);
+    }
+
+    /// <summary>
+    /// The input gradient of <see cref="Normalize"/>: with batch statistics (over <paramref name="count"/> values per
+    /// channel, whose sums are <paramref name="sumDy"/> and <paramref name="sumDyXhat"/>)
+    /// <c>dx = w·invstd·(dy − Σdy / count − x̂·Σdy·x̂ / count)</c>; with constant statistics <c>dx = dy·w·invstd</c>.
+    /// An empty <paramref name="weight"/> is 1.
+    /// </summary>
+    public static double[] InputGradient(
+        double[] x, int[] shape, double[] dy, double[] mean, double[] invStd, double[] weight, bool batchStatistics,
+        double[] sumDy, double[] sumDyXhat, double count)
+    {
+        (int n, int channels, int s) = View(shape);
         var dx = new double[x.Length];
         for (int c = 0; c < channels; c++)
         {
-            double mean = UsedMean[c], invStd = UsedInvStd[c];
-            double sumDy = 0, sumDyXhat = 0;
+            double w = weight.Length == 0 ? 1.0 : weight[c];
             for (int i = 0; i < n; i++)
             {
                 for (int j = 0; j < s; j++)
                 {
                     int at = ((i * channels) + c) * s + j;
-                    sumDy += dy[at];
-                    sumDyXhat += dy[at] * (x[at] - mean) * invStd;
-                }
-            }
-
-            if (Affine)
-            {
-                WeightGrad[c] += sumDyXhat;
-                BiasGrad[c] += sumDy;
-            }
-
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < s; j++)
-                {
-                    int at = ((i * channels) + c) * s + j;
-                    if (_usedBatchStatistics)
+                    if (batchStatistics)
                     {
-                        double xhat = (x[at] - mean) * invStd;
-                        dx[at] = W(c) * invStd * (dy[at] - sumDy / m - xhat * sumDyXhat / m);
+                        double xhat = (x[at] - mean[c]) * invStd[c];
+                        dx[at] = w * invStd[c] * (dy[at] - sumDy[c] / count - xhat * sumDyXhat[c] / count);
                     }
                     else
                     {
-                        dx[at] = dy[at] * W(c) * invStd;
+                        dx[at] = dy[at] * w * invStd[c];
                     }
                 }
             }
@@ -245,7 +298,4 @@ public sealed class ReferenceBatchNorm
         Array.Fill(BiasGrad, 0.0);
     }
 
-    private double W(int c) => Affine ? Weight[c] : 1.0;
-
-    private double B(int c) => Affine ? Bias[c] : 0.0;
 }
