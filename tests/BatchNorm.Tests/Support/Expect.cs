@@ -34,14 +34,14 @@ public static class Expect
     }
 
     /// <summary>
-    /// Asserts that a result equals a hand-computed value: |actual - expected| ≤ <see cref="Tolerances.Known{T}"/> *
+    /// Asserts that a result equals a hand-computed value: |actual - expected| ≤ <see cref="Tolerances.For{T}"/> *
     /// max(1, |expected|).
     /// </summary>
     public static void Known<T>(double expected, T actual, string what)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         double value = double.CreateChecked(actual);
-        double tolerance = Tolerances.Known<T>() * Math.Max(1, Math.Abs(expected));
+        double tolerance = Tolerances.For<T>() * Math.Max(1, Math.Abs(expected));
         Assert.True(
             Math.Abs(value - expected) <= tolerance,
             $"{what}: got {value:R}, expected {expected:R} (tolerance {tolerance:R}).");
