@@ -20,7 +20,7 @@ public static partial class BatchNormKernels
         Guard.Apart(bias, output);
     }
 
-    private static void ValidateBackward<T>(
+    internal static void ValidateBackward<T>(
         ReadOnlySpan<T> input,
         ReadOnlySpan<T> gradOutput,
         ReadOnlySpan<T> gradInput,

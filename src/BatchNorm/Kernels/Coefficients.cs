@@ -89,14 +89,14 @@ internal static unsafe class InputGradientCoefficients
     public const int D = 4;
 
     /// <summary>
-    /// Stores channel j's constants into <paramref name="g"/> from its statistics, its two sums over
+    /// Stores channel j's constants into <paramref name="g"/> from the center and inverse standard deviation that make
+    /// x̂, the scale <paramref name="a"/> (weight times the statistics' inverse standard deviation), its two sums over
     /// <paramref name="count"/> values, and whether the statistics were the batch's (<paramref name="training"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Store<T>(in ChannelConstants<T> g, int j, double mean, double invStd, double weight, double sumDy, double sumDyX, double count, bool training)
+    public static void Store<T>(in ChannelConstants<T> g, int j, double mean, double invStd, double a, double sumDy, double sumDyX, double count, bool training)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        double a = weight * invStd;
         double k = training ? -a * invStd * sumDyX / count : 0;
         double d = training ? -a * sumDy / count : 0;
         T center = T.CreateTruncating(mean);

@@ -132,6 +132,7 @@ public abstract partial class BatchNormBase<T>
             ThrowIfNonFinite(_mean, _variance, nameof(input));
         }
 
+        ForwardFingerprint.Take(input, layout, _inputFingerprint);
         NormalizeWithBatchStatistics(input, layout, output);
         if (update)
         {
@@ -142,8 +143,7 @@ public abstract partial class BatchNormBase<T>
         (_savedMean, _mean) = (_mean, _savedMean);
         (_savedInverseStd, _inverseStd) = (_inverseStd, _savedInverseStd);
         _savedBatchStatistics = true;
-        shape.CopyTo(_savedShape);
-        _savedRank = shape.Length;
+        SaveForward(output, shape, layout);
         _savedCommunicator = communicator;
         _savedGlobalCount = globalCount;
     }
@@ -174,13 +174,15 @@ public abstract partial class BatchNormBase<T>
                 CheckGradientInput(input, gradOutput, gradInput, layout.Length);
             }
 
+            ThrowIfInputChanged(input, layout, gradOutput, gradInput);
+
             // Validates input and gradOutput before it writes the sums (which an empty input leaves at zero).
             _localSumGradOutput.AsSpan().Clear();
             _localSumGradOutputCentered.AsSpan().Clear();
             BatchNormKernels.BackwardReduce<T>(
                 input, gradOutput, layout, _savedMean, _localSumGradOutput, _localSumGradOutputCentered, _maxDegreeOfParallelism);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             rejection = ExceptionDispatchInfo.Capture(e);
         }

@@ -72,6 +72,15 @@ public abstract partial class BatchNormBase<T>
     private readonly T[] _savedRunningMean;
     private readonly T[] _savedRunningVariance;
 
+    // A few values per channel of the last Forward's input and output, and its weight and bias, so that Backward can
+    // tell a changed input (a forward in place, a reused buffer) and BackwardFromOutput a changed output or parameter.
+    private T[] _savedInputFingerprint;
+    private T[] _savedOutputFingerprint;
+    private T[] _inputFingerprint;
+    private T[] _outputFingerprint;
+    private readonly T[] _savedWeight;
+    private readonly T[] _savedBias;
+
     private protected BatchNormBase(
         int numFeatures, double epsilon, double? momentum, bool affine, bool trackRunningStatistics, int minRank, int maxRank, string expectedShape)
     {
@@ -119,6 +128,12 @@ public abstract partial class BatchNormBase<T>
         _mean = new double[numFeatures];
         _inverseStd = new double[numFeatures];
         _variance = new double[numFeatures];
+        _savedInputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
+        _savedOutputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
+        _inputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
+        _outputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
+        _savedWeight = new T[parameters];
+        _savedBias = new T[parameters];
         ResetParameters();
     }
 
@@ -338,6 +353,10 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormLayout layout = ValidateShape(shape);
+        BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
+
+        // Before the output is written: it may be the very memory of the input.
+        ForwardFingerprint.Take(input, layout, _inputFingerprint);
         bool batchStatistics = IsTraining || !TrackRunningStatistics;
         if (batchStatistics)
         {
@@ -345,7 +364,6 @@ public abstract partial class BatchNormBase<T>
             if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
             {
                 // Statistics first, so a non-finite batch is rejected before the output is written.
-                BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
                 if (layout.ValuesPerChannel < 2)
                 {
                     ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
@@ -379,10 +397,40 @@ public abstract partial class BatchNormBase<T>
         }
 
         _savedBatchStatistics = batchStatistics;
-        shape.CopyTo(_savedShape);
-        _savedRank = shape.Length;
+        SaveForward(output, shape, layout);
         _savedCommunicator = null;
     }
+
+    /// <summary>What every successful Forward saves last: its shape, its parameters and the fingerprints of its input and output.</summary>
+    private void SaveForward(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
+    {
+        ForwardFingerprint.Take(output, layout, _outputFingerprint);
+        (_savedInputFingerprint, _inputFingerprint) = (_inputFingerprint, _savedInputFingerprint);
+        (_savedOutputFingerprint, _outputFingerprint) = (_outputFingerprint, _savedOutputFingerprint);
+        _weight.CopyTo(_savedWeight, 0);
+        _bias.CopyTo(_savedBias, 0);
+        shape.CopyTo(_savedShape);
+        _savedRank = shape.Length;
+    }
+
+    /// <summary>
+    /// After the arguments' own checks, throws unless <paramref name="input"/> still holds what the last Forward's input
+    /// held (where it is checked).
+    /// </summary>
+    private void ThrowIfInputChanged(ReadOnlySpan<T> input, BatchNormLayout layout, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> gradInput)
+    {
+        BatchNormKernels.ValidateBackward<T>(input, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
+        int at = ForwardFingerprint.FindChange(input, layout, _savedInputFingerprint);
+        if (at >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"The input given to Backward is not the input the last Forward normalized: element {at} (channel {ChannelOf(at, layout)}) has changed since. " +
+                "The likely cause is a forward in place (output the same memory as input), which overwrote the input, or the input buffer reused before this Backward. " +
+                "Keep the input unchanged until Backward, or, after a forward in place, call BackwardFromOutput with the output.");
+        }
+    }
+
+    private static int ChannelOf(int index, BatchNormLayout layout) => index / layout.SpatialSize % layout.Channels;
 
     /// <summary>
     /// Differentiates the most recent <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> as it was computed (its statistics and mode), with the
@@ -437,6 +485,7 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormLayout layout = BatchNormLayout.FromShape(shape);
+        ThrowIfInputChanged(input, layout, gradOutput, gradInput);
         if (_savedBatchStatistics)
         {
             BatchNormKernels.BackwardTraining<T>(

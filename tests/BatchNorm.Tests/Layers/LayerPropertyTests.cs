@@ -234,6 +234,7 @@ public abstract class LayerPropertyTests<T>
         private readonly double _tolerance = Tolerances.For<T>();
         private readonly ScaledComparison<T>.GradientScales _scales;
         private int[]? _lastShape;
+        private T[]? _lastInput;
 
         public ModelRun(LayerCase c)
         {
@@ -336,6 +337,7 @@ public abstract class LayerPropertyTests<T>
 
             ScaledComparison<T>.ForwardAndCompare(_layer, _model, x, shape, _tolerance, context);
             _lastShape = shape;
+            _lastInput = x;
         }
 
         private void Backward(Op op, int[]? shape, string context)
@@ -349,14 +351,23 @@ public abstract class LayerPropertyTests<T>
             }
 
             int length = TestData.Length(shape!);
-            T[] x = TestData.Gaussian<T>(op.Seed, length, _case.Offset, _case.Spread);
+            T[] other = TestData.Gaussian<T>(op.Seed, length, _case.Offset, _case.Spread);
             T[] dy = TestData.Gaussian<T>(op.Seed + 1, length);
             var dx = new T[length];
             if (!shape!.AsSpan().SequenceEqual(_lastShape))
             {
-                ExpectFailure<ArgumentException>(() => _layer.Backward(x, shape, dy, dx), context);
+                ExpectFailure<ArgumentException>(() => _layer.Backward(other, shape, dy, dx), context);
                 return;
             }
+
+            // Backward must be given the input the last Forward normalized; any other input is refused unchanged.
+            if (op.Seed % 2 == 1 && length > 0)
+            {
+                ExpectFailure<InvalidOperationException>(() => _layer.Backward(other, shape, dy, dx), context);
+                return;
+            }
+
+            T[] x = _lastInput!;
 
             double[] expected = _model.Backward(TestData.ToDouble<T>(x), shape!, TestData.ToDouble<T>(dy));
             _layer.Backward(x, shape, dy, dx);

@@ -17,6 +17,9 @@ public sealed class TrainedPair<T>
 {
     private readonly T[] _twinOutput;
 
+    /// <summary>The input of the last good Forward: Backward must be given it (the layer checks).</summary>
+    private T[] _lastInput;
+
     public TrainedPair(int rank, bool training, bool affine = true, bool trackRunningStatistics = true, double? momentum = 0.1)
     {
         Rank = rank;
@@ -25,6 +28,7 @@ public sealed class TrainedPair<T>
         Input = RandomValues<T>(length, seed: 11, center: 1.5, spread: 2);
         GradOutput = RandomValues<T>(length, seed: 12);
         Output = RandomValues<T>(length, seed: 13);
+        _lastInput = Input;
         _twinOutput = (T[])Output.Clone();
         Layer = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
         Twin = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
@@ -86,8 +90,8 @@ public sealed class TrainedPair<T>
         int length = Input.Length;
         var gradInput = new T[length];
         var twinGradInput = new T[length];
-        Layer.Backward(Input, Shape, GradOutput, gradInput);
-        Twin.Backward(Input, Shape, GradOutput, twinGradInput);
+        Layer.Backward(_lastInput, Shape, GradOutput, gradInput);
+        Twin.Backward(_lastInput, Shape, GradOutput, twinGradInput);
         Expect.BitwiseEqual<T>(twinGradInput, gradInput, "gradInput of the Backward after the failed call");
         Expect.BitwiseEqual<T>(Twin.WeightGradient, Layer.WeightGradient, "WeightGradient after that Backward");
         Expect.BitwiseEqual<T>(Twin.BiasGradient, Layer.BiasGradient, "BiasGradient after that Backward");
@@ -105,6 +109,7 @@ public sealed class TrainedPair<T>
         Expect.BitwiseEqual<T>(Twin.RunningMean, Layer.RunningMean, "RunningMean after that Forward");
         Expect.BitwiseEqual<T>(Twin.RunningVariance, Layer.RunningVariance, "RunningVariance after that Forward");
         Assert.Equal(Twin.NumBatchesTracked, Layer.NumBatchesTracked);
+        _lastInput = input;
     }
 
     private void Prepare(BatchNormBase<T> layer, bool training, T[] output)

@@ -27,6 +27,15 @@ internal ref struct BackwardRequest<T>
     public ReadOnlySpan<T> RunningVariance;
     public double Epsilon;
 
+    /// <summary>
+    /// From the output: when not empty, <see cref="Input"/> is the forward's output <c>y</c>, x̂ is
+    /// <c>(y - XHatCenter) * XHatInverseStd</c> (the forward's bias and 1 / weight), and <c>dx</c>'s scale <c>a</c> is
+    /// <see cref="GradientScale"/> (weight times the statistics' inverse standard deviation) instead of weight * invStd.
+    /// </summary>
+    public ReadOnlySpan<double> XHatCenter;
+    public ReadOnlySpan<double> XHatInverseStd;
+    public ReadOnlySpan<double> GradientScale;
+
     /// <summary>The parameter gradients, added to (<c>+=</c>).</summary>
     public Span<T> WeightGradient;
     public Span<T> BiasGradient;
@@ -60,6 +69,7 @@ internal static unsafe class BackwardPass
         fixed (T* x = request.Input, dy = request.GradOutput, dx = request.GradInput, w = request.Weight, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (T* dw = request.WeightGradient, db = request.BiasGradient)
         fixed (double* m = request.Mean, s = request.InverseStd, sdy = request.SumDy, sdyx = request.SumDyX, gdy = request.GivenSumDy, gdyx = request.GivenSumDyX)
+        fixed (double* xc = request.XHatCenter, xs = request.XHatInverseStd, ga = request.GradientScale)
         {
             var body = new SumsChunk<T>
             {
@@ -78,6 +88,9 @@ internal static unsafe class BackwardPass
                 SumDy = given ? gdy : sdy,
                 SumDyX = given ? gdyx : sdyx,
                 Source = request.Statistics,
+                XHatCenter = request.XHatCenter.IsEmpty ? null : xc,
+                XHatInverseStd = request.XHatCenter.IsEmpty ? null : xs,
+                GradientScale = request.XHatCenter.IsEmpty ? null : ga,
                 Sums = request.Sums,
                 Count = request.Count,
             };
@@ -146,6 +159,11 @@ internal static unsafe class BackwardPass
 
         /// <summary>Where the statistics come from: the forward's batch statistics, or the running ones (constants).</summary>
         public StatisticsSource Source;
+
+        /// <summary>When not null, x̂ = (x - XHatCenter) * XHatInverseStd (x being the forward's output) and dx's scale is GradientScale.</summary>
+        public double* XHatCenter;
+        public double* XHatInverseStd;
+        public double* GradientScale;
 
         /// <summary>Whether the sums are computed or given (over <see cref="Count"/> values, say across replicas).</summary>
         public SumsSource Sums;
@@ -347,11 +365,12 @@ internal static unsafe class BackwardPass
             return (sumDy, sumDyX);
         }
 
+        /// <summary>The center and inverse standard deviation that make x̂ of channel c: from the output, the batch or the running statistics.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly (double Mean, double InvStd) Statistics(int c) =>
-            Training
-                ? (Mean[c], InverseStd == null ? 0 : InverseStd[c])
-                : (double.CreateTruncating(RunningMean[c]), BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
+            XHatCenter != null ? (XHatCenter[c], XHatInverseStd[c])
+            : Training ? (Mean[c], InverseStd == null ? 0 : InverseStd[c])
+            : (double.CreateTruncating(RunningMean[c]), BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));
 
         /// <summary>Adds channel c's parameter gradients and stores its input-gradient constants (<see cref="InputGradientCoefficients"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -367,9 +386,9 @@ internal static unsafe class BackwardPass
                 BiasGradient[c] = T.CreateTruncating(double.CreateTruncating(BiasGradient[c]) + sumDy);
             }
 
-            double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+            double a = GradientScale != null ? GradientScale[c] : (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
             double count = Sums == SumsSource.Given ? Count : Layout.ValuesPerChannel;
-            InputGradientCoefficients.Store(g, j, mean, invStd, weight, sumDy, sumDyX, count, Training);
+            InputGradientCoefficients.Store(g, j, mean, invStd, a, sumDy, sumDyX, count, Training);
         }
     }
 }
