@@ -21,6 +21,10 @@ internal static class ThrowHelper
         throw new InvalidOperationException(message);
 
     [DoesNotReturn]
+    public static void ThrowNotSupported(string message) =>
+        throw new NotSupportedException(message);
+
+    [DoesNotReturn]
     public static void ThrowLengthMismatch(string paramName, long expected, long actual) =>
         throw new ArgumentException($"Expected a span of length {expected}, but got length {actual}.", paramName);
 

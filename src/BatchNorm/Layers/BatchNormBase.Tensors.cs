@@ -94,32 +94,70 @@ public abstract partial class BatchNormBase<T>
     /// </remarks>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
     {
+        Span<int> buffer = stackalloc int[MaxRank];
+        DenseBackward spans = BackwardSpans(input, gradOutput, gradInput, buffer, nameof(input));
+        Backward(spans.Data, spans.Shape, spans.GradOutput, spans.GradInput);
+    }
+
+    /// <summary>
+    /// <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> over tensors: the
+    /// output's lengths are the shape.
+    /// </summary>
+    /// <param name="output">The output that the last forward wrote (in place or not).</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the output, of the same lengths.</param>
+    /// <param name="gradInput">Overwritten with the input gradient, of the same lengths; empty to skip it.</param>
+    /// <exception cref="InvalidOperationException">As for the span overload.</exception>
+    /// <exception cref="ArgumentException">As for the span overload, or a tensor is not dense or has other lengths.</exception>
+    /// <exception cref="NotSupportedException">The last forward synchronized over a <see cref="Communicator"/>.</exception>
+    /// <remarks>Dense tensors are used in place (bit-identical to the span overload); non-dense views are rejected.</remarks>
+    public void BackwardFromOutput(ReadOnlyTensorSpan<T> output, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
+    {
+        Span<int> buffer = stackalloc int[MaxRank];
+        DenseBackward spans = BackwardSpans(output, gradOutput, gradInput, buffer, nameof(output));
+        BackwardFromOutput(spans.Data, spans.Shape, spans.GradOutput, spans.GradInput);
+    }
+
+    /// <summary>The checks of the tensor backward overloads, and their dense spans; <paramref name="dataName"/> names the first tensor.</summary>
+    private DenseBackward BackwardSpans(
+        ReadOnlyTensorSpan<T> data, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput, Span<int> buffer, string dataName)
+    {
         if (_savedRank == 0)
         {
             ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
         }
 
-        Span<int> buffer = stackalloc int[MaxRank];
-        ReadOnlySpan<int> shape = ReadShape(input, buffer, nameof(input));
+        ReadOnlySpan<int> shape = ReadShape(data, buffer, dataName);
         ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
         if (!shape.SequenceEqual(savedShape))
         {
             ThrowHelper.ThrowArgument(
-                nameof(input),
+                dataName,
                 $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
         }
 
-        ThrowIfLengthsDiffer(gradOutput.Lengths, input.Lengths, nameof(gradOutput), nameof(input));
+        ThrowIfLengthsDiffer(gradOutput.Lengths, data.Lengths, nameof(gradOutput), dataName);
         bool skipGradInput = gradInput.IsEmpty;
         if (!skipGradInput)
         {
-            ThrowIfLengthsDiffer(gradInput.Lengths, input.Lengths, nameof(gradInput), nameof(input));
+            ThrowIfLengthsDiffer(gradInput.Lengths, data.Lengths, nameof(gradInput), dataName);
         }
 
-        ReadOnlySpan<T> x = AsDenseSpan(input, nameof(input));
+        ReadOnlySpan<T> x = AsDenseSpan(data, dataName);
         ReadOnlySpan<T> dy = AsDenseSpan(gradOutput, nameof(gradOutput));
         Span<T> dx = skipGradInput ? Span<T>.Empty : AsDenseSpan(gradInput, nameof(gradInput));
-        Backward(x, shape, dy, dx);
+        return new DenseBackward(shape, x, dy, dx);
+    }
+
+    /// <summary>The spans a tensor backward overload hands to the span overload.</summary>
+    private readonly ref struct DenseBackward(ReadOnlySpan<int> shape, ReadOnlySpan<T> data, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    {
+        public ReadOnlySpan<int> Shape { get; } = shape;
+
+        public ReadOnlySpan<T> Data { get; } = data;
+
+        public ReadOnlySpan<T> GradOutput { get; } = gradOutput;
+
+        public Span<T> GradInput { get; } = gradInput;
     }
 
     /// <summary>Checks a tensor's rank, channel count and size, and writes its lengths as an <see cref="int"/> shape.</summary>

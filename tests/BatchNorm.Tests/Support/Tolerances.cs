@@ -115,6 +115,12 @@ public static class Tolerances
     /// <summary><see cref="Float"/> or <see cref="Double"/>.</summary>
     public static double For<T>() => typeof(T) == typeof(float) ? Float : Double;
 
+    /// <summary>
+    /// A backward from the output against the backward from the input: x̂ = (y - β) / γ carries the output's rounding
+    /// divided by γ, so the standard bound grows by <c>1 + |β / γ|</c> (the layer's documented bound).
+    /// </summary>
+    public static double FromOutput<T>(double biasOverWeight) => For<T>() * (1 + Math.Abs(biasOverWeight));
+
     /// <summary>The batch variance of extreme data: <see cref="Float"/> or <see cref="ExtremeVarianceDoubleRelative"/>.</summary>
     public static double ExtremeVariance<T>() => typeof(T) == typeof(float) ? Float : ExtremeVarianceDoubleRelative;
 
