@@ -47,6 +47,23 @@ internal readonly unsafe struct ChannelConstants<T>
     public ChannelConstants<T> From(int c0) => new(_values + c0, _wide + c0, Exact + c0, _length);
 
     /// <summary>
+    /// The constants per element of a column chunk whose runs hold <paramref name="s"/> values: these themselves for
+    /// <c>S = 1</c>; otherwise expanded into the caller's scratch buffers (see <see cref="ExpandInto"/>), which hold
+    /// <see cref="KernelPlan.ColumnSegment"/> entries per array.
+    /// </summary>
+    public ChannelConstants<T> PerElement(int width, int s, T* values, double* wide, bool* exact)
+    {
+        if (s == 1)
+        {
+            return this;
+        }
+
+        var perElement = new ChannelConstants<T>(values, wide, exact, KernelPlan.ColumnSegment);
+        ExpandInto(perElement, width, s);
+        return perElement;
+    }
+
+    /// <summary>
     /// Per element of a column-path segment: <paramref name="target"/>'s entry <c>j * s + e</c> is this entry
     /// <c>j</c>, for the <paramref name="width"/> channels of a chunk whose runs hold <paramref name="s"/> values.
     /// </summary>

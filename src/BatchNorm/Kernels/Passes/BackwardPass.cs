@@ -231,6 +231,7 @@ internal static unsafe class BackwardPass
         /// The input gradient of samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
         /// <paramref name="g"/> indexed from c0: run by run, or (short runs) row by row with per-element constants.
         /// </summary>
+        [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
         public readonly void InputGradient(int n0, int n1, int c0, int width, in ChannelConstants<T> g)
         {
             int s = Layout.SpatialSize;
@@ -268,15 +269,10 @@ internal static unsafe class BackwardPass
 
             // The column loops take their constants per element; for S = 1 those are the channels' own.
             int segment = width * s;
-            ChannelConstants<T> e = g;
-            if (s != 1)
-            {
-                T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-                double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-                bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-                e = new ChannelConstants<T>(t, w, exact, KernelPlan.ColumnSegment);
-                g.ExpandInto(e, width, s);
-            }
+            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+            ChannelConstants<T> e = g.PerElement(width, s, t, w, exact);
 
             int rows = n1 - n0;
             bool allExact = new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0;

@@ -96,6 +96,7 @@ internal static unsafe class ForwardPass
     /// <paramref name="k"/> indexed from c0: run by run, or (for short runs) row by row over the block's contiguous
     /// segment with per-element constants.
     /// </summary>
+    [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
     private static void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, int n0, int n1, int c0, int width, in ChannelConstants<T> k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -129,15 +130,10 @@ internal static unsafe class ForwardPass
 
         // The column loops take their constants per element; for S = 1 those are the channels' own.
         int segment = width * s;
-        ChannelConstants<T> e = k;
-        if (s != 1)
-        {
-            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-            double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-            bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-            e = new ChannelConstants<T>(t, d, exact, KernelPlan.ColumnSegment);
-            k.ExpandInto(e, width, s);
-        }
+        T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+        double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+        bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+        ChannelConstants<T> e = k.PerElement(width, s, t, d, exact);
 
         T* ec = e.Values(NormalizeCoefficients.Center), es = e.Values(NormalizeCoefficients.Scale), eh = e.Values(NormalizeCoefficients.Shift);
         if (new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0)
