@@ -322,7 +322,7 @@ public abstract partial class BatchNormBase<T>
     /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> needs.</summary>
     /// <param name="input">Contiguous row-major data of shape <paramref name="shape"/>.</param>
     /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
-    /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory.</param>
+    /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory (then differentiate with <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>: the input is gone).</param>
     /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; batch statistics are needed and a channel has fewer than two values (synchronized: in the global batch); or <see cref="NonFiniteStatisticsPolicy"/> is <see cref="NonFiniteStatisticsPolicy.Throw"/> and a training batch's statistics are not finite.</exception>
     /// <exception cref="InvalidOperationException">Synchronized training only: a peer replica rejected its arguments, or the <see cref="Communicator"/>'s group failed.</exception>
     /// <remarks>
@@ -460,7 +460,7 @@ public abstract partial class BatchNormBase<T>
     /// <param name="shape">The shape that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
     /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
     /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/>.</param>
-    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet; or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet; <paramref name="input"/> no longer holds what that forward's input held (a forward in place overwrote it, or the buffer was reused: the forward remembers a few values per channel and the message names where they differ; after a forward in place use <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>); or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed.</exception>
     /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
     /// <remarks>
     /// <para>
