@@ -169,11 +169,6 @@ public abstract partial class BatchNormBase<T>
             }
 
             layout = BatchNormLayout.FromShape(shape);
-            if (!gradInput.IsEmpty)
-            {
-                CheckGradientInput(input, gradOutput, gradInput, layout.Length);
-            }
-
             ThrowIfInputChanged(input, layout, gradOutput, gradInput);
 
             // Validates input and gradOutput before it writes the sums (which an empty input leaves at zero).
@@ -240,14 +235,6 @@ public abstract partial class BatchNormBase<T>
             ThrowHelper.ThrowInvalidOperation(
                 $"Replica {rejectedRank} rejected its Forward arguments, so replica {rank} did not normalize its batch either; nothing was changed.");
         }
-    }
-
-    /// <summary>The checks BackwardTraining makes of gradInput: its length, and no partial overlap with input or gradOutput.</summary>
-    private static void CheckGradientInput(ReadOnlySpan<T> input, ReadOnlySpan<T> gradOutput, Span<T> gradInput, int length)
-    {
-        Guard.Length<T>(gradInput, length);
-        Guard.SameOrApart<T, T>(input, gradInput);
-        Guard.SameOrApart<T, T>(gradOutput, gradInput);
     }
 
     private static void EnsureBuffer(ref double[] buffer, int length)

@@ -1,0 +1,186 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
+using System.Numerics;
+
+namespace BatchNorm;
+
+public abstract partial class BatchNormBase<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>What every successful Forward saves last: its shape, its parameters and the fingerprints of its input and output.</summary>
+    private void SaveForward(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
+    {
+        ForwardFingerprint.Take(output, layout, _outputFingerprint);
+        (_savedInputFingerprint, _inputFingerprint) = (_inputFingerprint, _savedInputFingerprint);
+        (_savedOutputFingerprint, _outputFingerprint) = (_outputFingerprint, _savedOutputFingerprint);
+        _weight.CopyTo(_savedWeight, 0);
+        _bias.CopyTo(_savedBias, 0);
+        shape.CopyTo(_savedShape);
+        _savedRank = shape.Length;
+    }
+
+    /// <summary>Throws unless a forward has succeeded and <paramref name="shape"/> is its shape; returns its layout.</summary>
+    private BatchNormLayout CheckSavedShape(ReadOnlySpan<int> shape)
+    {
+        if (_savedRank == 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
+        }
+
+        ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
+        if (!shape.SequenceEqual(savedShape))
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(shape),
+                $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
+        }
+
+        return BatchNormLayout.FromShape(shape);
+    }
+
+    /// <summary>
+    /// After the arguments' own checks, throws unless <paramref name="input"/> still holds what the last Forward's input
+    /// held (where it is checked).
+    /// </summary>
+    private void ThrowIfInputChanged(ReadOnlySpan<T> input, BatchNormLayout layout, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> gradInput)
+    {
+        BatchNormKernels.ValidateBackward<T>(input, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
+        int at = ForwardFingerprint.FindChange(input, layout, _savedInputFingerprint);
+        if (at >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"The input given to Backward is not the input the last Forward normalized: element {at} (channel {ChannelOf(at, layout)}) has changed since. " +
+                "The likely cause is a forward in place (output the same memory as input), which overwrote the input, or the input buffer reused before this Backward. " +
+                "Keep the input unchanged until Backward, or, after a forward in place, call BackwardFromOutput with the output.");
+        }
+    }
+
+    private static int ChannelOf(int index, BatchNormLayout layout) => index / layout.SpatialSize % layout.Channels;
+
+    /// <summary>
+    /// Differentiates the most recent <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> as it was computed (its statistics and mode), with the
+    /// current <see cref="Weight"/>: overwrites <paramref name="gradInput"/> and adds to the parameter gradients.
+    /// </summary>
+    /// <param name="input">The input that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
+    /// <param name="shape">The shape that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
+    /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/>.</param>
+    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet; <paramref name="input"/> no longer holds what that forward's input held (a forward in place overwrote it, or the buffer was reused: the forward remembers a few values per channel and the message names where they differ; after a forward in place use <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>); or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
+    /// <remarks>
+    /// <para>
+    /// After a forward with batch statistics, this method effectively computes, per channel with
+    /// <c>xhat = (x - mean) * invstd</c> over its <c>M</c> values, <c>BiasGradient += Σdy</c>,
+    /// <c>WeightGradient += Σ(dy * xhat)</c> and <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>.
+    /// After a forward with running statistics, these are constants: <c>dx = dy * weight * invstd</c>, and the
+    /// parameter gradients are as above with the running statistics in <c>xhat</c>.
+    /// </para>
+    /// <para>
+    /// Synchronized mode: after a forward that synchronized over a <see cref="Communicator"/>, <c>Σdy</c> and
+    /// <c>Σ(dy * xhat)</c> in <c>dx</c> are all-reduced over the replicas and <c>M</c> is the global count, so each
+    /// replica gets its slice of the global-batch input gradient; the parameter gradients add this replica's local sums
+    /// only. Every replica must call this method, over the communicator of that forward even if the property has changed.
+    /// </para>
+    /// <para>
+    /// A non-finite <c>x</c> or <c>dy</c> makes its channel's parameter gradients non-finite and, after a
+    /// batch-statistics forward, that channel's whole <c>dx</c> (after a running-statistics forward, <c>dx</c> does not
+    /// read <c>x</c>, and a non-finite <c>dy</c> affects only its own element). The sums are taken in <see cref="double"/>, bit-identically for every
+    /// <see cref="MaxDegreeOfParallelism"/>, and each parameter gradient is rounded to <typeparamref name="T"/> once per call.
+    /// </para>
+    /// </remarks>
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    {
+        if (_savedCommunicator is not null)
+        {
+            BackwardSynchronized(input, shape, gradOutput, gradInput);
+            return;
+        }
+
+        BatchNormLayout layout = CheckSavedShape(shape);
+        ThrowIfInputChanged(input, layout, gradOutput, gradInput);
+        if (_savedBatchStatistics)
+        {
+            BatchNormKernels.BackwardTraining<T>(
+                input, gradOutput, gradInput, layout, _weight, _savedMean, _savedInverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+        }
+        else
+        {
+            BatchNormKernels.BackwardInference<T>(
+                input, gradOutput, gradInput, layout, _weight, _savedRunningMean, _savedRunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+        }
+    }
+
+    /// <summary>
+    /// Differentiates the most recent <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> from its
+    /// output instead of its input (as In-Place Activated BatchNorm does), so the forward may write its output over its
+    /// input and a network keeps one activation buffer instead of two: overwrites <paramref name="gradInput"/> and adds
+    /// to the parameter gradients.
+    /// </summary>
+    /// <param name="output">The output that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> wrote (in place or not).</param>
+    /// <param name="shape">The shape that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
+    /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
+    /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/> or <paramref name="output"/>.</param>
+    /// <exception cref="InvalidOperationException">
+    /// No forward has succeeded yet; <paramref name="output"/> no longer holds what that forward wrote (the message says
+    /// where); <see cref="Weight"/> or <see cref="Bias"/> changed since that forward (x̂ is recovered from them: call this
+    /// before the optimizer step); or a weight is 0 (that channel's x̂ cannot be recovered; the message names it).
+    /// </exception>
+    /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
+    /// <exception cref="NotSupportedException">The last forward synchronized over a <see cref="Communicator"/>.</exception>
+    /// <remarks>
+    /// This method effectively computes <c>xhat = (y - bias) / weight</c> and then what
+    /// <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> computes from <c>xhat</c>.
+    /// The output is rounded to <typeparamref name="T"/>, so <c>xhat</c> carries that rounding divided by the weight: the
+    /// gradients agree with <c>Backward</c>'s to about <typeparamref name="T"/>'s precision times
+    /// <c>1 + |bias / weight|</c> (README, "In-place forward").
+    /// </remarks>
+    public void BackwardFromOutput(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    {
+        BatchNormLayout layout = CheckBackwardFromOutput(output, shape, gradOutput, gradInput);
+        if (_savedBatchStatistics)
+        {
+            BatchNormKernels.BackwardTrainingFromOutput<T>(
+                output, gradOutput, gradInput, layout, _weight, _bias, _savedInverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+        }
+        else
+        {
+            BatchNormKernels.BackwardInferenceFromOutput<T>(
+                output, gradOutput, gradInput, layout, _weight, _bias, _savedRunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+        }
+    }
+
+    /// <summary>Every check <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> makes before it computes.</summary>
+    private BatchNormLayout CheckBackwardFromOutput(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> gradInput)
+    {
+        if (_savedCommunicator is not null)
+        {
+            ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a synchronized forward; call Backward with the input.");
+        }
+
+        BatchNormLayout layout = CheckSavedShape(shape);
+        BatchNormKernels.ValidateBackward<T>(output, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
+        if (!MemoryMarshal.AsBytes(_weight.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedWeight.AsSpan()))
+            || !MemoryMarshal.AsBytes(_bias.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedBias.AsSpan())))
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                "Weight or Bias changed since the last Forward; BackwardFromOutput recovers xhat from the ones that Forward used. Call it before the optimizer step.");
+        }
+
+        int at = ForwardFingerprint.FindChange(output, layout, _savedOutputFingerprint);
+        if (at >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"The output given to BackwardFromOutput is not what the last Forward wrote: element {at} (channel {ChannelOf(at, layout)}) has changed since. Keep the output unchanged until the backward.");
+        }
+
+        int zero = _weight.AsSpan().IndexOf(T.Zero);
+        if (zero >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"Weight[{zero}] is 0, so channel {zero}'s output is its bias whatever the input and xhat cannot be recovered from it. Use Backward with the input (a forward not in place) while a weight is 0.");
+        }
+
+        return layout;
+    }
+}

@@ -1,0 +1,152 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
+using System.Numerics;
+
+namespace BatchNorm;
+
+public abstract partial class BatchNormBase<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> needs.</summary>
+    /// <param name="input">Contiguous row-major data of shape <paramref name="shape"/>.</param>
+    /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
+    /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory (then differentiate with <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>: the input is gone).</param>
+    /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; batch statistics are needed and a channel has fewer than two values (synchronized: in the global batch); or <see cref="NonFiniteStatisticsPolicy"/> is <see cref="NonFiniteStatisticsPolicy.Throw"/> and a training batch's statistics are not finite.</exception>
+    /// <exception cref="InvalidOperationException">Synchronized training only: a peer replica rejected its arguments, or the <see cref="Communicator"/>'s group failed.</exception>
+    /// <remarks>
+    /// <para>
+    /// In training, this method effectively computes <c>y = (x - mean) / sqrt(var + eps) * weight + bias</c> with the
+    /// batch mean and biased variance per channel, then, when <see cref="TrackRunningStatistics"/>, increments
+    /// <see cref="NumBatchesTracked"/> and blends the batch mean and unbiased variance into the running statistics with
+    /// factor <see cref="Momentum"/> (or <c>1 / NumBatchesTracked</c> when it is null). In evaluation, the running
+    /// statistics replace the batch ones (the batch ones are used when none are tracked).
+    /// </para>
+    /// <para>
+    /// Synchronized mode: while training with a <see cref="Communicator"/>, <c>mean</c> and <c>var</c> are those of the
+    /// global batch of all replicas (merged with Chan's formula, identical on every replica), and the running statistics
+    /// are unbiased with the global count; every replica must call this method. In evaluation the layer never synchronizes.
+    /// </para>
+    /// <para>
+    /// NaN or infinity in a channel under batch statistics makes that channel's outputs NaN, and other channels are
+    /// unaffected; under running statistics NaN propagates element-wise. Statistics are computed in <see cref="double"/>
+    /// around a shift (the channel's first value), so a large mean does not cancel in <see cref="float"/>; results are
+    /// bit-identical for every <see cref="MaxDegreeOfParallelism"/>, vector width and machine.
+    /// </para>
+    /// </remarks>
+    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)
+    {
+        if (SynchronizesForward)
+        {
+            ForwardSynchronized(input, shape, output);
+            return;
+        }
+
+        BatchNormLayout layout = ValidateShape(shape);
+        BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
+
+        // Before the output is written: it may be the very memory of the input.
+        ForwardFingerprint.Take(input, layout, _inputFingerprint);
+        bool batchStatistics = IsTraining || !TrackRunningStatistics;
+        if (batchStatistics)
+        {
+            bool update = IsTraining && TrackRunningStatistics;
+            if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
+            {
+                // Statistics first, so a non-finite batch is rejected before the output is written.
+                if (layout.ValuesPerChannel < 2)
+                {
+                    ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
+                }
+
+                BatchNormKernels.ComputeStatistics<T>(input, layout, _mean, _variance, _maxDegreeOfParallelism);
+                ThrowIfNonFinite(_mean, _variance, nameof(input));
+                NormalizeWithBatchStatistics(input, layout, output);
+            }
+            else
+            {
+                // Validates every argument before it writes anything.
+                BatchNormKernels.ForwardTraining<T>(
+                    input, output, layout, _weight, _bias, Epsilon, _mean, _variance, _inverseStd, _maxDegreeOfParallelism);
+            }
+
+            if (update)
+            {
+                FoldIntoRunningStatistics(layout.ValuesPerChannel);
+            }
+
+            (_savedMean, _mean) = (_mean, _savedMean);
+            (_savedInverseStd, _inverseStd) = (_inverseStd, _savedInverseStd);
+        }
+        else
+        {
+            BatchNormKernels.ForwardInference<T>(
+                input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
+            _runningMean.CopyTo(_savedRunningMean, 0);
+            _runningVariance.CopyTo(_savedRunningVariance, 0);
+        }
+
+        _savedBatchStatistics = batchStatistics;
+        SaveForward(output, shape, layout);
+        _savedCommunicator = null;
+    }
+
+    /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first).</summary>
+    private void NormalizeWithBatchStatistics(ReadOnlySpan<T> input, BatchNormLayout layout, Span<T> output)
+    {
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            _inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
+        }
+
+        BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
+    }
+
+    /// <summary>
+    /// Folds the batch statistics just computed (over <paramref name="count"/> values per channel) into the running
+    /// statistics, as <see cref="NonFiniteStatisticsPolicy"/> says.
+    /// </summary>
+    private void FoldIntoRunningStatistics(int count)
+    {
+        bool finite = AllFinite(_mean, _variance);
+        if (!finite)
+        {
+            _nonFiniteBatchCount++;
+        }
+
+        if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
+        {
+            // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
+            _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
+            double factor = Momentum ?? 1.0 / _numBatchesTracked;
+            BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _mean, _variance, count, factor);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool AllFinite(double[] mean, double[] variance)
+    {
+        for (int c = 0; c < mean.Length; c++)
+        {
+            if (!double.IsFinite(mean[c]) || !double.IsFinite(variance[c]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void ThrowIfNonFinite(double[] mean, double[] variance, string paramName)
+    {
+        for (int c = 0; c < mean.Length; c++)
+        {
+            if (!double.IsFinite(mean[c]) || !double.IsFinite(variance[c]))
+            {
+                ThrowHelper.ThrowArgument(
+                    paramName,
+                    $"Expected finite batch statistics, but channel {c} has mean {mean[c]} and variance {variance[c]} (NonFiniteStatisticsPolicy.Throw); nothing was changed.");
+            }
+        }
+    }
+}
