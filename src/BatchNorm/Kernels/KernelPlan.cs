@@ -60,8 +60,18 @@ internal static class KernelPlan
     /// </summary>
     public const int RowBlock = 8;
 
-    /// <summary>The rows a column element loop takes per vector of columns, its constants loaded once into registers.</summary>
-    public const int RowGroup = 4;
+    /// <summary>
+    /// The tasks a column-path reduction aims for when its channels make few chunks: each chunk's rows are cut into
+    /// blocks until chunks × blocks reach this, so that 2 to 16 cores each take several tasks. A count from the shape
+    /// alone: the blocks, and so the results, never depend on the thread count.
+    /// </summary>
+    public const int ReductionTasks = 16;
+
+    /// <summary>
+    /// The fewest rows a row block of a column-path reduction takes: its partial sums (two doubles per column, written
+    /// once and merged once) then cost at most 1/128 of the bytes its rows read.
+    /// </summary>
+    public const int MinBlockRows = 256;
 
     /// <summary>Below this many elements a pass stays on the calling thread: waking a helper costs more than it saves.</summary>
     public const long MinElementsForParallel = 1 << 16;
@@ -104,6 +114,21 @@ internal static class KernelPlan
         return (int)Math.Clamp((StreamBytes + runBytes - 1) / runBytes, 1, MaxBlock);
     }
 
+    /// <summary>
+    /// The row blocks each chunk of a column-path reduction is cut into (see <see cref="ColumnBlocks"/>): 1 unless the
+    /// pass may use other threads and <paramref name="chunks"/> chunks of channels fall short of <see cref="ReductionTasks"/>.
+    /// </summary>
+    public static int RowBlocks<T>(BatchNormLayout layout, int chunks)
+    {
+        if (!UsesColumns<T>(layout) || layout.Length < MinElementsForParallel)
+        {
+            return 1;
+        }
+
+        int wanted = (ReductionTasks + chunks - 1) / chunks;
+        return Math.Clamp(Math.Min(wanted, layout.BatchSize / MinBlockRows), 1, ReductionTasks);
+    }
+
     /// <summary>Whether a pass over <paramref name="elementCount"/> elements in <paramref name="chunks"/> chunks may use other threads.</summary>
     public static bool IsParallel(long elementCount, int chunks) => chunks > 1 && elementCount >= MinElementsForParallel;
 
@@ -116,17 +141,20 @@ internal static class KernelPlan
         bool fused = elementPass && FusesPasses<T>(layout);
         int perChunk = ChannelsPerChunk<T>(layout, fused);
         int reductionChunks = (layout.Channels + perChunk - 1) / perChunk;
+        int rowBlocks = RowBlocks<T>(layout, reductionChunks);
         int elementChunks = elementPass && !fused ? new ElementPartition<T>(layout).Count : 0;
-        return new Summary(UsesColumns<T>(layout), fused, perChunk, reductionChunks, elementChunks, IsParallel(layout.Length, reductionChunks));
+        return new Summary(
+            UsesColumns<T>(layout), fused, perChunk, reductionChunks, rowBlocks, elementChunks, IsParallel(layout.Length, reductionChunks * rowBlocks));
     }
 
     /// <summary>What <see cref="Describe{T}"/> decided.</summary>
     /// <param name="UsesColumns">Short runs walked row by row (<see cref="ColumnDriver"/>), rather than run by run.</param>
     /// <param name="Fused">Each chunk's element pass right after its reduction, the second read from cache.</param>
     /// <param name="ChannelsPerChunk">The channels a reduction chunk takes (the last may take fewer).</param>
-    /// <param name="ReductionChunks">The chunks of the reduction pass.</param>
+    /// <param name="ReductionChunks">The chunks of channels of the reduction pass.</param>
+    /// <param name="RowBlocks">The row blocks each chunk's rows are cut into (<see cref="ColumnBlocks"/>; 1: not cut).</param>
     /// <param name="ElementChunks">The chunks of a separate element pass; 0 when there is none (fused, or no output).</param>
     /// <param name="ReductionIsParallel">Whether the reduction pass may use other threads.</param>
     public readonly record struct Summary(
-        bool UsesColumns, bool Fused, int ChannelsPerChunk, int ReductionChunks, int ElementChunks, bool ReductionIsParallel);
+        bool UsesColumns, bool Fused, int ChannelsPerChunk, int ReductionChunks, int RowBlocks, int ElementChunks, bool ReductionIsParallel);
 }

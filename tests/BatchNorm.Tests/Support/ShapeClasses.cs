@@ -75,6 +75,17 @@ public static class ShapeClasses
         p => p.Forward.UsesColumns && p.Layout.SpatialSize > 1,
         [17, 20, 3], [16, 3, 7], [5, 3, 2, 3], [512, 40, 4]);
 
+    /// <summary>
+    /// The column path with few chunks of channels and many rows: each chunk's rows cut into row blocks reduced on every
+    /// core and merged in block order (<see cref="KernelPlan.RowBlocks{T}"/>), the last block partial where the rows do
+    /// not divide evenly.
+    /// </summary>
+    public static readonly ShapeClass RowBlocks = new(
+        "row blocks",
+        "the column path with each chunk's rows cut into row blocks",
+        p => p.Forward.UsesColumns && p.Forward.RowBlocks > 1 && p.Reduction.RowBlocks > 1 && p.Forward.ReductionIsParallel,
+        [4096, 24], [1000, 130], [5000, 5, 3], [20000, 4], [1024, 80]);
+
     /// <summary>Runs of at least <see cref="KernelPlan.ColumnRunBytes"/> and below <see cref="KernelPlan.FusedRunBytes"/>: run by run, separate passes.</summary>
     public static readonly ShapeClass LongRuns = new(
         "long runs, unfused",
@@ -143,7 +154,7 @@ public static class ShapeClasses
         [7, 37, 31, 29], [3, 67, 7, 53], [41, 67, 5, 5], [33, 3], [3, 5, 7, 3]);
 
     public static IReadOnlyList<ShapeClass> All { get; } =
-        [Rows, ShortRuns, LongRuns, Fused, FusedPartialLastChunk, ManyChunks, AcrossMaxBlock, Parallel, ParallelReductionOnly, SingleThreaded, Odd];
+        [Rows, ShortRuns, RowBlocks, LongRuns, Fused, FusedPartialLastChunk, ManyChunks, AcrossMaxBlock, Parallel, ParallelReductionOnly, SingleThreaded, Odd];
 
     public static TheoryData<string> Names => new(All.Select(c => c.Name));
 
@@ -185,6 +196,7 @@ public static class ShapeClasses
     [
         (Rows, [1024, 80]),
         (ShortRuns, [512, 40, 4]),
+        (RowBlocks, [1000, 130]),
         (Fused, [4, 3, 96, 96]),
         (LongRuns, [3, 67, 7, 53]),
         (AcrossMaxBlock, [41, 67, 5, 5]),

@@ -63,9 +63,10 @@ internal static unsafe class ColumnDriver
         ApplyRows(new InputGradientColumns<T>(dy, x, a, center, invStd, k, d), dx, stride, rows, width);
 
     /// <summary>
-    /// Drives a column operator over the rows, <see cref="KernelPlan.RowGroup"/> at a time: each vector of columns loads its
-    /// constants once (into registers) for the whole group. Each row's overlapping last vector is computed before the
-    /// group stores anything, so the destination may be the very memory the operator reads.
+    /// Drives a column operator over the rows, row by row, each vector of columns with its constants from memory (a
+    /// row's neighbours in memory order, so no load waits on a store to an address 4 KB away, as walking a group of rows
+    /// column by column did: (256, 1024) took 1.3–1.9× as long that way). Each row's overlapping last vector is computed
+    /// before the row stores anything, so the destination may be the very memory the operator reads.
     /// </summary>
     private static void ApplyRows<T, TOperator>(TOperator op, T* destination, long stride, int rows, int width)
         where T : unmanaged
@@ -86,30 +87,15 @@ internal static unsafe class ColumnDriver
         }
 
         int last = width - v;
-        Vector<T>* tails = stackalloc Vector<T>[KernelPlan.RowGroup];
-        for (int r0 = 0; r0 < rows; r0 += KernelPlan.RowGroup)
+        for (long at = 0; at < rows * stride; at += stride)
         {
-            int count = Math.Min(KernelPlan.RowGroup, rows - r0);
-            long first = r0 * stride, end = first + count * stride;
-            ColumnConstants<T> c = op.Load(last);
-            for (int r = 0; r < count; r++)
-            {
-                tails[r] = op.Vector(first + r * stride + last, c);
-            }
-
+            Vector<T> tail = op.Vector(at + last, op.Load(last));
             for (int j = 0; j < last; j += v)
             {
-                c = op.Load(j);
-                for (long at = first + j; at < end; at += stride)
-                {
-                    Vector.Store(op.Vector(at, c), destination + at);
-                }
+                Vector.Store(op.Vector(at + j, op.Load(j)), destination + at + j);
             }
 
-            for (int r = 0; r < count; r++)
-            {
-                Vector.Store(tails[r], destination + first + r * stride + last);
-            }
+            Vector.Store(tail, destination + at + last);
         }
     }
 }

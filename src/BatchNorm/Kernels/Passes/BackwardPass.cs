@@ -6,53 +6,6 @@ using System.Runtime.CompilerServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// What a backward pass is asked to do: the tensors, where the statistics and the two sums come from, and which
-/// gradients to produce. Spans left empty are not used (no input gradient, no parameter gradients, sums not stored).
-/// </summary>
-internal ref struct BackwardRequest<T>
-{
-    public ReadOnlySpan<T> Input;
-    public ReadOnlySpan<T> GradOutput;
-    public Span<T> GradInput;
-    public BatchNormLayout Layout;
-    public ReadOnlySpan<T> Weight;
-    public StatisticsSource Statistics;
-
-    /// <summary>With <see cref="StatisticsSource.Batch"/>: the statistics the forward used (the inverse standard deviation may be empty when only sums are asked for).</summary>
-    public ReadOnlySpan<double> Mean;
-    public ReadOnlySpan<double> InverseStd;
-
-    /// <summary>With <see cref="StatisticsSource.Running"/>: the running statistics and the epsilon added to the variance.</summary>
-    public ReadOnlySpan<T> RunningMean;
-    public ReadOnlySpan<T> RunningVariance;
-    public double Epsilon;
-
-    /// <summary>
-    /// From the output: when not empty, <see cref="Input"/> is the forward's output <c>y</c>, x̂ is
-    /// <c>(y - XHatCenter) * XHatInverseStd</c> (the forward's bias and 1 / weight), and <c>dx</c>'s scale <c>a</c> is
-    /// <see cref="GradientScale"/> (weight times the statistics' inverse standard deviation) instead of weight * invStd.
-    /// </summary>
-    public ReadOnlySpan<double> XHatCenter;
-    public ReadOnlySpan<double> XHatInverseStd;
-    public ReadOnlySpan<double> GradientScale;
-
-    /// <summary>The parameter gradients, added to (<c>+=</c>).</summary>
-    public Span<T> WeightGradient;
-    public Span<T> BiasGradient;
-
-    public SumsSource Sums;
-
-    /// <summary>With <see cref="SumsSource.Computed"/>: receive Σdy and Σdy·(x - mean).</summary>
-    public Span<double> SumDy;
-    public Span<double> SumDyX;
-
-    /// <summary>With <see cref="SumsSource.Given"/>: Σdy and Σdy·(x - mean) over <see cref="Count"/> values.</summary>
-    public ReadOnlySpan<double> GivenSumDy;
-    public ReadOnlySpan<double> GivenSumDyX;
-    public long Count;
-}
-
-/// <summary>
 /// The backward pass: per chunk of channels the two sums, the parameter gradients and the input-gradient constants,
 /// then either the chunk's input gradient (fused, the second read from cache, where runs are long enough to stream:
 /// <see cref="KernelPlan.FusesPasses{T}"/>) or, once every channel's constants are known, an element pass in memory
@@ -97,7 +50,19 @@ internal static unsafe class BackwardPass
             bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
             body.Block = KernelPlan.ChannelsPerChunk<T>(layout, fused);
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
-            long work = body.NeedsSums ? 2 * layout.Length : layout.Channels;
+            int rowBlocks = body.NeedsSums ? KernelPlan.RowBlocks<T>(layout, chunks) : 1;
+            if (rowBlocks > 1)
+            {
+                double* mean = PinnedScratch.Doubles(PinnedScratch.ChannelValues, layout.Channels);
+                for (int c = 0; c < layout.Channels; c++)
+                {
+                    mean[c] = body.Statistics(c).Mean;
+                }
+
+                body.Blocks = ColumnBlocks.Reduce<T, GradientProducts>(dy, x, layout, body.Block, rowBlocks, mean, maxDegreeOfParallelism);
+            }
+
+            long work = body.NeedsSums && rowBlocks == 1 ? 2 * layout.Length : layout.Channels;
             if (fused || body.Dx == null)
             {
                 ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
@@ -171,6 +136,9 @@ internal static unsafe class BackwardPass
 
         /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
         public ChannelConstants<T> Constants;
+
+        /// <summary>The column sums already reduced in row blocks, or empty (each chunk reduces its rows).</summary>
+        public ColumnBlocks Blocks;
 
         public readonly bool NeedsSums => Sums == SumsSource.Computed && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
 
@@ -334,8 +302,16 @@ internal static unsafe class BackwardPass
             double* meanE = stackalloc double[KernelPlan.ColumnSegment];
             double* sumDyE = stackalloc double[KernelPlan.ColumnSegment];
             double* sumDyXE = stackalloc double[KernelPlan.ColumnSegment];
-            ChannelConstants<T>.Expand(mean, width, s, meanE);
-            ColumnReduction.Accumulate<T, GradientProducts>(new ColumnRows<T>(Dy + first, X + first, stride, Layout.BatchSize, width * s), meanE, sumDyE, sumDyXE);
+            if (Blocks.IsEmpty)
+            {
+                ChannelConstants<T>.Expand(mean, width, s, meanE);
+                ColumnReduction.Accumulate<T, GradientProducts>(new ColumnRows<T>(Dy + first, X + first, stride, Layout.BatchSize, width * s), meanE, sumDyE, sumDyXE);
+            }
+            else
+            {
+                Blocks.Merge(c0 / Block, width * s, sumDyE, sumDyXE);
+            }
+
             for (int j = 0; j < width; j++)
             {
                 sumDy[j] = ColumnReduction.SumRun(sumDyE, j, s);
@@ -363,7 +339,7 @@ internal static unsafe class BackwardPass
 
         /// <summary>The center and inverse standard deviation that make x̂ of channel c: from the output, the batch or the running statistics.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly (double Mean, double InvStd) Statistics(int c) =>
+        public readonly (double Mean, double InvStd) Statistics(int c) =>
             XHatCenter != null ? (XHatCenter[c], XHatInverseStd[c])
             : Training ? (Mean[c], InverseStd == null ? 0 : InverseStd[c])
             : (double.CreateTruncating(RunningMean[c]), BatchNormKernels.InverseStandardDeviation(double.CreateTruncating(RunningVariance[c]), Epsilon));

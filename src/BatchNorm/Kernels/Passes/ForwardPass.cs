@@ -5,36 +5,6 @@ using System.Runtime.CompilerServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// What a forward pass is asked to do: the tensors, where the statistics come from, and where computed ones go. Spans
-/// left empty are not used (no output: statistics only; no inverse standard deviation: not stored).
-/// </summary>
-internal ref struct ForwardRequest<T>
-{
-    public ReadOnlySpan<T> Input;
-    public Span<T> Output;
-    public BatchNormLayout Layout;
-    public ReadOnlySpan<T> Weight;
-    public ReadOnlySpan<T> Bias;
-    public StatisticsSource Statistics;
-
-    /// <summary>Added to the variance, batch or running.</summary>
-    public double Epsilon;
-
-    /// <summary>With <see cref="StatisticsSource.Running"/>: the running statistics.</summary>
-    public ReadOnlySpan<T> RunningMean;
-    public ReadOnlySpan<T> RunningVariance;
-
-    /// <summary>With <see cref="StatisticsSource.Given"/>: the statistics to normalize with.</summary>
-    public ReadOnlySpan<double> GivenMean;
-    public ReadOnlySpan<double> GivenInverseStd;
-
-    /// <summary>With <see cref="StatisticsSource.Batch"/>: receive the batch statistics (the inverse standard deviation may be empty).</summary>
-    public Span<double> Mean;
-    public Span<double> Variance;
-    public Span<double> InverseStd;
-}
-
-/// <summary>
 /// The forward pass: per chunk of channels, the statistics (batch, running or given) and either the normalize pass of
 /// the chunk (fused, the second read from cache, where runs are long enough to stream: <see cref="KernelPlan.FusesPasses{T}"/>)
 /// or every channel's constants for a separate element pass in memory order (<see cref="ElementPartition{T}"/>).
@@ -69,9 +39,20 @@ internal static unsafe class ForwardPass
                 Source = request.Statistics,
             };
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
+            int rowBlocks = batch ? KernelPlan.RowBlocks<T>(layout, chunks) : 1;
+            if (rowBlocks > 1)
+            {
+                double* shift = PinnedScratch.Doubles(PinnedScratch.ChannelValues, layout.Channels);
+                for (int c = 0; c < layout.Channels; c++)
+                {
+                    shift[c] = double.CreateTruncating(x[(long)c * layout.SpatialSize]);
+                }
 
-            // The first pass reads the whole tensor only for batch statistics.
-            long work = batch ? layout.Length : layout.Channels;
+                body.Blocks = ColumnBlocks.Reduce<T, ShiftedSquares>(x, x, layout, body.Block, rowBlocks, shift, maxDegreeOfParallelism);
+            }
+
+            // The first pass reads the whole tensor only for batch statistics not yet reduced in row blocks.
+            long work = batch && rowBlocks == 1 ? layout.Length : layout.Channels;
             if (fused || request.Output.IsEmpty)
             {
                 ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
@@ -193,6 +174,9 @@ internal static unsafe class ForwardPass
         /// <summary>Where the constants of every channel go for a separate element pass; empty when fused.</summary>
         public ChannelConstants<T> Constants;
 
+        /// <summary>The column sums already reduced in row blocks, or empty (each chunk reduces its rows).</summary>
+        public ColumnBlocks Blocks;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
@@ -274,8 +258,16 @@ internal static unsafe class ForwardPass
                 shift[j] = double.CreateTruncating(x[j * s]);
             }
 
-            ChannelConstants<T>.Expand(shift, width, s, shiftE);
-            ColumnReduction.Accumulate<T, ShiftedSquares>(new ColumnRows<T>(x, x, stride, n, width * s), shiftE, sum, sumOfSquares);
+            if (Blocks.IsEmpty)
+            {
+                ChannelConstants<T>.Expand(shift, width, s, shiftE);
+                ColumnReduction.Accumulate<T, ShiftedSquares>(new ColumnRows<T>(x, x, stride, n, width * s), shiftE, sum, sumOfSquares);
+            }
+            else
+            {
+                Blocks.Merge(c0 / Block, width * s, sum, sumOfSquares);
+            }
+
             for (int j = 0; j < width; j++)
             {
                 (mean[j], invStd[j]) = BatchStatistics(c0 + j, shift[j], ColumnReduction.SumRun(sum, j, s), ColumnReduction.SumRun(sumOfSquares, j, s));

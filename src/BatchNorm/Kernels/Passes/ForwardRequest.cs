@@ -1,0 +1,33 @@
+using System;
+
+namespace BatchNorm.Kernels;
+
+/// <summary>
+/// What a forward pass is asked to do: the tensors, where the statistics come from, and where computed ones go. Spans
+/// left empty are not used (no output: statistics only; no inverse standard deviation: not stored).
+/// </summary>
+internal ref struct ForwardRequest<T>
+{
+    public ReadOnlySpan<T> Input;
+    public Span<T> Output;
+    public BatchNormLayout Layout;
+    public ReadOnlySpan<T> Weight;
+    public ReadOnlySpan<T> Bias;
+    public StatisticsSource Statistics;
+
+    /// <summary>Added to the variance, batch or running.</summary>
+    public double Epsilon;
+
+    /// <summary>With <see cref="StatisticsSource.Running"/>: the running statistics.</summary>
+    public ReadOnlySpan<T> RunningMean;
+    public ReadOnlySpan<T> RunningVariance;
+
+    /// <summary>With <see cref="StatisticsSource.Given"/>: the statistics to normalize with.</summary>
+    public ReadOnlySpan<double> GivenMean;
+    public ReadOnlySpan<double> GivenInverseStd;
+
+    /// <summary>With <see cref="StatisticsSource.Batch"/>: receive the batch statistics (the inverse standard deviation may be empty).</summary>
+    public Span<double> Mean;
+    public Span<double> Variance;
+    public Span<double> InverseStd;
+}
