@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace BatchNorm.Kernels;
@@ -79,6 +78,16 @@ internal readonly unsafe struct ChannelConstants<T>
         Expand(Exact, width, s, target.Exact);
     }
 
+    /// <summary>
+    /// Room for the constants of every channel of a separate element pass, in the calling thread's
+    /// <see cref="PinnedScratch"/> (valid until its next call).
+    /// </summary>
+    public static ChannelConstants<T> ForEveryChannel(int channels) => new(
+        PinnedScratch.Get<T>(PinnedScratch.Constants, Count * channels),
+        PinnedScratch.Get<double>(PinnedScratch.WideConstants, Count * channels),
+        PinnedScratch.Get<bool>(PinnedScratch.Constants, channels),
+        channels);
+
     /// <summary>perElement[j * s + e] = perChannel[j] for j below <paramref name="width"/> and e below <paramref name="s"/>.</summary>
     public static void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
         where TValue : unmanaged
@@ -87,31 +96,5 @@ internal readonly unsafe struct ChannelConstants<T>
         {
             new Span<TValue>(perElement + j * s, s).Fill(perChannel[j]);
         }
-    }
-}
-
-/// <summary>
-/// Buffers for the constants of every channel of a separate element pass, rented from the shared pools (so a call
-/// allocates nothing once they hold arrays that large) and returned by <see cref="Dispose"/>.
-/// </summary>
-internal readonly ref struct RentedConstants<T>
-    where T : unmanaged
-{
-    public readonly T[] Values;
-    public readonly double[] Wide;
-    public readonly bool[] Exact;
-
-    public RentedConstants(int channels)
-    {
-        Values = ArrayPool<T>.Shared.Rent(ChannelConstants<T>.Count * channels);
-        Wide = ArrayPool<double>.Shared.Rent(ChannelConstants<T>.Count * channels);
-        Exact = ArrayPool<bool>.Shared.Rent(channels);
-    }
-
-    public void Dispose()
-    {
-        ArrayPool<T>.Shared.Return(Values);
-        ArrayPool<double>.Shared.Return(Wide);
-        ArrayPool<bool>.Shared.Return(Exact);
     }
 }

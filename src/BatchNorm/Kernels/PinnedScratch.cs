@@ -6,9 +6,9 @@ using System.Runtime.InteropServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// Scratch memory of the calling thread that helper threads may write through a pointer while the call lasts: arrays on
-/// the pinned object heap, one per slot, kept for the thread's next call and grown (to a power of two) when a call needs
-/// more, so a call allocates nothing once they are large enough.
+/// Scratch memory of the calling thread that helper threads may use through a pointer while the call lasts: arrays on
+/// the pinned object heap, one per slot and element type, kept for the thread's next call and grown (to a power of two)
+/// when a call needs more, so a call allocates nothing once they are large enough. Nothing in them outlives a call.
 /// </summary>
 internal static unsafe class PinnedScratch
 {
@@ -18,19 +18,35 @@ internal static unsafe class PinnedScratch
     /// <summary>The partial sums of <see cref="ColumnBlocks"/>.</summary>
     public const int Partials = 1;
 
-    [ThreadStatic]
-    private static double[]?[]? t_slots;
+    /// <summary>The per-channel constants of a separate element pass: <see cref="ChannelConstants{T}.ForEveryChannel"/>.</summary>
+    public const int Constants = 2;
 
-    /// <summary>At least <paramref name="length"/> doubles of slot <paramref name="slot"/>; the contents are undefined.</summary>
-    public static double* Doubles(int slot, long length)
+    /// <summary>Their <see cref="double"/> forms (a slot of its own, apart from <see cref="Constants"/> when T is double).</summary>
+    public const int WideConstants = 3;
+
+    private const int SlotCount = 4;
+
+    /// <summary>At least <paramref name="length"/> values in slot <paramref name="slot"/>; the contents are undefined.</summary>
+    public static TValue* Get<TValue>(int slot, long length)
+        where TValue : unmanaged => Slots<TValue>.Get(slot, length);
+
+    private static class Slots<TValue>
+        where TValue : unmanaged
     {
-        double[]?[] slots = t_slots ??= new double[]?[2];
-        double[]? array = slots[slot];
-        if (array is null || array.Length < length)
-        {
-            array = slots[slot] = GC.AllocateUninitializedArray<double>((int)Math.Max(64, BitOperations.RoundUpToPowerOf2((ulong)length)), pinned: true);
-        }
+        [ThreadStatic]
+        private static TValue[]?[]? t_slots;
 
-        return (double*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        public static TValue* Get(int slot, long length)
+        {
+            TValue[]?[] slots = t_slots ??= new TValue[]?[SlotCount];
+            TValue[]? array = slots[slot];
+            if (array is null || array.Length < length)
+            {
+                int size = (int)Math.Max(64, BitOperations.RoundUpToPowerOf2((ulong)length));
+                array = slots[slot] = GC.AllocateUninitializedArray<TValue>(size, pinned: true);
+            }
+
+            return (TValue*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        }
     }
 }

@@ -43,7 +43,7 @@ internal readonly unsafe struct ColumnBlocks
         where TSums : ITwoSums
     {
         int chunks = (layout.Channels + block - 1) / block, tasks = chunks * rowBlocks;
-        double* partials = PinnedScratch.Doubles(PinnedScratch.Partials, 2L * tasks * KernelPlan.ColumnSegment);
+        double* partials = PinnedScratch.Get<double>(PinnedScratch.Partials, 2L * tasks * KernelPlan.ColumnSegment);
         var blocks = new ColumnBlocks(partials, rowBlocks, (layout.BatchSize + rowBlocks - 1) / rowBlocks);
         var body = new BlockTask<T, TSums> { A = a, B = b, Layout = layout, Block = block, Constant = channelConstant, Blocks = blocks };
         ParallelChunks.Run(body, tasks, TSums.Streams * layout.Length, maxDegreeOfParallelism);

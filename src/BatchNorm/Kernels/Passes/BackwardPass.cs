@@ -53,7 +53,7 @@ internal static unsafe class BackwardPass
             int rowBlocks = body.NeedsSums ? KernelPlan.RowBlocks<T>(layout, chunks) : 1;
             if (rowBlocks > 1)
             {
-                double* mean = PinnedScratch.Doubles(PinnedScratch.ChannelValues, layout.Channels);
+                double* mean = PinnedScratch.Get<double>(PinnedScratch.ChannelValues, layout.Channels);
                 for (int c = 0; c < layout.Channels; c++)
                 {
                     mean[c] = body.Statistics(c).Mean;
@@ -69,16 +69,10 @@ internal static unsafe class BackwardPass
                 return;
             }
 
-            using var rented = new RentedConstants<T>(layout.Channels);
-            fixed (T* kt = rented.Values)
-            fixed (double* kd = rented.Wide)
-            fixed (bool* ke = rented.Exact)
-            {
-                body.Constants = new ChannelConstants<T>(kt, kd, ke, layout.Channels);
-                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-                var pass = new InputGradientChunk<T> { Body = body, Partition = new ElementPartition<T>(layout) };
-                ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
-            }
+            body.Constants = ChannelConstants<T>.ForEveryChannel(layout.Channels);
+            ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+            var pass = new InputGradientChunk<T> { Body = body, Partition = new ElementPartition<T>(layout) };
+            ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
         }
     }
 

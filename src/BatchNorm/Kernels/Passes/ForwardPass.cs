@@ -42,7 +42,7 @@ internal static unsafe class ForwardPass
             int rowBlocks = batch ? KernelPlan.RowBlocks<T>(layout, chunks) : 1;
             if (rowBlocks > 1)
             {
-                double* shift = PinnedScratch.Doubles(PinnedScratch.ChannelValues, layout.Channels);
+                double* shift = PinnedScratch.Get<double>(PinnedScratch.ChannelValues, layout.Channels);
                 for (int c = 0; c < layout.Channels; c++)
                 {
                     shift[c] = double.CreateTruncating(x[(long)c * layout.SpatialSize]);
@@ -59,16 +59,10 @@ internal static unsafe class ForwardPass
                 return;
             }
 
-            using var rented = new RentedConstants<T>(layout.Channels);
-            fixed (T* kt = rented.Values)
-            fixed (double* kd = rented.Wide)
-            fixed (bool* ke = rented.Exact)
-            {
-                body.Constants = new ChannelConstants<T>(kt, kd, ke, layout.Channels);
-                ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-                var pass = new NormalizeChunk<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
-                ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
-            }
+            body.Constants = ChannelConstants<T>.ForEveryChannel(layout.Channels);
+            ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
+            var pass = new NormalizeChunk<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
+            ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
         }
     }
 
