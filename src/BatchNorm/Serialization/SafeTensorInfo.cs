@@ -22,7 +22,7 @@ public sealed class SafeTensorInfo
     public string Name { get; }
 
     /// <summary>The element type.</summary>
-    /// <remarks>Any of the format's types; <see cref="SafeTensorsReader.ReadTensor{T}"/> converts only the floating-point ones and <see cref="SafeTensorsDType.I64"/>.</remarks>
+    /// <remarks>Any of the format's 22 types; <see cref="SafeTensorsReader.ReadTensor{T}"/> converts only <see cref="SafeTensorsDType.F16"/>, <see cref="SafeTensorsDType.BF16"/>, <see cref="SafeTensorsDType.F32"/>, <see cref="SafeTensorsDType.F64"/> and <see cref="SafeTensorsDType.I64"/>; <see cref="SafeTensorsReader.GetData"/> returns the bytes of any.</remarks>
     public SafeTensorsDType DType { get; }
 
     /// <summary>The dimensions, outermost first (row-major); empty for a scalar.</summary>
@@ -34,7 +34,7 @@ public sealed class SafeTensorInfo
     public long DataStart { get; }
 
     /// <summary>One past the last byte of the tensor's data, relative to the start of the data section (<c>data_offsets[1]</c>).</summary>
-    /// <remarks>The reader has checked that <c>DataEnd - DataStart = ElementCount * size(DType)</c>.</remarks>
+    /// <remarks>The reader has checked that <c>DataEnd - DataStart = ElementCount * DType.BitSize() / 8</c>, a whole number of bytes (<see cref="SafeTensorsDTypes.BitSize"/>).</remarks>
     public long DataEnd { get; }
 
     /// <summary>The number of elements: the product of <see cref="Shape"/> (1 for a scalar).</summary>

@@ -160,28 +160,7 @@ public sealed partial class SafeTensorsReader
 
         long[] shape = ReadIntegers(name, entry, "shape", -1);
         long[] offsets = ReadIntegers(name, entry, "data_offsets", 2);
-        long elements = 1;
-        long bytes = 0;
-        bool fits = true;
-        try
-        {
-            foreach (long dimension in shape)
-            {
-                elements = checked(elements * dimension);
-            }
-
-            bytes = checked(elements * SafeTensorsDTypes.Size(dtype));
-        }
-        catch (OverflowException)
-        {
-            fits = false;
-        }
-
-        if (!fits)
-        {
-            ThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(shape)}, too large to address.");
-        }
-
+        (long elements, long bytes) = Measure(name, dtype, shape);
         if (offsets[1] < offsets[0])
         {
             ThrowHelper.ThrowInvalidTensor(name, $"has data_offsets [{offsets[0]}, {offsets[1]}], which end before they begin.");
@@ -195,6 +174,45 @@ public sealed partial class SafeTensorsReader
         }
 
         return new SafeTensorInfo(name, dtype, shape, offsets[0], offsets[1], elements);
+    }
+
+    /// <summary>
+    /// The elements of <paramref name="shape"/> and the bytes they take, <c>elements * bits / 8</c>, as the reference
+    /// computes them: refused when either product overflows or the bits are not a whole number of bytes (an odd number
+    /// of <c>F4</c> elements, say).
+    /// </summary>
+    private static (long Elements, long Bytes) Measure(string name, SafeTensorsDType dtype, long[] shape)
+    {
+        long elements = 1;
+        long bits = 0;
+        bool fits = true;
+        try
+        {
+            foreach (long dimension in shape)
+            {
+                elements = checked(elements * dimension);
+            }
+
+            bits = checked(elements * dtype.BitSize());
+        }
+        catch (OverflowException)
+        {
+            fits = false;
+        }
+
+        if (!fits)
+        {
+            ThrowHelper.ThrowInvalidTensor(name, $"has shape {FormatShape(shape)}, too large to address.");
+        }
+
+        if (bits % 8 != 0)
+        {
+            ThrowHelper.ThrowInvalidTensor(
+                name,
+                $"has shape {FormatShape(shape)} of dtype {SafeTensorsDTypes.ToName(dtype)}: {elements} × {dtype.BitSize()} bits = {bits} bits, not a whole number of bytes.");
+        }
+
+        return (elements, bits / 8);
     }
 
     /// <summary>Reads an array of non-negative integers; <paramref name="length"/> is -1 for any length.</summary>

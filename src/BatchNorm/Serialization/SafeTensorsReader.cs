@@ -25,8 +25,9 @@ namespace BatchNorm.Serialization;
 /// <para>
 /// The constructor checks the whole file as the reference implementation does, so every later read is in bounds: the
 /// header starts with <c>{</c> and is at most 100,000,000 bytes of valid JSON (no property twice in any object, no lone
-/// UTF-16 surrogate escape in any string, at most 64 levels deep); every dtype is
-/// known; every byte range holds exactly <c>product(shape) * size(dtype)</c> bytes; and the ranges tile the data
+/// UTF-16 surrogate escape in any string, at most 64 levels deep); every dtype is one
+/// of the format's 22 (<see cref="SafeTensorsDType"/>); every byte range holds exactly
+/// <c>product(shape) * bits(dtype) / 8</c> bytes, a whole number (<see cref="SafeTensorsDTypes.BitSize"/>); and the ranges tile the data
 /// section exactly, with no overlap, gap or trailing byte. An instance is immutable and safe for concurrent reads.
 /// </para>
 /// </remarks>
@@ -156,7 +157,7 @@ public sealed partial class SafeTensorsReader
     /// <returns>A new array of <see cref="SafeTensorInfo.ElementCount"/> elements, row-major.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     /// <exception cref="KeyNotFoundException">The file holds no tensor of that name.</exception>
-    /// <exception cref="InvalidDataException">The tensor's dtype cannot be converted to <typeparamref name="T"/>.</exception>
+    /// <exception cref="InvalidDataException">The tensor's dtype cannot be converted to <typeparamref name="T"/> (<c>F4</c> or <c>C64</c> read as <see cref="float"/>, say); the message names the tensor and its dtype.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not <see cref="float"/>, <see cref="double"/> or <see cref="long"/>.</exception>
     /// <remarks>
     /// This method effectively computes, per element, <c>(T)value</c>: <c>F16</c> through <see cref="System.Half"/>,

@@ -88,7 +88,7 @@ public sealed class SafeTensorsWriter
         byte[] bytes = MemoryMarshal.AsBytes(data).ToArray();
         if (!BitConverter.IsLittleEndian)
         {
-            int size = SafeTensorsDTypes.Size(dtype);
+            int size = dtype.BitSize() / 8;
             for (int i = 0; i < bytes.Length; i += size)
             {
                 bytes.AsSpan(i, size).Reverse();

@@ -24,7 +24,8 @@ public class SafeTensorsBadFileTests
         "offsets-out-of-range", "offsets-overlap", "offsets-gap", "trailing-bytes", "offsets-reversed", "offsets-negative",
         "offsets-wrong-count", "bytes-mismatch", "unknown-dtype", "wrong-shape", "wrong-rank", "counter-not-scalar",
         "wrong-dtype", "counter-wrong-dtype", "counter-negative", "missing-key", "missing-counter", "wrong-prefix",
-        "duplicate-key", "metadata-not-strings", "entry-not-object", "missing-dtype",
+        "duplicate-key", "metadata-not-strings", "entry-not-object", "missing-dtype", "statistic-f4", "statistic-f6",
+        "statistic-f4-misaligned", "counter-c64",
     ];
 
     [Theory]
@@ -131,6 +132,10 @@ public class SafeTensorsBadFileTests
             "metadata-not-strings" => (BuildFile(Header(["\"__metadata__\":{\"epoch\":3}", .. ValidEntries()]), s_data), ["__metadata__", "'epoch'", "Number"]),
             "entry-not-object" => (BuildFile(Header([.. ValidEntries(), "\"bn.extra\":[1]"]), s_data), ["'bn.extra'", "Array"]),
             "missing-dtype" => (WithEntry(1, "\"bn.bias\":{\"shape\":[3],\"data_offsets\":[12,24]}"), ["'bn.bias'", "'dtype'"]),
+            "statistic-f4" => (WithEntry(3, Entry("bn.running_var", "F4", "[24]", 36, 48)), ["'bn.running_var'", "dtype F4", "floating-point"]),
+            "statistic-f6" => (WithEntry(3, Entry("bn.running_var", "F6_E3M2", "[16]", 36, 48)), ["'bn.running_var'", "dtype F6_E3M2", "floating-point"]),
+            "statistic-f4-misaligned" => (WithEntry(3, Entry("bn.running_var", "F4", "[23]", 36, 48)), ["'bn.running_var'", "23 × 4 bits = 92 bits", "not a whole number of bytes"]),
+            "counter-c64" => (WithEntry(4, Entry("bn.num_batches_tracked", "C64", "[]", 48, 56)), ["'bn.num_batches_tracked'", "dtype C64", "I64"]),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No such case."),
         };
     }
