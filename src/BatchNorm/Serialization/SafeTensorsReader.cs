@@ -192,7 +192,7 @@ public sealed partial class SafeTensorsReader
     /// <summary>
     /// Loads a batch-norm layer's state from the tensors named as in PyTorch's <c>state_dict</c> under
     /// <paramref name="prefix"/>: <c>weight</c> and <c>bias</c> (when <see cref="BatchNormBase{T}.Affine"/>),
-    /// <c>running_mean</c>, <c>running_var</c> and <c>num_batches_tracked</c> (when
+    /// <c>running_mean</c>, <c>running_var</c> and, when the file holds it, <c>num_batches_tracked</c> (when
     /// <see cref="BatchNormBase{T}.TrackRunningStatistics"/>).
     /// </summary>
     /// <typeparam name="T">The layer's element type.</typeparam>
@@ -200,15 +200,22 @@ public sealed partial class SafeTensorsReader
     /// <param name="prefix">Prepended verbatim to each key, trailing dot included, for example <c>layer1.0.bn1.</c>; empty for none.</param>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
     /// <exception cref="InvalidDataException">
-    /// A key the layer needs is missing; a key the layer does not have (<c>weight</c> on a layer without affine
-    /// parameters, <c>running_mean</c> on one that tracks no running statistics, …) is present; a parameter or
-    /// statistic is not a floating-point tensor of shape <c>[NumFeatures]</c>; or <c>num_batches_tracked</c> is not a
-    /// non-negative <c>I64</c> scalar (shape <c>[]</c>). The message names the key; the layer is unchanged.
+    /// A key the layer needs (any but <c>num_batches_tracked</c>) is missing; a key the layer does not have
+    /// (<c>weight</c> on a layer without affine parameters, <c>running_mean</c> on one that tracks no running
+    /// statistics, …) is present; a parameter or statistic is not a floating-point tensor of shape
+    /// <c>[NumFeatures]</c>; or <c>num_batches_tracked</c>, when present, is not a non-negative <c>I64</c> scalar
+    /// (shape <c>[]</c>). The message names the key; the layer is unchanged.
     /// </exception>
     /// <remarks>
+    /// <para>
     /// Like PyTorch's <c>load_state_dict</c>, this converts each tensor to the layer's element type (<c>F16</c>,
     /// <c>BF16</c>, <c>F32</c> and <c>F64</c> are accepted for either) and leaves gradients, mode and hyperparameters
-    /// alone. Other keys under the prefix are ignored. Everything is read and checked before anything is assigned.
+    /// alone. Without <c>num_batches_tracked</c> the layer keeps its own <see cref="BatchNormBase{T}.NumBatchesTracked"/>,
+    /// as PyTorch's <c>_NormBase._load_from_state_dict</c> does with a state dict that carries no version (every dict
+    /// <c>safetensors.torch.load_file</c> returns). Other keys under the prefix are ignored. Everything is read and
+    /// checked before anything is assigned.
+    /// </para>
+    /// <para>The README's checkpoint section lists where this is stricter than PyTorch, and where it is more lenient.</para>
     /// </remarks>
     public void LoadLayer<T>(BatchNormBase<T> layer, string prefix = "")
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -219,7 +226,7 @@ public sealed partial class SafeTensorsReader
         T[]? bias = null;
         T[]? runningMean = null;
         T[]? runningVariance = null;
-        long numBatchesTracked = 0;
+        long? numBatchesTracked = null;
         if (layer.Affine)
         {
             weight = ReadChannels<T>(prefix + BatchNormStateKeys.Weight, layer.NumFeatures);
@@ -236,7 +243,7 @@ public sealed partial class SafeTensorsReader
         {
             runningMean = ReadChannels<T>(prefix + BatchNormStateKeys.RunningMean, layer.NumFeatures);
             runningVariance = ReadChannels<T>(prefix + BatchNormStateKeys.RunningVariance, layer.NumFeatures);
-            numBatchesTracked = ReadCount(prefix + BatchNormStateKeys.NumBatchesTracked);
+            numBatchesTracked = ReadCountIfPresent(prefix + BatchNormStateKeys.NumBatchesTracked);
         }
         else
         {
@@ -251,9 +258,9 @@ public sealed partial class SafeTensorsReader
         bias?.CopyTo(layer.Bias);
         runningMean?.CopyTo(layer.RunningMean);
         runningVariance?.CopyTo(layer.RunningVariance);
-        if (layer.TrackRunningStatistics)
+        if (numBatchesTracked is long count)
         {
-            layer.NumBatchesTracked = numBatchesTracked;
+            layer.NumBatchesTracked = count;
         }
     }
 
@@ -299,11 +306,12 @@ public sealed partial class SafeTensorsReader
         return values;
     }
 
-    private long ReadCount(string name)
+    /// <summary>The counter, or null when the file has none (the layer then keeps its own, as in PyTorch).</summary>
+    private long? ReadCountIfPresent(string name)
     {
         if (!_byName.TryGetValue(name, out SafeTensorInfo? info))
         {
-            ThrowHelper.ThrowInvalidTensor(name, "is missing; the layer needs it, an I64 scalar (shape []).");
+            return null;
         }
 
         if (info.DType != SafeTensorsDType.I64)
