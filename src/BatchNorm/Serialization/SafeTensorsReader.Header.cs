@@ -121,11 +121,17 @@ public sealed partial class SafeTensorsReader
     private static InvalidDataException InvalidText(string where, InvalidOperationException e) =>
         new($"The header holds a string in {where} that is not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800): {e.Message}", e);
 
+    /// <summary>Reads the metadata object; <c>null</c>, as the reference reads it, is no metadata.</summary>
     private void ParseMetadata(JsonElement metadata)
     {
+        if (metadata.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
         if (metadata.ValueKind != JsonValueKind.Object)
         {
-            ThrowHelper.ThrowInvalidData($"'{MetadataKey}' is a JSON {metadata.ValueKind}; expected an object mapping strings to strings.");
+            ThrowHelper.ThrowInvalidData($"'{MetadataKey}' is a JSON {metadata.ValueKind}; expected an object mapping strings to strings, or null.");
         }
 
         foreach (JsonProperty item in metadata.EnumerateObject())

@@ -19,8 +19,9 @@ namespace BatchNorm.Serialization;
 /// <para>
 /// The format: 8 bytes holding the header length <c>N</c> (unsigned, little-endian); <c>N</c> bytes of UTF-8 JSON, an
 /// object that maps each tensor's name to <c>{"dtype", "shape", "data_offsets": [begin, end]}</c> and may hold a
-/// <c>"__metadata__"</c> object of strings; then the data section, each tensor's elements row-major and
-/// little-endian at <c>[begin, end)</c> relative to the start of the section.
+/// <c>"__metadata__"</c> object of strings (or <c>null</c>, read as no metadata, as the reference reads it); then the
+/// data section, each tensor's elements row-major and little-endian at <c>[begin, end)</c> relative to the start of
+/// the section.
 /// </para>
 /// <para>
 /// The constructor checks the whole file as the reference implementation does, so every later read is in bounds: the
@@ -108,7 +109,7 @@ public sealed partial class SafeTensorsReader
         _metadataView = _metadata.AsReadOnly();
     }
 
-    /// <summary>The file's <c>__metadata__</c> entries (empty when it has none).</summary>
+    /// <summary>The file's <c>__metadata__</c> entries (empty when it has none, or <c>null</c>).</summary>
     /// <remarks>Read-only; keys are compared ordinally. The reader has checked that every value is a string.</remarks>
     public IReadOnlyDictionary<string, string> Metadata => _metadataView;
 

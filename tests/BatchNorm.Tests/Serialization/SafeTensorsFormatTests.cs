@@ -66,6 +66,37 @@ public class SafeTensorsFormatTests
     }
 
     [Fact]
+    public void Read_NullMetadata_IsNoMetadata()
+    {
+        // serde reads "__metadata__": null as Option::None, so the reference opens this file with no metadata.
+        var reader = new SafeTensorsReader(BuildFile(Header(["\"__metadata__\":null", .. ValidLayerEntries()]), ValidLayerData()));
+        var layer = new BatchNorm1d<float>(ValidLayerChannels);
+        reader.LoadLayer(layer, "bn.");
+
+        Assert.Empty(reader.Metadata);
+        Assert.Equal(5, reader.Tensors.Count);
+        Assert.Equal([7f, 8f, 9f], layer.RunningMean.ToArray());
+
+        var alone = new SafeTensorsReader(BuildFile("{\"__metadata__\" : null}", []));
+        Assert.Empty(alone.Metadata);
+        Assert.Empty(alone.Tensors);
+    }
+
+    [Theory]
+    [InlineData("3", "Number")]
+    [InlineData("\"pt\"", "String")]
+    [InlineData("[]", "Array")]
+    [InlineData("false", "False")]
+    public void Read_MetadataNeitherObjectNorNull_IsRefused(string metadata, string kind)
+    {
+        byte[] file = BuildFile(Header(["\"__metadata__\":" + metadata, .. ValidLayerEntries()]), ValidLayerData());
+
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() => new SafeTensorsReader(file));
+
+        Assert.Contains($"'__metadata__' is a JSON {kind}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Write_SingleTensor_MatchesTheFormatByteForByte()
     {
         // A 64-byte header needs no padding.
