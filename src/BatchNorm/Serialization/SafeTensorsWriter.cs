@@ -5,8 +5,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Text.Encodings.Web;
-using System.Text.Json;
+using System.Text;
 
 namespace BatchNorm.Serialization;
 
@@ -16,12 +15,20 @@ namespace BatchNorm.Serialization;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The file is laid out as PyTorch's <c>safetensors</c> package writes it: the 8-byte little-endian header length;
-/// the compact JSON header, with <c>__metadata__</c> first (when there is any) and then one
-/// <c>{"dtype", "shape", "data_offsets"}</c> entry per tensor, padded with spaces to a multiple of 8 bytes; then the
-/// data, little-endian, tensors ordered by decreasing dtype alignment (<c>I64</c> and <c>F64</c> before <c>F32</c>
-/// before <c>F16</c>) and then by ordinal name, with no gaps. Every tensor therefore starts at a multiple of its
-/// element size from the start of the file.
+/// The file holds the bytes the reference writer (<c>safetensors.torch.save_file</c>, safetensors 0.8) produces for the
+/// same tensors and at most one metadata entry: the 8-byte little-endian header length; the compact JSON header, with
+/// <c>__metadata__</c> first (when there is any) and then one <c>{"dtype", "shape", "data_offsets"}</c> entry per
+/// tensor, padded with spaces to a multiple of 8 bytes; then the data, little-endian, with no gaps. Tensors are ordered
+/// by dtype, the format's last first (<c>U64</c>, <c>I64</c>, <c>F64</c>, …, <c>F32</c>, …, <c>F16</c>, …,
+/// <c>BOOL</c>), then by the UTF-8 bytes of their names (code point order, which differs from
+/// <see cref="string.CompareOrdinal(string, string)"/> for characters above U+FFFF). Every tensor therefore starts at a
+/// multiple of its element size from the start of the file. In the JSON, only <c>"</c>, <c>\</c> and U+0000 to U+001F
+/// are escaped (<c>\b \f \n \r \t</c>, the rest as <c>\u00xx</c> with lowercase hex digits), as serde_json escapes
+/// them; every other character, DEL, U+2028 and characters above U+FFFF included, is written as raw UTF-8.
+/// </para>
+/// <para>
+/// Several metadata entries are written sorted by the UTF-8 bytes of their keys. (The reference writes them in its hash
+/// map's order, which changes from run to run, so no fixed order matches it; for one entry the bytes are the same.)
 /// </para>
 /// <para>
 /// <see cref="Add{T}"/> and <see cref="AddLayer{T}"/> copy the data, so later changes to the source are not written.
@@ -42,8 +49,12 @@ public sealed class SafeTensorsWriter
 {
     private readonly Dictionary<string, Entry> _tensors = new(StringComparer.Ordinal);
 
-    /// <summary>The <c>__metadata__</c> entries to write (free-form strings, for example <c>"format": "pt"</c>); written sorted by key.</summary>
-    /// <remarks>Keys are compared ordinally; a null value makes <see cref="WriteTo"/> throw. When empty, the header has no <c>__metadata__</c>.</remarks>
+    /// <summary>The <c>__metadata__</c> entries to write (free-form strings, for example <c>"format": "pt"</c>); written sorted by the UTF-8 bytes of their keys.</summary>
+    /// <remarks>
+    /// Keys are compared ordinally; a null value, or a key or value holding a lone UTF-16 surrogate (which UTF-8 cannot
+    /// hold), makes <see cref="WriteTo"/> throw. When empty, the header has no <c>__metadata__</c>, as with
+    /// <c>save_file(…, metadata=None)</c>.
+    /// </remarks>
     public IDictionary<string, string> Metadata { get; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>The number of tensors added so far.</summary>
@@ -56,7 +67,7 @@ public sealed class SafeTensorsWriter
     /// <param name="data">The elements, row-major; copied.</param>
     /// <param name="shape">The dimensions, outermost first; empty for a scalar (then <paramref name="data"/> has one element).</param>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is <c>__metadata__</c> or was added before; a dimension is negative; or the length of <paramref name="data"/> is not the product of <paramref name="shape"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is <c>__metadata__</c>, was added before or holds a lone UTF-16 surrogate; a dimension is negative; or the length of <paramref name="data"/> is not the product of <paramref name="shape"/>.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is none of the supported types.</exception>
     /// <remarks>
     /// No conversion: the elements' bytes are stored as they are, little-endian (swapped on a big-endian machine), so NaN
@@ -66,7 +77,7 @@ public sealed class SafeTensorsWriter
         where T : unmanaged
     {
         SafeTensorsDType dtype = DTypeOf<T>();
-        ValidateName(name);
+        byte[] utf8Name = ValidateName(name);
         long elements = 1;
         foreach (long dimension in shape)
         {
@@ -95,7 +106,7 @@ public sealed class SafeTensorsWriter
             }
         }
 
-        _tensors.Add(name, new Entry(dtype, shape.ToArray(), bytes));
+        _tensors.Add(name, new Entry(utf8Name, dtype, shape.ToArray(), bytes));
     }
 
     /// <summary>
@@ -108,7 +119,7 @@ public sealed class SafeTensorsWriter
     /// <param name="layer">The layer; its values are copied.</param>
     /// <param name="prefix">Prepended verbatim to each key, trailing dot included, for example <c>layer1.0.bn1.</c>; empty for none.</param>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
-    /// <exception cref="ArgumentException">One of the layer's keys was added before; then nothing is added.</exception>
+    /// <exception cref="ArgumentException">One of the layer's keys was added before, or <paramref name="prefix"/> holds a lone UTF-16 surrogate; then nothing is added.</exception>
     /// <remarks>
     /// The parameters and statistics have shape <c>[NumFeatures]</c>; <c>num_batches_tracked</c> is an <c>I64</c>
     /// scalar (shape <c>[]</c>). Gradients, mode and hyperparameters are not part of PyTorch's state and are not written.
@@ -149,7 +160,7 @@ public sealed class SafeTensorsWriter
     /// <summary>Writes the file to <paramref name="destination"/>, from its current position.</summary>
     /// <param name="destination">A writable stream; not flushed or closed.</param>
     /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>
-    /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null.</exception>
+    /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null, or a key or value holds a lone UTF-16 surrogate.</exception>
     /// <exception cref="IOException">Writing the stream failed.</exception>
     /// <remarks>
     /// Writes the layout the type's remarks describe, with the tensors and metadata current at the call; the writer is not
@@ -158,21 +169,21 @@ public sealed class SafeTensorsWriter
     public void WriteTo(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        List<KeyValuePair<string, Entry>> ordered = Order();
-        byte[] header = BuildHeader(ordered);
+        List<Entry> ordered = Order();
+        byte[] header = BuildHeader(EncodeMetadata(), ordered);
         Span<byte> length = stackalloc byte[sizeof(ulong)];
         BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
         destination.Write(length);
         destination.Write(header);
-        foreach (KeyValuePair<string, Entry> tensor in ordered)
+        foreach (Entry tensor in ordered)
         {
-            destination.Write(tensor.Value.Data);
+            destination.Write(tensor.Data);
         }
     }
 
     /// <summary>Returns the file as a new array.</summary>
     /// <returns>The bytes of the file.</returns>
-    /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null.</exception>
+    /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null, or a key or value holds a lone UTF-16 surrogate.</exception>
     /// <remarks>The same bytes <see cref="WriteTo"/> writes, through a <see cref="MemoryStream"/>.</remarks>
     public byte[] ToArray()
     {
@@ -208,7 +219,8 @@ public sealed class SafeTensorsWriter
         return default;
     }
 
-    private void ValidateName(string name)
+    /// <summary>Checks a new tensor name and returns its UTF-8 bytes.</summary>
+    private byte[] ValidateName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (name == "__metadata__")
@@ -220,73 +232,115 @@ public sealed class SafeTensorsWriter
         {
             ThrowHelper.ThrowArgument(nameof(name), $"A tensor named '{name}' was added already.");
         }
+
+        byte[]? utf8 = SafeTensorsJson.ToUtf8(name);
+        if (utf8 is null)
+        {
+            ThrowHelper.ThrowArgument(nameof(name), $"The name '{name}' holds a lone UTF-16 surrogate, which a safetensors header (UTF-8) cannot hold.");
+        }
+
+        return utf8;
     }
 
-    /// <summary>Decreasing dtype alignment (the enum's order), then ordinal name, as the reference writer orders them.</summary>
-    private List<KeyValuePair<string, Entry>> Order()
+    /// <summary>By dtype, the format's last first, then by the UTF-8 bytes of the name, as the reference writer orders them.</summary>
+    private List<Entry> Order()
     {
-        var ordered = new List<KeyValuePair<string, Entry>>(_tensors);
+        var ordered = new List<Entry>(_tensors.Values);
         ordered.Sort(static (left, right) =>
         {
-            int order = right.Value.DType.CompareTo(left.Value.DType);
-            return order != 0 ? order : string.CompareOrdinal(left.Key, right.Key);
+            int order = SafeTensorsDTypes.FormatRank(right.DType).CompareTo(SafeTensorsDTypes.FormatRank(left.DType));
+            return order != 0 ? order : left.Utf8Name.AsSpan().SequenceCompareTo(right.Utf8Name);
         });
         return ordered;
     }
 
-    private byte[] BuildHeader(List<KeyValuePair<string, Entry>> ordered)
+    /// <summary>The metadata as UTF-8 key and value pairs, sorted by key bytes; checked before anything is written.</summary>
+    private List<(byte[] Key, byte[] Value)> EncodeMetadata()
     {
-        var buffer = new ArrayBufferWriter<byte>();
-
-        // Relaxed escaping writes names as they are (UTF-8), as the reference writer does; the header is never HTML.
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        var entries = new List<(byte[] Key, byte[] Value)>(Metadata.Count);
+        foreach (KeyValuePair<string, string> item in Metadata)
         {
-            json.WriteStartObject();
-            if (Metadata.Count > 0)
+            if (item.Value is null)
             {
-                json.WriteStartObject("__metadata__");
-                foreach (KeyValuePair<string, string> item in Metadata)
-                {
-                    if (item.Value is null)
-                    {
-                        ThrowHelper.ThrowInvalidOperation($"Metadata entry '{item.Key}' is null; safetensors metadata values are strings.");
-                    }
-
-                    json.WriteString(item.Key, item.Value);
-                }
-
-                json.WriteEndObject();
+                ThrowHelper.ThrowInvalidOperation($"Metadata entry '{item.Key}' is null; safetensors metadata values are strings.");
             }
 
-            long offset = 0;
-            foreach (KeyValuePair<string, Entry> tensor in ordered)
+            byte[]? key = SafeTensorsJson.ToUtf8(item.Key);
+            byte[]? value = SafeTensorsJson.ToUtf8(item.Value);
+            if (key is null || value is null)
             {
-                json.WriteStartObject(tensor.Key);
-                json.WriteString("dtype", SafeTensorsDTypes.ToName(tensor.Value.DType));
-                json.WriteStartArray("shape");
-                foreach (long dimension in tensor.Value.Shape)
-                {
-                    json.WriteNumberValue(dimension);
-                }
-
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                offset += tensor.Value.Data.Length;
-                json.WriteNumberValue(offset);
-                json.WriteEndArray();
-                json.WriteEndObject();
+                ThrowHelper.ThrowInvalidOperation($"Metadata entry '{item.Key}' holds a lone UTF-16 surrogate, which a safetensors header (UTF-8) cannot hold.");
             }
 
-            json.WriteEndObject();
+            entries.Add((key, value));
         }
 
-        int padded = (buffer.WrittenCount + 7) / 8 * 8;
+        entries.Sort(static (left, right) => left.Key.AsSpan().SequenceCompareTo(right.Key));
+        return entries;
+    }
+
+    /// <summary>The compact JSON header, padded with spaces to a multiple of 8 bytes.</summary>
+    private static byte[] BuildHeader(List<(byte[] Key, byte[] Value)> metadata, List<Entry> ordered)
+    {
+        var json = new ArrayBufferWriter<byte>();
+        json.Write("{"u8);
+        if (metadata.Count > 0)
+        {
+            WriteMetadata(json, metadata);
+        }
+
+        long offset = 0;
+        bool first = metadata.Count == 0;
+        foreach (Entry tensor in ordered)
+        {
+            json.Write(first ? ""u8 : ","u8);
+            WriteEntry(json, tensor, offset);
+            offset += tensor.Data.Length;
+            first = false;
+        }
+
+        json.Write("}"u8);
+        int padded = (json.WrittenCount + 7) / 8 * 8;
         byte[] header = new byte[padded];
-        buffer.WrittenSpan.CopyTo(header);
-        header.AsSpan(buffer.WrittenCount).Fill((byte)' ');
+        json.WrittenSpan.CopyTo(header);
+        header.AsSpan(json.WrittenCount).Fill((byte)' ');
         return header;
     }
 
-    private sealed record Entry(SafeTensorsDType DType, long[] Shape, byte[] Data);
+    /// <summary>Writes <c>"__metadata__":{"key":"value",…}</c>.</summary>
+    private static void WriteMetadata(ArrayBufferWriter<byte> json, List<(byte[] Key, byte[] Value)> metadata)
+    {
+        json.Write("\"__metadata__\":{"u8);
+        for (int i = 0; i < metadata.Count; i++)
+        {
+            json.Write(i == 0 ? ""u8 : ","u8);
+            SafeTensorsJson.WriteString(json, metadata[i].Key);
+            json.Write(":"u8);
+            SafeTensorsJson.WriteString(json, metadata[i].Value);
+        }
+
+        json.Write("}"u8);
+    }
+
+    /// <summary>Writes <c>"name":{"dtype":"F32","shape":[2],"data_offsets":[begin,end]}</c>.</summary>
+    private static void WriteEntry(ArrayBufferWriter<byte> json, Entry tensor, long offset)
+    {
+        SafeTensorsJson.WriteString(json, tensor.Utf8Name);
+        json.Write(":{\"dtype\":"u8);
+        SafeTensorsJson.WriteString(json, Encoding.ASCII.GetBytes(SafeTensorsDTypes.ToName(tensor.DType)));
+        json.Write(",\"shape\":["u8);
+        for (int i = 0; i < tensor.Shape.Length; i++)
+        {
+            json.Write(i == 0 ? ""u8 : ","u8);
+            SafeTensorsJson.WriteInteger(json, tensor.Shape[i]);
+        }
+
+        json.Write("],\"data_offsets\":["u8);
+        SafeTensorsJson.WriteInteger(json, offset);
+        json.Write(","u8);
+        SafeTensorsJson.WriteInteger(json, offset + tensor.Data.Length);
+        json.Write("]}"u8);
+    }
+
+    private sealed record Entry(byte[] Utf8Name, SafeTensorsDType DType, long[] Shape, byte[] Data);
 }
