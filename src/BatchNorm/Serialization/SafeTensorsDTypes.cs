@@ -3,7 +3,10 @@ using System;
 namespace BatchNorm.Serialization;
 
 /// <summary>What the safetensors format says about each <see cref="SafeTensorsDType"/>: its element size in bits.</summary>
-/// <remarks>The library also keeps here, internally, each type's name in a file and its place in the format's order.</remarks>
+/// <remarks>
+/// <see cref="BitSize"/> is an extension method (<c>dtype.BitSize()</c>); it replaces a byte size, which cannot describe
+/// the packed 4- and 6-bit types.
+/// </remarks>
 public static class SafeTensorsDTypes
 {
     /// <summary>The format's declaration order (increasing alignment), which its writer sorts by.</summary>
