@@ -24,6 +24,7 @@ public class CrossMachineHashTests(ITestOutputHelper output)
     [
         ShapeClasses.Rows.Representative,
         ShapeClasses.ShortRuns.Representative,
+        ShapeClasses.RowBlocks.Representative,
         ShapeClasses.LongRuns.Representative,
         ShapeClasses.Fused.Representative,
         ShapeClasses.Odd.Representative,
