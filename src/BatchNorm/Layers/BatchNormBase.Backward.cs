@@ -18,6 +18,7 @@ public abstract partial class BatchNormBase<T>
         _bias.CopyTo(_savedBias, 0);
         shape.CopyTo(_savedShape);
         _savedRank = shape.Length;
+        _savedMemoryFormat = layout.MemoryFormat;
     }
 
     /// <summary>Throws unless a forward has succeeded and <paramref name="shape"/> is its shape; returns its layout.</summary>
@@ -36,7 +37,7 @@ public abstract partial class BatchNormBase<T>
                 $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
         }
 
-        return BatchNormLayout.FromShape(shape);
+        return BatchNormLayout.FromShape(shape, _savedMemoryFormat);
     }
 
     /// <summary>
@@ -50,13 +51,11 @@ public abstract partial class BatchNormBase<T>
         if (at >= 0)
         {
             ThrowHelper.ThrowInvalidOperation(
-                $"The input given to Backward is not the input the last Forward normalized: element {at} (channel {ChannelOf(at, layout)}) has changed since. " +
+                $"The input given to Backward is not the input the last Forward normalized: element {at} (channel {layout.ChannelOf(at)}) has changed since. " +
                 "The likely cause is a forward in place (output the same memory as input), which overwrote the input, or the input buffer reused before this Backward. " +
                 "Keep the input unchanged until Backward, or, after a forward in place, call BackwardFromOutput with the output.");
         }
     }
-
-    private static int ChannelOf(int index, BatchNormLayout layout) => index / layout.SpatialSize % layout.Channels;
 
     /// <summary>
     /// Differentiates the most recent <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> as it was computed (its statistics and mode), with the
@@ -171,7 +170,7 @@ public abstract partial class BatchNormBase<T>
         if (at >= 0)
         {
             ThrowHelper.ThrowInvalidOperation(
-                $"The output given to BackwardFromOutput is not what the last Forward wrote: element {at} (channel {ChannelOf(at, layout)}) has changed since. Keep the output unchanged until the backward.");
+                $"The output given to BackwardFromOutput is not what the last Forward wrote: element {at} (channel {layout.ChannelOf(at)}) has changed since. Keep the output unchanged until the backward.");
         }
 
         int zero = _weight.AsSpan().IndexOf(T.Zero);

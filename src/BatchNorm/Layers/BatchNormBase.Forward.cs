@@ -9,7 +9,7 @@ public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Normalizes <paramref name="input"/> into <paramref name="output"/> and saves what <see cref="Backward(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> needs.</summary>
-    /// <param name="input">Contiguous row-major data of shape <paramref name="shape"/>.</param>
+    /// <param name="input">Contiguous data of the logical shape <paramref name="shape"/>, laid out as <see cref="MemoryFormat"/> says (row-major <c>(N, C, d1, …)</c> by default, <c>(N, d1, …, C)</c> channels-last).</param>
     /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
     /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory (then differentiate with <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>: the input is gone).</param>
     /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; batch statistics are needed and a channel has fewer than two values (synchronized: in the global batch); or <see cref="NonFiniteStatisticsPolicy"/> is <see cref="NonFiniteStatisticsPolicy.Throw"/> and a training batch's statistics are not finite.</exception>
@@ -34,15 +34,18 @@ public abstract partial class BatchNormBase<T>
     /// bit-identical for every <see cref="MaxDegreeOfParallelism"/>, vector width and machine.
     /// </para>
     /// </remarks>
-    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)
+    public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output) => Forward(input, shape, output, MemoryFormat);
+
+    /// <summary>The span <c>Forward</c> on data in <paramref name="memoryFormat"/>, whatever <see cref="MemoryFormat"/> says (the tensor overloads' way in).</summary>
+    private void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output, BatchNormMemoryFormat memoryFormat)
     {
         if (SynchronizesForward)
         {
-            ForwardSynchronized(input, shape, output);
+            ForwardSynchronized(input, shape, output, memoryFormat);
             return;
         }
 
-        BatchNormLayout layout = ValidateShape(shape);
+        BatchNormLayout layout = ValidateShape(shape, memoryFormat);
         BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
 
         // Before the output is written: it may be the very memory of the input.
@@ -148,5 +151,26 @@ public abstract partial class BatchNormBase<T>
                     $"Expected finite batch statistics, but channel {c} has mean {mean[c]} and variance {variance[c]} (NonFiniteStatisticsPolicy.Throw); nothing was changed.");
             }
         }
+    }
+
+    /// <summary>Checks a shape's rank and channel count; returns its layout in <paramref name="memoryFormat"/>.</summary>
+    private BatchNormLayout ValidateShape(ReadOnlySpan<int> shape, BatchNormMemoryFormat memoryFormat)
+    {
+        if (shape.Length < _minRank || shape.Length > _maxRank)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(shape),
+                $"{GetType().Name.Split('`')[0]} expects a shape {_expectedShape}, but got rank {shape.Length}: {BatchNormLayout.Format(shape)}.");
+        }
+
+        BatchNormLayout layout = BatchNormLayout.FromShape(shape, memoryFormat);
+        if (layout.Channels != NumFeatures)
+        {
+            ThrowHelper.ThrowArgument(
+                nameof(shape),
+                $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {layout.Channels} in {BatchNormLayout.Format(shape)}.");
+        }
+
+        return layout;
     }
 }

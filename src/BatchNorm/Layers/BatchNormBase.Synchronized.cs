@@ -79,7 +79,7 @@ public abstract partial class BatchNormBase<T>
     /// <summary>Whether the next Forward synchronizes: training with a communicator.</summary>
     private bool SynchronizesForward => IsTraining && _communicator is not null;
 
-    private void ForwardSynchronized(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output)
+    private void ForwardSynchronized(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output, BatchNormMemoryFormat memoryFormat)
     {
         ICollectiveCommunicator communicator = _communicator!;
         int channels = NumFeatures;
@@ -93,7 +93,7 @@ public abstract partial class BatchNormBase<T>
         BatchNormLayout layout = default;
         try
         {
-            layout = ValidateShape(shape);
+            layout = ValidateShape(shape, memoryFormat);
             BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
         }
         catch (ArgumentException e)
@@ -168,7 +168,7 @@ public abstract partial class BatchNormBase<T>
                     $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
             }
 
-            layout = BatchNormLayout.FromShape(shape);
+            layout = BatchNormLayout.FromShape(shape, _savedMemoryFormat);
             ThrowIfInputChanged(input, layout, gradOutput, gradInput);
 
             // Validates input and gradOutput before it writes the sums (which an empty input leaves at zero).

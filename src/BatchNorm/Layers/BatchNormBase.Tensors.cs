@@ -5,9 +5,11 @@ using System.Runtime.InteropServices;
 
 namespace BatchNorm;
 
-// Forward and Backward over System.Numerics.Tensors types: the shape comes from the tensor, and a dense tensor is
-// viewed as the span it already is (no copy). Strided views (slices, transposes, broadcasts) are rejected rather than
-// copied, so the layer keeps its "nothing allocated per call" promise; FlattenTo or ToDenseTensor makes a dense copy.
+// Forward and Backward over System.Numerics.Tensors types: the shape comes from the tensor's lengths, and its memory
+// format from its strides, as in PyTorch. A dense tensor (channels-first) or the (N, C, d1, …) view of a dense
+// (N, d1, …, C) tensor (channels-last, what PermuteDimensions gives) is used as the span it already is (no copy). Other
+// strided views (slices, transposes, broadcasts) are rejected rather than copied, so the layer keeps its "nothing
+// allocated per call" promise; FlattenTo or ToDenseTensor makes a dense copy.
 public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -43,8 +45,11 @@ public abstract partial class BatchNormBase<T>
     /// outputs NaN; statistics are computed in <see cref="double"/>.
     /// </para>
     /// <para>
-    /// A dense tensor (<c>IsDense</c>: row-major, no gaps) is used in place, so the results are bit-identical to the
-    /// span overload on the same data. A non-dense view is rejected, not copied: call <c>ToDenseTensor()</c> or
+    /// A dense tensor (<c>IsDense</c>: row-major, no gaps) is channels-first data; the <c>(N, C, d1, …)</c> view of a
+    /// dense <c>(N, d1, …, C)</c> tensor (<c>PermuteDimensions</c>, the strides of PyTorch's <c>channels_last</c>) is
+    /// channels-last data. Either is used in place, whatever <see cref="MemoryFormat"/> says, so the results are
+    /// bit-identical to the span overload with that format on the same data; <paramref name="output"/> must be in the
+    /// format of <paramref name="input"/>. Any other view is rejected, not copied: call <c>ToDenseTensor()</c> or
     /// <c>FlattenTo</c> first.
     /// </para>
     /// </remarks>
@@ -53,9 +58,10 @@ public abstract partial class BatchNormBase<T>
         Span<int> buffer = stackalloc int[MaxRank];
         ReadOnlySpan<int> shape = ReadShape(input, buffer, nameof(input));
         ThrowIfLengthsDiffer(output.Lengths, input.Lengths, nameof(output), nameof(input));
-        ReadOnlySpan<T> x = AsDenseSpan(input, nameof(input));
-        Span<T> y = AsDenseSpan(output, nameof(output));
-        Forward(x, shape, y);
+        BatchNormMemoryFormat format = FormatOf(input, nameof(input));
+        ReadOnlySpan<T> x = AsSpan(input, format, nameof(input));
+        Span<T> y = AsSpan(output, format, nameof(output));
+        Forward(x, shape, y, format);
     }
 
     /// <summary>
@@ -90,12 +96,15 @@ public abstract partial class BatchNormBase<T>
     /// overload, and the parameter gradients stay local; the tensor checks run before the collective, so a replica that
     /// fails them throws without taking part. NaN propagates and sums are taken in <see cref="double"/>, as in the span overload.
     /// </para>
-    /// <para>Dense tensors are used in place (bit-identical to the span overload); non-dense views are rejected.</para>
+    /// <para>
+    /// Dense and channels-last tensors are used in place (bit-identical to the span overload); all three must be in the
+    /// memory format of the last forward's tensors. Other views are rejected.
+    /// </para>
     /// </remarks>
     public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
     {
         Span<int> buffer = stackalloc int[MaxRank];
-        DenseBackward spans = BackwardSpans(input, gradOutput, gradInput, buffer, nameof(input));
+        TensorBackward spans = BackwardSpans(input, gradOutput, gradInput, buffer, nameof(input));
         Backward(spans.Data, spans.Shape, spans.GradOutput, spans.GradInput);
     }
 
@@ -109,16 +118,19 @@ public abstract partial class BatchNormBase<T>
     /// <exception cref="InvalidOperationException">As for the span overload.</exception>
     /// <exception cref="ArgumentException">As for the span overload, or a tensor is not dense or has other lengths.</exception>
     /// <exception cref="NotSupportedException">The last forward synchronized over a <see cref="Communicator"/>.</exception>
-    /// <remarks>Dense tensors are used in place (bit-identical to the span overload); non-dense views are rejected.</remarks>
+    /// <remarks>
+    /// Dense and channels-last tensors are used in place (bit-identical to the span overload); all three must be in the
+    /// memory format of the last forward's tensors. Other views are rejected.
+    /// </remarks>
     public void BackwardFromOutput(ReadOnlyTensorSpan<T> output, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
     {
         Span<int> buffer = stackalloc int[MaxRank];
-        DenseBackward spans = BackwardSpans(output, gradOutput, gradInput, buffer, nameof(output));
+        TensorBackward spans = BackwardSpans(output, gradOutput, gradInput, buffer, nameof(output));
         BackwardFromOutput(spans.Data, spans.Shape, spans.GradOutput, spans.GradInput);
     }
 
     /// <summary>The checks of the tensor backward overloads, and their dense spans; <paramref name="dataName"/> names the first tensor.</summary>
-    private DenseBackward BackwardSpans(
+    private TensorBackward BackwardSpans(
         ReadOnlyTensorSpan<T> data, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput, Span<int> buffer, string dataName)
     {
         if (_savedRank == 0)
@@ -142,14 +154,22 @@ public abstract partial class BatchNormBase<T>
             ThrowIfLengthsDiffer(gradInput.Lengths, data.Lengths, nameof(gradInput), dataName);
         }
 
-        ReadOnlySpan<T> x = AsDenseSpan(data, dataName);
-        ReadOnlySpan<T> dy = AsDenseSpan(gradOutput, nameof(gradOutput));
-        Span<T> dx = skipGradInput ? Span<T>.Empty : AsDenseSpan(gradInput, nameof(gradInput));
-        return new DenseBackward(shape, x, dy, dx);
+        BatchNormMemoryFormat format = FormatOf(data, dataName);
+        if (format != _savedMemoryFormat && !BothFormatsAlike(data.Lengths))
+        {
+            ThrowHelper.ThrowArgument(
+                dataName,
+                $"Expected a tensor in the memory format of the last Forward ({_savedMemoryFormat}), but its strides {Format(data.Strides)} are {format}.");
+        }
+
+        ReadOnlySpan<T> x = AsSpan(data, format, dataName);
+        ReadOnlySpan<T> dy = AsSpan(gradOutput, format, nameof(gradOutput));
+        Span<T> dx = skipGradInput ? Span<T>.Empty : AsSpan(gradInput, format, nameof(gradInput));
+        return new TensorBackward(shape, x, dy, dx);
     }
 
     /// <summary>The spans a tensor backward overload hands to the span overload.</summary>
-    private readonly ref struct DenseBackward(ReadOnlySpan<int> shape, ReadOnlySpan<T> data, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    private readonly ref struct TensorBackward(ReadOnlySpan<int> shape, ReadOnlySpan<T> data, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
         public ReadOnlySpan<int> Shape { get; } = shape;
 
@@ -210,31 +230,84 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
-    private static ReadOnlySpan<T> AsDenseSpan(ReadOnlyTensorSpan<T> tensor, string paramName)
+    /// <summary>
+    /// The memory format a tensor's strides show: dense row-major is channels-first; the strides of a dense
+    /// <c>(N, d1, …, C)</c> tensor viewed as <c>(N, C, d1, …)</c> are channels-last. Throws for any other view.
+    /// </summary>
+    private static BatchNormMemoryFormat FormatOf(ReadOnlyTensorSpan<T> tensor, string paramName)
     {
-        if (!tensor.IsDense && !tensor.IsEmpty)
+        if (tensor.IsDense || tensor.IsEmpty)
         {
-            ThrowNotDense(paramName, tensor.Lengths, tensor.Strides);
+            return BatchNormMemoryFormat.ChannelsFirst;
         }
 
-        // Dense means row-major with no gaps, so the FlattenedLength elements from the first one are the tensor.
+        if (!IsChannelsLast(tensor.Lengths, tensor.Strides))
+        {
+            ThrowUnsupportedStrides(paramName, tensor.Lengths, tensor.Strides);
+        }
+
+        return BatchNormMemoryFormat.ChannelsLast;
+    }
+
+    /// <summary>
+    /// Whether each stride is the product of the lengths after its dimension in the channels-last order
+    /// <c>N, d1, …, dk, C</c> (a dimension of length 1 may have any stride, as in PyTorch).
+    /// </summary>
+    private static bool IsChannelsLast(ReadOnlySpan<nint> lengths, ReadOnlySpan<nint> strides)
+    {
+        int rank = lengths.Length;
+        nint expected = 1;
+        for (int k = 0; k < rank; k++)
+        {
+            // Innermost first: C (dimension 1), then dk, …, d1, then N.
+            int dimension = k == 0 ? 1 : k == rank - 1 ? 0 : rank - k;
+            if (lengths[dimension] != 1 && strides[dimension] != expected)
+            {
+                return false;
+            }
+
+            expected *= lengths[dimension];
+        }
+
+        return rank >= 3;
+    }
+
+    /// <summary>Whether both formats lay out a tensor of these lengths alike: one channel, or no spatial extent beyond 1.</summary>
+    private static bool BothFormatsAlike(ReadOnlySpan<nint> lengths)
+    {
+        nint spatial = 1;
+        foreach (nint length in lengths[2..])
+        {
+            spatial *= length;
+        }
+
+        return lengths[1] == 1 || spatial <= 1;
+    }
+
+    /// <summary>The tensor's elements as the span they lie in, after checking that it is in <paramref name="format"/>.</summary>
+    private static ReadOnlySpan<T> AsSpan(ReadOnlyTensorSpan<T> tensor, BatchNormMemoryFormat format, string paramName)
+    {
+        if (FormatOf(tensor, paramName) != format && !BothFormatsAlike(tensor.Lengths))
+        {
+            ThrowHelper.ThrowArgument(
+                paramName,
+                $"Expected a tensor in the memory format of the first one ({format}), but got lengths {Format(tensor.Lengths)} with strides {Format(tensor.Strides)}.");
+        }
+
+        // Either format is the FlattenedLength elements from the first one, with no gaps.
         return MemoryMarshal.CreateReadOnlySpan(in tensor.GetPinnableReference(), (int)tensor.FlattenedLength);
     }
 
-    private static Span<T> AsDenseSpan(TensorSpan<T> tensor, string paramName)
+    private static Span<T> AsSpan(TensorSpan<T> tensor, BatchNormMemoryFormat format, string paramName)
     {
-        if (!tensor.IsDense && !tensor.IsEmpty)
-        {
-            ThrowNotDense(paramName, tensor.Lengths, tensor.Strides);
-        }
-
+        AsSpan((ReadOnlyTensorSpan<T>)tensor, format, paramName);
         return MemoryMarshal.CreateSpan(ref tensor.GetPinnableReference(), (int)tensor.FlattenedLength);
     }
 
-    private static void ThrowNotDense(string paramName, ReadOnlySpan<nint> lengths, ReadOnlySpan<nint> strides) =>
+    private static void ThrowUnsupportedStrides(string paramName, ReadOnlySpan<nint> lengths, ReadOnlySpan<nint> strides) =>
         ThrowHelper.ThrowArgument(
             paramName,
-            $"Expected a dense (contiguous, row-major) tensor, but got lengths {Format(lengths)} with strides {Format(strides)}; " +
+            $"Expected a dense (contiguous, row-major) or channels-last tensor, but got lengths {Format(lengths)} with strides {Format(strides)}; " +
             "make a dense copy first, for example with ToDenseTensor() or FlattenTo().");
 
     private static string Format(ReadOnlySpan<nint> lengths) => "[" + string.Join(", ", lengths.ToArray()) + "]";

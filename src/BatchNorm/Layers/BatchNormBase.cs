@@ -56,6 +56,7 @@ public abstract partial class BatchNormBase<T>
     private readonly T[] _runningVariance;
     private long _numBatchesTracked;
     private int _maxDegreeOfParallelism = -1;
+    private BatchNormMemoryFormat _memoryFormat;
 
     private NonFiniteStatisticsPolicy _nonFiniteStatisticsPolicy;
     private long _nonFiniteBatchCount;
@@ -64,6 +65,7 @@ public abstract partial class BatchNormBase<T>
     // arrays and swaps them in only once it cannot fail any more.
     private readonly int[] _savedShape = new int[MaxRank];
     private int _savedRank;
+    private BatchNormMemoryFormat _savedMemoryFormat;
     private bool _savedBatchStatistics;
     private double[] _savedMean;
     private double[] _savedInverseStd;
@@ -258,8 +260,9 @@ public abstract partial class BatchNormBase<T>
     /// <summary>The most threads a call may use; -1 (the default) for all processors.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is 0 or below -1.</exception>
     /// <remarks>
-    /// Work is split by channel, each channel computed by one thread in a fixed order, so this changes speed only, never
-    /// the bits of a result. Small inputs stay on the calling thread. No PyTorch equivalent (it uses a global thread count).
+    /// Work is split by channel (and, for rows, by fixed blocks of rows), each part computed by one thread in a fixed
+    /// order, so this changes speed only, never the bits of a result. Small inputs stay on the calling thread. No PyTorch
+    /// equivalent (it uses a global thread count).
     /// </remarks>
     public int MaxDegreeOfParallelism
     {
@@ -272,6 +275,37 @@ public abstract partial class BatchNormBase<T>
             }
 
             _maxDegreeOfParallelism = value;
+        }
+    }
+
+    /// <summary>
+    /// How the span overloads' data lie in memory: <see cref="BatchNormMemoryFormat.ChannelsFirst"/> (the default,
+    /// <c>(N, C, d1, …)</c>) or <see cref="BatchNormMemoryFormat.ChannelsLast"/> (<c>(N, d1, …, C)</c>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="BatchNormMemoryFormat"/>.</exception>
+    /// <remarks>
+    /// <para>
+    /// PyTorch: <c>x.to(memory_format=torch.channels_last)</c> before the layer (PyTorch reads the format from the tensor).
+    /// The shape passed to <c>Forward</c> stays the logical <c>(N, C, d1, …)</c>. Outputs, running statistics and
+    /// gradients are those of the same logical tensor in channels-first memory: the same bits for <c>(N, C)</c> data
+    /// (both formats are the same bytes), and within float rounding otherwise (the sums are added in another order).
+    /// </para>
+    /// <para>
+    /// A <c>Backward</c> differentiates the format its <c>Forward</c> used, whatever this property says by then. The
+    /// tensor overloads ignore it: a <see cref="System.Numerics.Tensors.TensorSpan{T}"/> says its format by its strides.
+    /// </para>
+    /// </remarks>
+    public BatchNormMemoryFormat MemoryFormat
+    {
+        get => _memoryFormat;
+        set
+        {
+            if (value is not (BatchNormMemoryFormat.ChannelsFirst or BatchNormMemoryFormat.ChannelsLast))
+            {
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected ChannelsFirst or ChannelsLast.");
+            }
+
+            _memoryFormat = value;
         }
     }
 
@@ -344,25 +378,5 @@ public abstract partial class BatchNormBase<T>
         _runningVariance.AsSpan().Fill(T.One);
         _numBatchesTracked = 0;
         _nonFiniteBatchCount = 0;
-    }
-
-    private BatchNormLayout ValidateShape(ReadOnlySpan<int> shape)
-    {
-        if (shape.Length < _minRank || shape.Length > _maxRank)
-        {
-            ThrowHelper.ThrowArgument(
-                nameof(shape),
-                $"{GetType().Name.Split('`')[0]} expects a shape {_expectedShape}, but got rank {shape.Length}: {BatchNormLayout.Format(shape)}.");
-        }
-
-        BatchNormLayout layout = BatchNormLayout.FromShape(shape);
-        if (layout.Channels != NumFeatures)
-        {
-            ThrowHelper.ThrowArgument(
-                nameof(shape),
-                $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {layout.Channels} in {BatchNormLayout.Format(shape)}.");
-        }
-
-        return layout;
     }
 }

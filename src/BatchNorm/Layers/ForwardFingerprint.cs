@@ -25,6 +25,7 @@ internal static class ForwardFingerprint
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Take<T>(ReadOnlySpan<T> data, BatchNormLayout layout, Span<T> fingerprint)
     {
+        layout = layout.Storage;
         int count = Count(layout);
         for (int k = 0; k < count; k++)
         {
@@ -44,6 +45,7 @@ internal static class ForwardFingerprint
     public static int FindChange<T>(ReadOnlySpan<T> data, BatchNormLayout layout, ReadOnlySpan<T> fingerprint)
         where T : unmanaged
     {
+        layout = layout.Storage;
         int count = Count(layout);
         for (int k = 0; k < count; k++)
         {

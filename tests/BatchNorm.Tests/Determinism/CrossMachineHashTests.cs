@@ -31,6 +31,14 @@ public class CrossMachineHashTests(ITestOutputHelper output)
         [3, 5, 4, 6, 7],
     ];
 
+    /// <summary>Channels-last workloads: rows of a few channels cut into row blocks, and rows wider than a vector with a tail.</summary>
+    private static readonly int[][] s_channelsLastShapes =
+    [
+        [16, 7, 32, 32],
+        [3, 37, 5, 7],
+        [2, 3, 4, 5, 6],
+    ];
+
     [Fact]
     public void Workload_HashIsTheSameForEveryThreadCount_AndIsWrittenForTheTierComparison()
     {
@@ -50,19 +58,26 @@ public class CrossMachineHashTests(ITestOutputHelper output)
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (int[] shape in s_shapes)
         {
-            Run<float>(shape, maxDegreeOfParallelism, hash);
-            Run<double>(shape, maxDegreeOfParallelism, hash);
+            Run<float>(shape, BatchNormMemoryFormat.ChannelsFirst, maxDegreeOfParallelism, hash);
+            Run<double>(shape, BatchNormMemoryFormat.ChannelsFirst, maxDegreeOfParallelism, hash);
+        }
+
+        foreach (int[] shape in s_channelsLastShapes)
+        {
+            Run<float>(shape, BatchNormMemoryFormat.ChannelsLast, maxDegreeOfParallelism, hash);
+            Run<double>(shape, BatchNormMemoryFormat.ChannelsLast, maxDegreeOfParallelism, hash);
         }
 
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     /// <summary>Two training steps with backward, then an eval forward and backward, every result hashed.</summary>
-    private static void Run<T>(int[] shape, int maxDegreeOfParallelism, IncrementalHash hash)
+    private static void Run<T>(int[] shape, BatchNormMemoryFormat format, int maxDegreeOfParallelism, IncrementalHash hash)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int channels = shape[1], length = TestData.Length(shape);
         BatchNormBase<T> layer = TestData.CreateLayer<T>(shape.Length, channels, momentum: 0.2);
+        layer.MemoryFormat = format;
         layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
         Values<T>(1, channels, 1, 1.5).CopyTo(layer.Weight);
         Values<T>(2, channels, 0, 1).CopyTo(layer.Bias);

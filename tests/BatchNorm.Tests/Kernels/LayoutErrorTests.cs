@@ -7,7 +7,7 @@ using static BatchNorm.Tests.TestData;
 
 namespace BatchNorm.Tests.Kernels;
 
-/// <summary><see cref="BatchNormLayout"/> constructor and <see cref="BatchNormLayout.FromShape"/> errors.</summary>
+/// <summary><see cref="BatchNormLayout"/> constructor and <see cref="BatchNormLayout.FromShape(ReadOnlySpan{int})"/> errors.</summary>
 public sealed class LayoutErrorTests
 {
     [Theory]

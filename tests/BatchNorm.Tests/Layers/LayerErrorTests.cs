@@ -11,6 +11,9 @@ namespace BatchNorm.Tests.Layers;
 public abstract class LayerErrorTests<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>The memory format every layer of these tests takes its data in.</summary>
+    protected virtual BatchNormMemoryFormat Format => BatchNormMemoryFormat.ChannelsFirst;
+
     [Theory]
     [InlineData(2, 0)]
     [InlineData(2, -1)]
@@ -75,7 +78,7 @@ public abstract class LayerErrorTests<T>
     {
         foreach (long value in new[] { -1L, long.MinValue })
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             var ex = pair.ExpectFailure<ArgumentOutOfRangeException>(l => l.NumBatchesTracked = value, pair.Output, "value", Text(value));
             Assert.Equal(value, ex.ActualValue);
         }
@@ -85,7 +88,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.Ranks), MemberType = typeof(ErrorTestCases))]
     public void NumBatchesTracked_NonZeroWithoutRunningStatistics_ThrowsInvalidOperation(int rank)
     {
-        var pair = new TrainedPair<T>(rank, training: true, trackRunningStatistics: false);
+        var pair = new TrainedPair<T>(rank, training: true, trackRunningStatistics: false, format: Format);
         pair.ExpectFailure<InvalidOperationException>(l => l.NumBatchesTracked = 3, pair.Output, paramName: null);
     }
 
@@ -96,7 +99,7 @@ public abstract class LayerErrorTests<T>
     [InlineData(5, int.MinValue)]
     public void MaxDegreeOfParallelism_ZeroOrBelowMinusOne_ThrowsOutOfRange(int rank, int value)
     {
-        var pair = new TrainedPair<T>(rank, training: true);
+        var pair = new TrainedPair<T>(rank, training: true, format: Format);
         pair.Layer.MaxDegreeOfParallelism = 2;
         pair.Twin.MaxDegreeOfParallelism = 2;
         var ex = pair.ExpectFailure<ArgumentOutOfRangeException>(l => l.MaxDegreeOfParallelism = value, pair.Output, "value", Text(value));
@@ -116,12 +119,24 @@ public abstract class LayerErrorTests<T>
     }
 
     [Theory]
+    [InlineData(-1)]
+    [InlineData(2)]
+    [InlineData(int.MaxValue)]
+    public void MemoryFormat_UndefinedValue_ThrowsOutOfRange_AndKeepsTheFormat(int value)
+    {
+        var pair = new TrainedPair<T>(4, training: true, format: Format);
+        pair.ExpectFailure<ArgumentOutOfRangeException>(
+            layer => layer.MemoryFormat = (BatchNormMemoryFormat)value, pair.Output, "value", "ChannelsFirst or ChannelsLast");
+        Assert.Equal(Format, pair.Layer.MemoryFormat);
+    }
+
+    [Theory]
     [MemberData(nameof(ErrorTestCases.WrongRanks), MemberType = typeof(ErrorTestCases))]
     public void Forward_WrongRank_Throws(int layerRank, int[] shape)
     {
         foreach (bool training in new[] { true, false })
         {
-            var pair = new TrainedPair<T>(layerRank, training);
+            var pair = new TrainedPair<T>(layerRank, training, format: Format);
             int length = Length(shape);
             T[] input = RandomValues<T>(length, 1);
             var output = new T[length];
@@ -137,7 +152,7 @@ public abstract class LayerErrorTests<T>
     {
         foreach (int channels in new[] { 2, 4, 0 })
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             int[] shape = MakeShape(rank, 4, channels);
             int length = Length(shape);
             T[] input = RandomValues<T>(length, 2);
@@ -151,7 +166,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
     public void Forward_InputLengthMismatch_Throws(int rank, bool training)
     {
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         int expected = pair.Input.Length;
         foreach (int length in new[] { expected - 1, expected + 1, 0 })
         {
@@ -165,7 +180,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
     public void Forward_OutputLengthMismatch_Throws(int rank, bool training)
     {
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         int expected = pair.Input.Length;
         foreach (int length in new[] { expected - 1, expected + 1, 0 })
         {
@@ -180,7 +195,7 @@ public abstract class LayerErrorTests<T>
     {
         for (int dimension = 0; dimension < rank; dimension++)
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             int[] shape = (int[])pair.Shape.Clone();
             shape[dimension] = dimension == 1 ? -3 : -2;
             var output = (T[])pair.Output.Clone();
@@ -204,7 +219,7 @@ public abstract class LayerErrorTests<T>
         int length = wrapped is >= 0 and <= 1 << 20 ? wrapped : 0;
         foreach (bool training in new[] { true, false })
         {
-            var pair = new TrainedPair<T>(shape.Length, training);
+            var pair = new TrainedPair<T>(shape.Length, training, format: Format);
             T[] input = RandomValues<T>(length, 5);
             T[] output = RandomValues<T>(length, 6);
             pair.ExpectFailure<ArgumentException>(l => l.Forward(input, shape, output), output, "shape", Text(shape[0]));
@@ -217,7 +232,7 @@ public abstract class LayerErrorTests<T>
     {
         foreach (int shift in new[] { 1, -1, 11, -11 })
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             int length = pair.Input.Length;
             T[] buffer = RandomValues<T>(length + Math.Abs(shift), 7, 1, 2);
             int inputStart = Math.Max(0, -shift);
@@ -233,7 +248,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
     public void Forward_OutputExactlyAliasingInput_IsAllowedAndMatchesSeparateOutput(int rank, bool training)
     {
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         T[] inPlace = RandomValues<T>(pair.Input.Length, 8, 2, 3);
         T[] input = (T[])inPlace.Clone();
         var output = new T[input.Length];
@@ -248,7 +263,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.TooFewValues), MemberType = typeof(ErrorTestCases))]
     public void Forward_BatchStatisticsOverFewerThanTwoValues_Throws(int[] shape, string mode)
     {
-        var pair = new TrainedPair<T>(shape.Length, training: mode != "eval-untracked", trackRunningStatistics: mode == "train");
+        var pair = new TrainedPair<T>(shape.Length, training: mode != "eval-untracked", trackRunningStatistics: mode == "train", format: Format);
         int length = Length(shape);
         T[] input = RandomValues<T>(length, 9);
         T[] output = RandomValues<T>(length, 10);
@@ -263,7 +278,7 @@ public abstract class LayerErrorTests<T>
     [InlineData(new[] { 1, 3, 1, 1, 1 })]
     public void Forward_OneValuePerChannelInEvalWithRunningStatistics_IsAllowed(int[] shape)
     {
-        var pair = new TrainedPair<T>(shape.Length, training: false);
+        var pair = new TrainedPair<T>(shape.Length, training: false, format: Format);
         T[] input = Values<T>(0.5, -1, 2);
         var output = new T[3];
         pair.Layer.Forward(input, shape, output);
@@ -285,6 +300,7 @@ public abstract class LayerErrorTests<T>
     public void Backward_BeforeAnyForward_ThrowsInvalidOperation(int rank, bool affine, bool trackRunningStatistics)
     {
         BatchNormBase<T> layer = CreateLayer<T>(rank, Channels, affine: affine, trackRunningStatistics: trackRunningStatistics);
+        layer.MemoryFormat = Format;
         int[] shape = MakeShape(rank, 4);
         int length = Length(shape);
         T[] input = RandomValues<T>(length, 1);
@@ -308,7 +324,7 @@ public abstract class LayerErrorTests<T>
     {
         foreach (bool training in new[] { true, false })
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             int length = Length(shape);
             T[] input = RandomValues<T>(length, 1);
             T[] gradOutput = RandomValues<T>(length, 2);
@@ -324,7 +340,7 @@ public abstract class LayerErrorTests<T>
     {
         foreach (string parameter in new[] { "input", "gradOutput", "gradInput" })
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             int expected = pair.Input.Length;
             int[] lengths = parameter == "gradInput" ? [expected - 1, expected + 1] : [expected - 1, expected + 1, 0];
             foreach (int length in lengths)
@@ -342,7 +358,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
     public void Backward_EmptyGradInput_SkipsItButAccumulatesParameterGradients(int rank, bool training)
     {
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         pair.Layer.Backward(pair.Input, pair.Shape, pair.GradOutput, Span<T>.Empty);
         pair.Twin.Backward(pair.Input, pair.Shape, pair.GradOutput, new T[pair.Input.Length]);
         Expect.BitwiseEqual<T>(pair.Twin.WeightGradient, pair.Layer.WeightGradient, "WeightGradient");
@@ -355,7 +371,7 @@ public abstract class LayerErrorTests<T>
     {
         foreach (int shift in new[] { 1, -1, 11, -11 })
         {
-            var pair = new TrainedPair<T>(rank, training);
+            var pair = new TrainedPair<T>(rank, training, format: Format);
             int length = pair.Input.Length;
             T[] buffer = RandomValues<T>(length + Math.Abs(shift), 7);
             int gradOutputStart = Math.Max(0, -shift);
@@ -371,7 +387,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
     public void Backward_GradInputPartiallyOverlapsInput_Throws(int rank, bool training)
     {
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         int length = pair.Input.Length;
         T[] buffer = new T[length + 1];
         pair.Input.CopyTo(buffer, 0);
@@ -383,7 +399,7 @@ public abstract class LayerErrorTests<T>
     [MemberData(nameof(ErrorTestCases.RanksAndModes), MemberType = typeof(ErrorTestCases))]
     public void Backward_GradInputExactlyAliasingGradOutput_IsAllowedAndMatchesSeparateGradInput(int rank, bool training)
     {
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         T[] inPlace = (T[])pair.GradOutput.Clone();
         var gradInput = new T[inPlace.Length];
         pair.Layer.Backward(pair.Input, pair.Shape, inPlace, inPlace);
@@ -399,7 +415,7 @@ public abstract class LayerErrorTests<T>
     {
         // A failing Forward on a different, valid shape (the output is one element short): Backward must still
         // differentiate the last good Forward, and still refuse the failed call's shape.
-        var pair = new TrainedPair<T>(rank, training);
+        var pair = new TrainedPair<T>(rank, training, format: Format);
         int[] otherShape = MakeShape(rank, 6);
         int otherLength = Length(otherShape);
         T[] otherInput = RandomValues<T>(otherLength, 31, 5, 1);
@@ -426,7 +442,7 @@ public abstract class LayerErrorTests<T>
     {
         // The good Forward trained; the mode switches to eval and an eval Forward fails: Backward must still use the
         // batch statistics of the training Forward (the twin, switched to eval too, never saw the failure).
-        var pair = new TrainedPair<T>(rank, training: true);
+        var pair = new TrainedPair<T>(rank, training: true, format: Format);
         pair.Layer.Eval();
         pair.Twin.Eval();
         var output = new T[pair.Input.Length + 1];
@@ -439,7 +455,7 @@ public abstract class LayerErrorTests<T>
     [InlineData(5, int.MaxValue)]
     public void NonFiniteStatisticsPolicy_UndefinedValue_ThrowsOutOfRange(int rank, int value)
     {
-        var pair = new TrainedPair<T>(rank, training: true);
+        var pair = new TrainedPair<T>(rank, training: true, format: Format);
         var policy = (NonFiniteStatisticsPolicy)value;
         var ex = pair.ExpectFailure<ArgumentOutOfRangeException>(l => l.NonFiniteStatisticsPolicy = policy, pair.Output, "value", Text(value));
         Assert.Equal(policy, ex.ActualValue);
@@ -452,12 +468,12 @@ public abstract class LayerErrorTests<T>
     [InlineData(5, double.NaN)]
     public void NonFiniteStatisticsPolicyThrow_NonFiniteTrainingBatch_ThrowsAndChangesNothing(int rank, double bad)
     {
-        var pair = new TrainedPair<T>(rank, training: true);
+        var pair = new TrainedPair<T>(rank, training: true, format: Format);
         pair.Layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
         pair.Twin.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
         T[] input = RandomValues<T>(pair.Input.Length, 51, 1, 2);
         int spatial = ValuesPerChannel(pair.Shape) / pair.Shape[0];
-        input[(((2 * Channels) + 1) * spatial) + spatial - 1] = T.CreateChecked(bad);  // sample 2, channel 1, last position
+        input[IndexOf(pair.Shape, 2, 1, spatial - 1, Format)] = T.CreateChecked(bad);  // sample 2, channel 1, last position
         T[] output = RandomValues<T>(input.Length, 52);
         pair.ExpectFailure<ArgumentException>(l => l.Forward(input, pair.Shape, output), output, "input", "1");
     }
@@ -470,7 +486,7 @@ public abstract class LayerErrorTests<T>
         // Eval with running statistics, and training without them, update nothing: a NaN just propagates.
         foreach (bool track in new[] { true, false })
         {
-            var pair = new TrainedPair<T>(rank, training: !track, trackRunningStatistics: track);
+            var pair = new TrainedPair<T>(rank, training: !track, trackRunningStatistics: track, format: Format);
             pair.Layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
             T[] input = (T[])pair.Input.Clone();
             input[0] = T.NaN;
@@ -487,7 +503,7 @@ public abstract class LayerErrorTests<T>
     [InlineData(5)]
     public void NonFiniteStatisticsPolicyThrow_FiniteBatch_GivesTheDefaultPolicysResults(int rank)
     {
-        var pair = new TrainedPair<T>(rank, training: true);
+        var pair = new TrainedPair<T>(rank, training: true, format: Format);
         pair.Layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
         var output = new T[pair.Input.Length];
         var twinOutput = new T[pair.Input.Length];
@@ -508,7 +524,7 @@ public abstract class LayerErrorTests<T>
     {
         // NumBatchesTracked = long.MaxValue is accepted by the setter; the next training Forward must either keep the
         // counter non-negative or fail without touching anything.
-        var pair = new TrainedPair<T>(rank, training: true, momentum: cumulative ? null : 0.1);
+        var pair = new TrainedPair<T>(rank, training: true, momentum: cumulative ? null : 0.1, format: Format);
         pair.Layer.NumBatchesTracked = long.MaxValue;
         pair.Twin.NumBatchesTracked = long.MaxValue;
         T[] input = RandomValues<T>(pair.Input.Length, 41, 2, 1);
@@ -533,6 +549,17 @@ public sealed class LayerErrorTestsFloat : LayerErrorTests<float>
 
 public sealed class LayerErrorTestsDouble : LayerErrorTests<double>
 {
+}
+
+/// <summary>The same errors, and the same untouched state, with channels-last data.</summary>
+public sealed class LayerErrorTestsChannelsLastFloat : LayerErrorTests<float>
+{
+    protected override BatchNormMemoryFormat Format => BatchNormMemoryFormat.ChannelsLast;
+}
+
+public sealed class LayerErrorTestsChannelsLastDouble : LayerErrorTests<double>
+{
+    protected override BatchNormMemoryFormat Format => BatchNormMemoryFormat.ChannelsLast;
 }
 
 /// <summary>Layers of an element type other than float and double.</summary>

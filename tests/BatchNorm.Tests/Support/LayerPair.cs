@@ -4,16 +4,25 @@ using Xunit;
 
 namespace BatchNorm.Tests;
 
-/// <summary>A library layer and a <see cref="ReferenceBatchNorm"/> driven in lockstep, compared after each call.</summary>
+/// <summary>
+/// A library layer and a <see cref="ReferenceBatchNorm"/> driven in lockstep, compared after each call. Data go in and
+/// come out channels-first; with <see cref="BatchNormMemoryFormat.ChannelsLast"/> the layer is given (and gives back)
+/// the same logical tensors in channels-last memory.
+/// </summary>
 public sealed class LayerPair<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public LayerPair(int[] shape, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool track = true)
+    public LayerPair(
+        int[] shape, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool track = true,
+        BatchNormMemoryFormat format = BatchNormMemoryFormat.ChannelsFirst)
     {
         Shape = shape;
         Layer = TestData.CreateLayer<T>(shape.Length, shape[1], epsilon, momentum, affine, track);
+        Layer.MemoryFormat = format;
         Reference = new ReferenceBatchNorm(shape[1], epsilon, momentum, affine, track);
     }
+
+    private bool ChannelsLast => Layer.MemoryFormat == BatchNormMemoryFormat.ChannelsLast;
 
     public int[] Shape { get; }
 
@@ -57,7 +66,17 @@ public sealed class LayerPair<T>
     public void Forward(ReadOnlySpan<T> input, Span<T> output)
     {
         double[] expected = Reference.Forward(TestData.ToDouble(input), Shape);
-        Layer.Forward(input, Shape, output);
+        if (ChannelsLast)
+        {
+            var permuted = new T[output.Length];
+            Layer.Forward(TestData.Permute<T>(input, Shape, toChannelsLast: true), Shape, permuted);
+            TestData.Permute<T>(permuted, Shape, toChannelsLast: false).CopyTo(output);
+        }
+        else
+        {
+            Layer.Forward(input, Shape, output);
+        }
+
         Expect.Close<T>(expected, output, Tolerance, "output");
         AssertRunningStatistics();
     }
@@ -73,12 +92,31 @@ public sealed class LayerPair<T>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
         double[] expected = Reference.Backward(TestData.ToDouble(input), Shape, TestData.ToDouble(gradOutput));
-        Layer.Backward(input, Shape, gradOutput, gradInput);
-        // dx = w * invstd * (dy - ...) cancels (exactly, for M = 2): its rounding scales with w * invstd * dy.
-        double maxFactor = 0, maxGradOutput = 0;
-        for (int c = 0; c < Reference.NumFeatures; c++)
+        if (ChannelsLast)
         {
-            maxFactor = Math.Max(maxFactor, Math.Abs((Reference.Affine ? Reference.Weight[c] : 1) * Reference.UsedInvStd[c]));
+            var permuted = new T[gradInput.Length];
+            Layer.Backward(TestData.Permute<T>(input, Shape, true), Shape, TestData.Permute<T>(gradOutput, Shape, true), permuted);
+            TestData.Permute<T>(permuted, Shape, toChannelsLast: false).CopyTo(gradInput);
+        }
+        else
+        {
+            Layer.Backward(input, Shape, gradOutput, gradInput);
+        }
+
+        Expect.Close<T>(expected, gradInput, Tolerance, "gradInput", GradientScale(Reference, gradOutput));
+        AssertParameterGradients();
+    }
+
+    /// <summary>
+    /// The scale of an input gradient's rounding after <paramref name="reference"/>'s last forward:
+    /// dx = w * invstd * (dy - ...) cancels (exactly, for M = 2), so its rounding scales with max |w * invstd| * max |dy|.
+    /// </summary>
+    public static double GradientScale(ReferenceBatchNorm reference, ReadOnlySpan<T> gradOutput)
+    {
+        double maxFactor = 0, maxGradOutput = 0;
+        for (int c = 0; c < reference.NumFeatures; c++)
+        {
+            maxFactor = Math.Max(maxFactor, Math.Abs((reference.Affine ? reference.Weight[c] : 1) * reference.UsedInvStd[c]));
         }
 
         foreach (T g in gradOutput)
@@ -86,8 +124,7 @@ public sealed class LayerPair<T>
             maxGradOutput = Math.Max(maxGradOutput, Math.Abs(double.CreateTruncating(g)));
         }
 
-        Expect.Close<T>(expected, gradInput, Tolerance, "gradInput", maxFactor * maxGradOutput);
-        AssertParameterGradients();
+        return maxFactor * maxGradOutput;
     }
 
     public T[] Backward(T[] input, T[] gradOutput)

@@ -17,6 +17,7 @@ public sealed class LayerSnapshot<T>
     private readonly T[] _runningVariance;
     private readonly long _numBatchesTracked;
     private readonly bool _isTraining;
+    private readonly BatchNormMemoryFormat _memoryFormat;
     private readonly int _maxDegreeOfParallelism;
     private readonly NonFiniteStatisticsPolicy _policy;
     private readonly long _nonFiniteBatchCount;
@@ -33,6 +34,7 @@ public sealed class LayerSnapshot<T>
         _numBatchesTracked = layer.NumBatchesTracked;
         _isTraining = layer.IsTraining;
         _maxDegreeOfParallelism = layer.MaxDegreeOfParallelism;
+        _memoryFormat = layer.MemoryFormat;
         _policy = layer.NonFiniteStatisticsPolicy;
         _nonFiniteBatchCount = layer.NonFiniteBatchCount;
         _watched = watched.ToArray();
@@ -53,6 +55,7 @@ public sealed class LayerSnapshot<T>
         Assert.True(
             _maxDegreeOfParallelism == layer.MaxDegreeOfParallelism,
             $"{context}: MaxDegreeOfParallelism is {layer.MaxDegreeOfParallelism}, expected {_maxDegreeOfParallelism}.");
+        Assert.True(_memoryFormat == layer.MemoryFormat, $"{context}: MemoryFormat is {layer.MemoryFormat}, expected {_memoryFormat}.");
         Assert.True(_policy == layer.NonFiniteStatisticsPolicy, $"{context}: NonFiniteStatisticsPolicy is {layer.NonFiniteStatisticsPolicy}, expected {_policy}.");
         Assert.True(
             _nonFiniteBatchCount == layer.NonFiniteBatchCount,

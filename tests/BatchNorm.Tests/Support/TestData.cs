@@ -86,6 +86,36 @@ public static class TestData
         return result;
     }
 
+    /// <summary>
+    /// The same logical tensor of <paramref name="shape"/> <c>(N, C, d1, …)</c> in the other memory format: channels-first
+    /// data to channels-last <c>(N, d1, …, C)</c>, or back when <paramref name="toChannelsLast"/> is false.
+    /// </summary>
+    public static T[] Permute<T>(ReadOnlySpan<T> data, int[] shape, bool toChannelsLast)
+    {
+        int n = shape[0], c = shape[1], s = Length(shape) / Math.Max(1, n * c);
+        var result = new T[data.Length];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < c; j++)
+            {
+                for (int e = 0; e < s; e++)
+                {
+                    int first = ((i * c) + j) * s + e, last = ((i * s) + e) * c + j;
+                    result[toChannelsLast ? last : first] = data[toChannelsLast ? first : last];
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Where element (n, c, s) of a tensor of <paramref name="shape"/> lies in <paramref name="format"/>.</summary>
+    public static int IndexOf(int[] shape, int n, int c, int s, BatchNormMemoryFormat format)
+    {
+        int channels = shape[1], spatial = Length(shape) / Math.Max(1, shape[0] * channels);
+        return format == BatchNormMemoryFormat.ChannelsLast ? ((n * spatial) + s) * channels + c : ((n * channels) + c) * spatial + s;
+    }
+
     /// <summary>The element count of a shape (checked: a shape of more than int.MaxValue elements throws).</summary>
     public static int Length(ReadOnlySpan<int> shape) => checked((int)LongLength(shape));
 

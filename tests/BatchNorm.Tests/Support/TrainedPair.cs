@@ -10,7 +10,8 @@ namespace BatchNorm.Tests;
 /// another batch size (with an SGD update in between), then the mode is set and a last good
 /// <c>Forward(Input, Shape, Output)</c> leaves what Backward needs. A test makes one call fail on
 /// <see cref="Layer"/> only; <see cref="ExpectFailure{TException}"/> then checks that nothing changed, and that
-/// the next Backward and Forward agree bit for bit with <see cref="Twin"/>, which never saw the failed call.
+/// the next Backward and Forward agree bit for bit with <see cref="Twin"/>, which never saw the failed call. Both
+/// layers take their data in the memory format given.
 /// </summary>
 public sealed class TrainedPair<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -20,7 +21,9 @@ public sealed class TrainedPair<T>
     /// <summary>The input of the last good Forward: Backward must be given it (the layer checks).</summary>
     private T[] _lastInput;
 
-    public TrainedPair(int rank, bool training, bool affine = true, bool trackRunningStatistics = true, double? momentum = 0.1)
+    public TrainedPair(
+        int rank, bool training, bool affine = true, bool trackRunningStatistics = true, double? momentum = 0.1,
+        BatchNormMemoryFormat format = BatchNormMemoryFormat.ChannelsFirst)
     {
         Rank = rank;
         Shape = MakeShape(rank, 4);
@@ -32,6 +35,7 @@ public sealed class TrainedPair<T>
         _twinOutput = (T[])Output.Clone();
         Layer = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
         Twin = CreateLayer<T>(rank, Channels, 1e-3, momentum, affine, trackRunningStatistics);
+        Layer.MemoryFormat = Twin.MemoryFormat = format;
         Prepare(Layer, training, Output);
         Prepare(Twin, training, _twinOutput);
         Expect.BitwiseEqual<T>(_twinOutput, Output, "twin outputs");

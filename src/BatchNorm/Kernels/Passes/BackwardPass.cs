@@ -17,7 +17,7 @@ internal static unsafe class BackwardPass
     public static void Run<T>(in BackwardRequest<T> request, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        BatchNormLayout layout = request.Layout;
+        BatchNormLayout layout = request.Layout.Storage; // channels-last data are (N·S, C) rows
         bool given = request.Sums == SumsSource.Given;
         fixed (T* x = request.Input, dy = request.GradOutput, dx = request.GradInput, w = request.Weight, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (T* dw = request.WeightGradient, db = request.BiasGradient)

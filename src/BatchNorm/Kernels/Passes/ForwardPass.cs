@@ -15,7 +15,7 @@ internal static unsafe class ForwardPass
     public static void Run<T>(in ForwardRequest<T> request, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        BatchNormLayout layout = request.Layout;
+        BatchNormLayout layout = request.Layout.Storage; // channels-last data are (N·S, C) rows
         bool batch = request.Statistics == StatisticsSource.Batch;
         bool given = request.Statistics == StatisticsSource.Given;
         bool fused = !request.Output.IsEmpty && batch && KernelPlan.FusesPasses<T>(layout);
