@@ -21,8 +21,11 @@ public abstract partial class BatchNormBase<T>
         _savedMemoryFormat = layout.MemoryFormat;
     }
 
-    /// <summary>Throws unless a forward has succeeded and <paramref name="shape"/> is its shape; returns its layout.</summary>
-    private BatchNormLayout CheckSavedShape(ReadOnlySpan<int> shape)
+    /// <summary>
+    /// Throws unless a forward has succeeded and <paramref name="shape"/> is its shape (naming <paramref name="paramName"/>);
+    /// returns its layout, in the memory format that forward used.
+    /// </summary>
+    private BatchNormLayout CheckSavedShape(ReadOnlySpan<int> shape, string paramName = "shape")
     {
         if (_savedRank == 0)
         {
@@ -33,7 +36,7 @@ public abstract partial class BatchNormBase<T>
         if (!shape.SequenceEqual(savedShape))
         {
             ThrowHelper.ThrowArgument(
-                nameof(shape),
+                paramName,
                 $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
         }
 

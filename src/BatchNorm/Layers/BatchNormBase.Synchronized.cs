@@ -160,15 +160,7 @@ public abstract partial class BatchNormBase<T>
         BatchNormLayout layout = default;
         try
         {
-            ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
-            if (!shape.SequenceEqual(savedShape))
-            {
-                ThrowHelper.ThrowArgument(
-                    nameof(shape),
-                    $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
-            }
-
-            layout = BatchNormLayout.FromShape(shape, _savedMemoryFormat);
+            layout = CheckSavedShape(shape);
             ThrowIfInputChanged(input, layout, gradOutput, gradInput);
 
             // Validates input and gradOutput before it writes the sums (which an empty input leaves at zero).

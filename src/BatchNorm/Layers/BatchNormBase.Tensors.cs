@@ -139,13 +139,7 @@ public abstract partial class BatchNormBase<T>
         }
 
         ReadOnlySpan<int> shape = ReadShape(data, buffer, dataName);
-        ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
-        if (!shape.SequenceEqual(savedShape))
-        {
-            ThrowHelper.ThrowArgument(
-                dataName,
-                $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
-        }
+        CheckSavedShape(shape, dataName);
 
         ThrowIfLengthsDiffer(gradOutput.Lengths, data.Lengths, nameof(gradOutput), dataName);
         bool skipGradInput = gradInput.IsEmpty;
