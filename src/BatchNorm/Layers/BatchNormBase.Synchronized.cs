@@ -2,6 +2,7 @@ using System;
 using System.Numerics;
 using System.Runtime.ExceptionServices;
 using BatchNorm.Distributed;
+using BatchNorm.Kernels;
 
 namespace BatchNorm;
 
@@ -214,8 +215,8 @@ public abstract partial class BatchNormBase<T>
         // The parameter gradients are this replica's own share, as the kernel would add them.
         for (int c = 0; c < _weightGradient.Length; c++)
         {
-            _weightGradient[c] = T.CreateTruncating(double.CreateTruncating(_weightGradient[c]) + (_localSumGradOutputCentered[c] * _savedInverseStd[c]));
-            _biasGradient[c] = T.CreateTruncating(double.CreateTruncating(_biasGradient[c]) + _localSumGradOutput[c]);
+            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], _localSumGradOutputCentered[c], _savedInverseStd[c]);
+            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _localSumGradOutput[c]);
         }
     }
 

@@ -344,12 +344,12 @@ internal static unsafe class BackwardPass
         {
             if (WeightGradient != null)
             {
-                WeightGradient[c] = T.CreateTruncating(double.CreateTruncating(WeightGradient[c]) + sumDyX * invStd);
+                WeightGradient[c] = ParameterGradients.Weight(WeightGradient[c], sumDyX, invStd);
             }
 
             if (BiasGradient != null)
             {
-                BiasGradient[c] = T.CreateTruncating(double.CreateTruncating(BiasGradient[c]) + sumDy);
+                BiasGradient[c] = ParameterGradients.Bias(BiasGradient[c], sumDy);
             }
 
             double a = GradientScale != null ? GradientScale[c] : (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
