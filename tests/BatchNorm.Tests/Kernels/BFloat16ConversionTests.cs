@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using BatchNorm.Kernels;
 using Xunit;
 
 namespace BatchNorm.Tests.Kernels;
@@ -7,7 +9,8 @@ namespace BatchNorm.Tests.Kernels;
 /// <summary>
 /// <see cref="BFloat16"/> over all 65,536 bit patterns: widening is exact, and rounding a float (each pattern, the ties
 /// just above it, and the floats on either side of each tie) agrees with a scalar reference that picks the nearer
-/// neighbour in <see cref="double"/>, ties to even; NaN stays NaN, with its sign; ±0, subnormals and ±∞ included.
+/// neighbour in <see cref="double"/>, ties to even; NaN stays NaN, with its sign; ±0, subnormals and ±∞ included. The
+/// span conversions (<see cref="BFloat16Conversions"/>) give the scalar bits on every vector width.
 /// </summary>
 public sealed class BFloat16ConversionTests
 {
@@ -98,6 +101,56 @@ public sealed class BFloat16ConversionTests
     public void Size_IsTwoBytes()
     {
         Assert.Equal(2, System.Runtime.CompilerServices.Unsafe.SizeOf<BFloat16>());
+    }
+
+    [Fact]
+    public void SpanConversions_GiveTheScalarBits_ForEveryPatternAndTie_AtEveryTailLength()
+    {
+        var patterns = new BFloat16[ushort.MaxValue + 1];
+        var floats = new List<float>();
+        for (int p = 0; p <= ushort.MaxValue; p++)
+        {
+            patterns[p] = BFloat16.FromRawBits((ushort)p);
+            foreach (uint offset in s_offsets)
+            {
+                floats.Add(BitConverter.UInt32BitsToSingle(((uint)p << 16) + offset));
+            }
+        }
+
+        var wide = new float[patterns.Length];
+        BFloat16Conversions.Widen(patterns, wide);
+        float[] values = floats.ToArray();
+        var narrow = new BFloat16[values.Length];
+        BFloat16Conversions.Narrow(values, narrow);
+        for (int i = 0; i < patterns.Length; i++)
+        {
+            Assert.Equal(BitConverter.SingleToUInt32Bits((float)patterns[i]), BitConverter.SingleToUInt32Bits(wide[i]));
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            Assert.True(((BFloat16)values[i]).RawBits == narrow[i].RawBits, $"0x{BitConverter.SingleToUInt32Bits(values[i]):X8}");
+        }
+
+        // Every length up to 70 from an odd start: the vector loop, then a scalar tail of each length.
+        for (int length = 0; length <= 70; length++)
+        {
+            var shortWide = new float[length];
+            var shortNarrow = new BFloat16[length];
+            BFloat16Conversions.Widen(patterns.AsSpan(0x3F81, length), shortWide);
+            BFloat16Conversions.Narrow(values.AsSpan(12345, length), shortNarrow);
+            Expect.BitwiseEqual<float>(wide.AsSpan(0x3F81, length), shortWide, $"widened, length {length}");
+            Assert.Equal(narrow.AsSpan(12345, length).ToArray(), shortNarrow);
+        }
+    }
+
+    [Fact]
+    public void SpanConversions_LengthsDiffer_ThrowNamingTheDestination()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => BFloat16Conversions.Widen(new BFloat16[3], new float[4]));
+        Assert.Equal("destination", ex.ParamName);
+        ex = Assert.Throws<ArgumentException>(() => BFloat16Conversions.Narrow(new float[3], new BFloat16[2]));
+        Assert.Equal("destination", ex.ParamName);
     }
 
     private static bool IsNaNOrInfinity(ushort p) => (p & 0x7F80) == 0x7F80;
