@@ -76,15 +76,21 @@ public static class ShapeClasses
         [17, 20, 3], [16, 3, 7], [5, 3, 2, 3], [512, 40, 4]);
 
     /// <summary>
-    /// The column path with few chunks of channels and many rows: each chunk's rows cut into row blocks reduced on every
-    /// core and merged in block order (<see cref="KernelPlan.RowBlocks{T}"/>), the last block partial where the rows do
-    /// not divide evenly.
+    /// The column path with many rows: whole rows reduced in row blocks on every core and merged in block order
+    /// (<see cref="KernelPlan.RowBlocks{T}"/>), the last block partial where the rows do not divide evenly.
     /// </summary>
     public static readonly ShapeClass RowBlocks = new(
         "row blocks",
-        "the column path with each chunk's rows cut into row blocks",
+        "the column path with the rows cut into several row blocks",
         p => p.Forward.UsesColumns && p.Forward.RowBlocks > 1 && p.Reduction.RowBlocks > 1 && p.Forward.ReductionIsParallel,
         [4096, 24], [1000, 130], [5000, 5, 3], [20000, 4], [1024, 80]);
+
+    /// <summary>Rows wider than <see cref="KernelPlan.MaxBlockRowElements"/>: each chunk of channels reduces its own columns.</summary>
+    public static readonly ShapeClass WideRows = new(
+        "wide rows",
+        "the column path with rows too wide for row blocks",
+        p => p.Forward.UsesColumns && p.Forward.RowBlocks == 0 && p.Reduction.RowBlocks == 0,
+        [9, 9000], [3, 8193], [20, 2100, 4]);
 
     /// <summary>Runs of at least <see cref="KernelPlan.ColumnRunBytes"/> and below <see cref="KernelPlan.FusedRunBytes"/>: run by run, separate passes.</summary>
     public static readonly ShapeClass LongRuns = new(
@@ -154,7 +160,7 @@ public static class ShapeClasses
         [7, 37, 31, 29], [3, 67, 7, 53], [41, 67, 5, 5], [33, 3], [3, 5, 7, 3]);
 
     public static IReadOnlyList<ShapeClass> All { get; } =
-        [Rows, ShortRuns, RowBlocks, LongRuns, Fused, FusedPartialLastChunk, ManyChunks, AcrossMaxBlock, Parallel, ParallelReductionOnly, SingleThreaded, Odd];
+        [Rows, ShortRuns, RowBlocks, WideRows, LongRuns, Fused, FusedPartialLastChunk, ManyChunks, AcrossMaxBlock, Parallel, ParallelReductionOnly, SingleThreaded, Odd];
 
     public static TheoryData<string> Names => new(All.Select(c => c.Name));
 
@@ -197,6 +203,7 @@ public static class ShapeClasses
         (Rows, [1024, 80]),
         (ShortRuns, [512, 40, 4]),
         (RowBlocks, [1000, 130]),
+        (WideRows, [9, 9000]),
         (Fused, [4, 3, 96, 96]),
         (LongRuns, [3, 67, 7, 53]),
         (AcrossMaxBlock, [41, 67, 5, 5]),

@@ -50,8 +50,8 @@ internal static unsafe class BackwardPass
             bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
             body.Block = KernelPlan.ChannelsPerChunk<T>(layout, fused);
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
-            int rowBlocks = body.NeedsSums ? KernelPlan.RowBlocks<T>(layout, chunks) : 1;
-            if (rowBlocks > 1)
+            int rowBlocks = body.NeedsSums ? KernelPlan.RowBlocks<T>(layout) : 0;
+            if (rowBlocks > 0)
             {
                 double* mean = PinnedScratch.Get<double>(PinnedScratch.ChannelValues, layout.Channels);
                 for (int c = 0; c < layout.Channels; c++)
@@ -59,10 +59,10 @@ internal static unsafe class BackwardPass
                     mean[c] = body.Statistics(c).Mean;
                 }
 
-                body.Blocks = ColumnBlocks.Reduce<T, GradientProducts>(dy, x, layout, body.Block, rowBlocks, mean, maxDegreeOfParallelism);
+                body.Blocks = ColumnBlocks.Reduce<T, GradientProducts>(dy, x, layout, rowBlocks, mean, maxDegreeOfParallelism);
             }
 
-            long work = body.NeedsSums && rowBlocks == 1 ? 2 * layout.Length : layout.Channels;
+            long work = body.NeedsSums && rowBlocks == 0 ? 2 * layout.Length : layout.Channels;
             if (fused || body.Dx == null)
             {
                 ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
@@ -303,7 +303,7 @@ internal static unsafe class BackwardPass
             }
             else
             {
-                Blocks.Merge(c0 / Block, width * s, sumDyE, sumDyXE);
+                Blocks.Merge(c0 * s, width * s, sumDyE, sumDyXE);
             }
 
             for (int j = 0; j < width; j++)

@@ -39,8 +39,8 @@ internal static unsafe class ForwardPass
                 Source = request.Statistics,
             };
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
-            int rowBlocks = batch ? KernelPlan.RowBlocks<T>(layout, chunks) : 1;
-            if (rowBlocks > 1)
+            int rowBlocks = batch ? KernelPlan.RowBlocks<T>(layout) : 0;
+            if (rowBlocks > 0)
             {
                 double* shift = PinnedScratch.Get<double>(PinnedScratch.ChannelValues, layout.Channels);
                 for (int c = 0; c < layout.Channels; c++)
@@ -48,11 +48,11 @@ internal static unsafe class ForwardPass
                     shift[c] = double.CreateTruncating(x[(long)c * layout.SpatialSize]);
                 }
 
-                body.Blocks = ColumnBlocks.Reduce<T, ShiftedSquares>(x, x, layout, body.Block, rowBlocks, shift, maxDegreeOfParallelism);
+                body.Blocks = ColumnBlocks.Reduce<T, ShiftedSquares>(x, x, layout, rowBlocks, shift, maxDegreeOfParallelism);
             }
 
             // The first pass reads the whole tensor only for batch statistics not yet reduced in row blocks.
-            long work = batch && rowBlocks == 1 ? layout.Length : layout.Channels;
+            long work = batch && rowBlocks == 0 ? layout.Length : layout.Channels;
             if (fused || request.Output.IsEmpty)
             {
                 ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
@@ -259,7 +259,7 @@ internal static unsafe class ForwardPass
             }
             else
             {
-                Blocks.Merge(c0 / Block, width * s, sum, sumOfSquares);
+                Blocks.Merge(c0 * s, width * s, sum, sumOfSquares);
             }
 
             for (int j = 0; j < width; j++)
