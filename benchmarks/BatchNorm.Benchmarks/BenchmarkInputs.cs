@@ -12,7 +12,8 @@ public sealed class BenchmarkInputs
     public BenchmarkInputs(string shape)
     {
         Shape = Shapes.Parse(shape);
-        Layout = BatchNormLayout.FromShape(Shape);
+        Format = Shapes.FormatOf(shape);
+        Layout = RowsOrChannels(BatchNormLayout.FromShape(Shape), Format);
         var random = new Random(42);
         X = Fill(random, Layout.Length, 3f, 2f);
         Dy = Fill(random, Layout.Length, 0f, 1f);
@@ -26,6 +27,13 @@ public sealed class BenchmarkInputs
 
     public int[] Shape { get; }
 
+    /// <summary>The memory format of the data: the library's layers take it; the baselines see <see cref="Layout"/>.</summary>
+    public BatchNormMemoryFormat Format { get; }
+
+    /// <summary>
+    /// The layout the naive loop and the composition walk: the shape's own, or for channels-last data the (N·S, C) rows
+    /// they are, as a user writing a loop for that format would walk them.
+    /// </summary>
     public BatchNormLayout Layout { get; }
 
     public float[] X { get; }
@@ -57,12 +65,18 @@ public sealed class BenchmarkInputs
             _ => new BatchNorm3d<float>(Layout.Channels),
         };
         layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
+        layer.MemoryFormat = Format;
         Weight.CopyTo(layer.Weight);
         Bias.CopyTo(layer.Bias);
         RunningMean.CopyTo(layer.RunningMean);
         RunningVariance.CopyTo(layer.RunningVariance);
         return layer;
     }
+
+    private static BatchNormLayout RowsOrChannels(BatchNormLayout logical, BatchNormMemoryFormat format) =>
+        format == BatchNormMemoryFormat.ChannelsLast
+            ? new BatchNormLayout(logical.BatchSize * logical.SpatialSize, logical.Channels, 1)
+            : logical;
 
     private static float[] Fill(Random random, int length, float mean, float spread)
     {

@@ -19,6 +19,7 @@ public static class Shapes
         "4096x256",
         "64x128x512",
         "7x37x31x29", // odd: not a multiple of any vector width
+        "32x64x56x56" + ChannelsLastSuffix,
     ];
 
     // Several times the 32 MB last-level cache, so every pass runs from DRAM: 103 MB, 103 MB and 268 MB per float
@@ -28,7 +29,14 @@ public static class Shapes
         "16x128x112x112",
         "128x256x28x28",
         "65536x1024",
+        "16x128x112x112" + ChannelsLastSuffix,
     ];
+
+    /// <summary>
+    /// Marks a shape whose data lie channels-last, <c>(N, H, W, C)</c>; the shape before it stays the logical one. Short,
+    /// because BenchmarkDotNet cuts parameter values beyond 20 characters.
+    /// </summary>
+    public const string ChannelsLastSuffix = "-nhwc";
 
     /// <summary>
     /// All shapes; only the first in a quick run; or those listed (comma-separated) in the environment variable
@@ -43,5 +51,9 @@ public static class Shapes
     /// </summary>
     public static IReadOnlyList<string> UpToCacheSize => s_upToCacheSize;
 
-    public static int[] Parse(string shape) => shape.Split('x').Select(int.Parse).ToArray();
+    public static int[] Parse(string shape) => shape.Replace(ChannelsLastSuffix, "").Split('x').Select(int.Parse).ToArray();
+
+    /// <summary>The memory format a shape's name says.</summary>
+    public static BatchNormMemoryFormat FormatOf(string shape) =>
+        shape.EndsWith(ChannelsLastSuffix, StringComparison.Ordinal) ? BatchNormMemoryFormat.ChannelsLast : BatchNormMemoryFormat.ChannelsFirst;
 }
