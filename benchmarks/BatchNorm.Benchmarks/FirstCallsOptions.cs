@@ -62,9 +62,9 @@ public sealed class FirstCallsOptions
 
     private static string ValidShape(string shape)
     {
-        if (!shape.Split('x').All(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        if (!shape.Replace(Benchmarks.Shapes.ChannelsLastSuffix, "").Split('x').All(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
-            throw new ArgumentException($"Expected a shape such as 32x64x56x56, but got '{shape}'.", nameof(shape));
+            throw new ArgumentException($"Expected a shape such as 32x64x56x56 or 32x64x56x56-nhwc, but got '{shape}'.", nameof(shape));
         }
 
         BatchNormLayout.FromShape(Benchmarks.Shapes.Parse(shape));
