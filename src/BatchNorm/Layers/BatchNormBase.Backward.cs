@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 
@@ -8,40 +7,11 @@ namespace BatchNorm;
 public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>What every successful Forward saves last: its shape, its parameters and the fingerprints of its input and output.</summary>
-    private void SaveForward(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
-    {
-        ForwardFingerprint.Take(output, layout, _outputFingerprint);
-        (_savedInputFingerprint, _inputFingerprint) = (_inputFingerprint, _savedInputFingerprint);
-        (_savedOutputFingerprint, _outputFingerprint) = (_outputFingerprint, _savedOutputFingerprint);
-        _weight.CopyTo(_savedWeight, 0);
-        _bias.CopyTo(_savedBias, 0);
-        shape.CopyTo(_savedShape);
-        _savedRank = shape.Length;
-        _savedMemoryFormat = layout.MemoryFormat;
-    }
-
     /// <summary>
     /// Throws unless a forward has succeeded and <paramref name="shape"/> is its shape (naming <paramref name="paramName"/>);
     /// returns its layout, in the memory format that forward used.
     /// </summary>
-    private BatchNormLayout CheckSavedShape(ReadOnlySpan<int> shape, string paramName = "shape")
-    {
-        if (_savedRank == 0)
-        {
-            ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
-        }
-
-        ReadOnlySpan<int> savedShape = _savedShape.AsSpan(0, _savedRank);
-        if (!shape.SequenceEqual(savedShape))
-        {
-            ThrowHelper.ThrowArgument(
-                paramName,
-                $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
-        }
-
-        return BatchNormLayout.FromShape(shape, _savedMemoryFormat);
-    }
+    private BatchNormLayout CheckSavedShape(ReadOnlySpan<int> shape, string paramName = "shape") => _saved.CheckShape(shape, paramName);
 
     /// <summary>
     /// After the arguments' own checks, throws unless <paramref name="input"/> still holds what the last Forward's input
@@ -50,7 +20,7 @@ public abstract partial class BatchNormBase<T>
     private void ThrowIfInputChanged(ReadOnlySpan<T> input, BatchNormLayout layout, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> gradInput)
     {
         BatchNormKernels.ValidateBackward<T>(input, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
-        int at = ForwardFingerprint.FindChange(input, layout, _savedInputFingerprint);
+        int at = _saved.FindInputChange(input, layout);
         if (at >= 0)
         {
             ThrowHelper.ThrowInvalidOperation(
@@ -93,7 +63,7 @@ public abstract partial class BatchNormBase<T>
     /// </remarks>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
-        if (_savedCommunicator is not null)
+        if (_saved.Communicator is not null)
         {
             BackwardSynchronized(input, shape, gradOutput, gradInput);
             return;
@@ -101,15 +71,15 @@ public abstract partial class BatchNormBase<T>
 
         BatchNormLayout layout = CheckSavedShape(shape);
         ThrowIfInputChanged(input, layout, gradOutput, gradInput);
-        if (_savedBatchStatistics)
+        if (_saved.BatchStatistics)
         {
             BatchNormKernels.BackwardTraining<T>(
-                input, gradOutput, gradInput, layout, _weight, _savedMean, _savedInverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+                input, gradOutput, gradInput, layout, _weight, _saved.Mean, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
         }
         else
         {
             BatchNormKernels.BackwardInference<T>(
-                input, gradOutput, gradInput, layout, _weight, _savedRunningMean, _savedRunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+                input, gradOutput, gradInput, layout, _weight, _saved.RunningMean, _saved.RunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
         }
     }
 
@@ -140,36 +110,35 @@ public abstract partial class BatchNormBase<T>
     public void BackwardFromOutput(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
         BatchNormLayout layout = CheckBackwardFromOutput(output, shape, gradOutput, gradInput);
-        if (_savedBatchStatistics)
+        if (_saved.BatchStatistics)
         {
             BatchNormKernels.BackwardTrainingFromOutput<T>(
-                output, gradOutput, gradInput, layout, _weight, _bias, _savedInverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+                output, gradOutput, gradInput, layout, _weight, _bias, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
         }
         else
         {
             BatchNormKernels.BackwardInferenceFromOutput<T>(
-                output, gradOutput, gradInput, layout, _weight, _bias, _savedRunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+                output, gradOutput, gradInput, layout, _weight, _bias, _saved.RunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
         }
     }
 
     /// <summary>Every check <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/> makes before it computes.</summary>
     private BatchNormLayout CheckBackwardFromOutput(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> gradInput)
     {
-        if (_savedCommunicator is not null)
+        if (_saved.Communicator is not null)
         {
             ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a synchronized forward; call Backward with the input.");
         }
 
         BatchNormLayout layout = CheckSavedShape(shape);
         BatchNormKernels.ValidateBackward<T>(output, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
-        if (!MemoryMarshal.AsBytes(_weight.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedWeight.AsSpan()))
-            || !MemoryMarshal.AsBytes(_bias.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedBias.AsSpan())))
+        if (_saved.ParametersChanged())
         {
             ThrowHelper.ThrowInvalidOperation(
                 "Weight or Bias changed since the last Forward; BackwardFromOutput recovers xhat from the ones that Forward used. Call it before the optimizer step.");
         }
 
-        int at = ForwardFingerprint.FindChange(output, layout, _savedOutputFingerprint);
+        int at = _saved.FindOutputChange(output, layout);
         if (at >= 0)
         {
             ThrowHelper.ThrowInvalidOperation(

@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 
@@ -49,7 +48,7 @@ public abstract partial class BatchNormBase<T>
         BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
 
         // Before the output is written: it may be the very memory of the input.
-        ForwardFingerprint.Take(input, layout, _inputFingerprint);
+        _saved.TakeInput(input, layout);
         bool batchStatistics = IsTraining || !TrackRunningStatistics;
         if (batchStatistics)
         {
@@ -62,15 +61,15 @@ public abstract partial class BatchNormBase<T>
                     ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
                 }
 
-                BatchNormKernels.ComputeStatistics<T>(input, layout, _mean, _variance, _maxDegreeOfParallelism);
-                ThrowIfNonFinite(_mean, _variance, nameof(input));
+                BatchNormKernels.ComputeStatistics<T>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
+                ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
                 NormalizeWithBatchStatistics(input, layout, output);
             }
             else
             {
                 // Validates every argument before it writes anything.
                 BatchNormKernels.ForwardTraining<T>(
-                    input, output, layout, _weight, _bias, Epsilon, _mean, _variance, _inverseStd, _maxDegreeOfParallelism);
+                    input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism);
             }
 
             if (update)
@@ -78,20 +77,14 @@ public abstract partial class BatchNormBase<T>
                 FoldIntoRunningStatistics(layout.ValuesPerChannel);
             }
 
-            (_savedMean, _mean) = (_mean, _savedMean);
-            (_savedInverseStd, _inverseStd) = (_inverseStd, _savedInverseStd);
+            _saved.CommitBatch(output, shape, layout, communicator: null, globalCount: 0);
         }
         else
         {
             BatchNormKernels.ForwardInference<T>(
                 input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
-            _runningMean.CopyTo(_savedRunningMean, 0);
-            _runningVariance.CopyTo(_savedRunningVariance, 0);
+            _saved.CommitRunning(output, shape, layout);
         }
-
-        _savedBatchStatistics = batchStatistics;
-        SaveForward(output, shape, layout);
-        _savedCommunicator = null;
     }
 
     /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first).</summary>
@@ -99,10 +92,10 @@ public abstract partial class BatchNormBase<T>
     {
         for (int c = 0; c < NumFeatures; c++)
         {
-            _inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
+            _saved.NextInverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
         }
 
-        BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _mean, _inverseStd, _maxDegreeOfParallelism);
+        BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _saved.NextMean, _saved.NextInverseStd, _maxDegreeOfParallelism);
     }
 
     /// <summary>
@@ -111,7 +104,7 @@ public abstract partial class BatchNormBase<T>
     /// </summary>
     private void FoldIntoRunningStatistics(int count)
     {
-        bool finite = AllFinite(_mean, _variance);
+        bool finite = AllFinite(_saved.NextMean, _variance);
         if (!finite)
         {
             _nonFiniteBatchCount++;
@@ -122,7 +115,7 @@ public abstract partial class BatchNormBase<T>
             // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
             _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
             double factor = Momentum ?? 1.0 / _numBatchesTracked;
-            BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _mean, _variance, count, factor);
+            BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _saved.NextMean, _variance, count, factor);
         }
     }
 

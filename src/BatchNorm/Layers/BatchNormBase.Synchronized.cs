@@ -12,8 +12,6 @@ public abstract partial class BatchNormBase<T>
     private ICollectiveCommunicator? _communicator;
 
     // The communicator the last successful Forward synchronized over (null when it did not), and its global count.
-    private ICollectiveCommunicator? _savedCommunicator;
-    private long _savedGlobalCount;
 
     private double[] _gatherSend = Array.Empty<double>();
     private double[] _gatherReceive = Array.Empty<double>();
@@ -111,17 +109,17 @@ public abstract partial class BatchNormBase<T>
             int count = layout.ValuesPerChannel;
             if (count > 0)
             {
-                BatchNormKernels.ComputeStatistics<T>(input, layout, _mean, _variance, _maxDegreeOfParallelism);
+                BatchNormKernels.ComputeStatistics<T>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
             }
 
-            StatisticsMerge.Pack(_gatherSend, count, _mean, _variance);
+            StatisticsMerge.Pack(_gatherSend, count, _saved.NextMean, _variance);
         }
 
         communicator.AllGather(_gatherSend, _gatherReceive);
         ThrowIfRejected(rejection, StatisticsMerge.FirstRejected(_gatherReceive, size), communicator.Rank);
 
         // Every replica merges the same values in the same order: from here on, all succeed or all throw alike.
-        long globalCount = StatisticsMerge.Merge(_gatherReceive, size, _mean, _variance);
+        long globalCount = StatisticsMerge.Merge(_gatherReceive, size, _saved.NextMean, _variance);
         if (globalCount < 2)
         {
             ThrowHelper.ThrowTooFewValues(nameof(input), globalCount);
@@ -130,10 +128,10 @@ public abstract partial class BatchNormBase<T>
         bool update = TrackRunningStatistics;
         if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
         {
-            ThrowIfNonFinite(_mean, _variance, nameof(input));
+            ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
         }
 
-        ForwardFingerprint.Take(input, layout, _inputFingerprint);
+        _saved.TakeInput(input, layout);
         NormalizeWithBatchStatistics(input, layout, output);
         if (update)
         {
@@ -141,17 +139,12 @@ public abstract partial class BatchNormBase<T>
             FoldIntoRunningStatistics((int)Math.Min(globalCount, int.MaxValue));
         }
 
-        (_savedMean, _mean) = (_mean, _savedMean);
-        (_savedInverseStd, _inverseStd) = (_inverseStd, _savedInverseStd);
-        _savedBatchStatistics = true;
-        SaveForward(output, shape, layout);
-        _savedCommunicator = communicator;
-        _savedGlobalCount = globalCount;
+        _saved.CommitBatch(output, shape, layout, communicator, globalCount);
     }
 
     private void BackwardSynchronized(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
-        ICollectiveCommunicator communicator = _savedCommunicator!;
+        ICollectiveCommunicator communicator = _saved.Communicator!;
         int channels = NumFeatures;
         EnsureBuffer(ref _reduceBuffer, (2 * channels) + 1);
         EnsureBuffer(ref _localSumGradOutput, channels);
@@ -168,7 +161,7 @@ public abstract partial class BatchNormBase<T>
             _localSumGradOutput.AsSpan().Clear();
             _localSumGradOutputCentered.AsSpan().Clear();
             BatchNormKernels.BackwardReduce<T>(
-                input, gradOutput, layout, _savedMean, _localSumGradOutput, _localSumGradOutputCentered, _maxDegreeOfParallelism);
+                input, gradOutput, layout, _saved.Mean, _localSumGradOutput, _localSumGradOutputCentered, _maxDegreeOfParallelism);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
@@ -204,18 +197,18 @@ public abstract partial class BatchNormBase<T>
                 gradInput,
                 layout,
                 _weight,
-                _savedMean,
-                _savedInverseStd,
+                _saved.Mean,
+                _saved.InverseStd,
                 sums.Slice(0, channels),
                 sums.Slice(channels, channels),
-                _savedGlobalCount,
+                _saved.GlobalCount,
                 _maxDegreeOfParallelism);
         }
 
         // The parameter gradients are this replica's own share, as the kernel would add them.
         for (int c = 0; c < _weightGradient.Length; c++)
         {
-            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], _localSumGradOutputCentered[c], _savedInverseStd[c]);
+            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], _localSumGradOutputCentered[c], _saved.InverseStd[c]);
             _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _localSumGradOutput[c]);
         }
     }

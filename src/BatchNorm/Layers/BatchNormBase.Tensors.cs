@@ -133,7 +133,7 @@ public abstract partial class BatchNormBase<T>
     private TensorBackward BackwardSpans(
         ReadOnlyTensorSpan<T> data, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput, Span<int> buffer, string dataName)
     {
-        if (_savedRank == 0)
+        if (!_saved.Exists)
         {
             ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
         }
@@ -149,11 +149,11 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormMemoryFormat format = FormatOf(data, dataName);
-        if (format != _savedMemoryFormat && !BothFormatsAlike(data.Lengths))
+        if (format != _saved.MemoryFormat && !BothFormatsAlike(data.Lengths))
         {
             ThrowHelper.ThrowArgument(
                 dataName,
-                $"Expected a tensor in the memory format of the last Forward ({_savedMemoryFormat}), but its strides {Format(data.Strides)} are {format}.");
+                $"Expected a tensor in the memory format of the last Forward ({_saved.MemoryFormat}), but its strides {Format(data.Strides)} are {format}.");
         }
 
         ReadOnlySpan<T> x = AsSpan(data, format, dataName);

@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 
@@ -61,28 +60,9 @@ public abstract partial class BatchNormBase<T>
     private NonFiniteStatisticsPolicy _nonFiniteStatisticsPolicy;
     private long _nonFiniteBatchCount;
 
-    // What the last successful Forward saved for Backward. A batch-statistics Forward computes into the scratch
-    // arrays and swaps them in only once it cannot fail any more.
-    private readonly int[] _savedShape = new int[MaxRank];
-    private int _savedRank;
-    private BatchNormMemoryFormat _savedMemoryFormat;
-    private bool _savedBatchStatistics;
-    private double[] _savedMean;
-    private double[] _savedInverseStd;
-    private double[] _mean;
-    private double[] _inverseStd;
+    // What the last successful Forward saved for Backward; _variance is a forward's scratch.
+    private readonly SavedForward<T> _saved;
     private readonly double[] _variance;
-    private readonly T[] _savedRunningMean;
-    private readonly T[] _savedRunningVariance;
-
-    // A few values per channel of the last Forward's input and output, and its weight and bias, so that Backward can
-    // tell a changed input (a forward in place, a reused buffer) and BackwardFromOutput a changed output or parameter.
-    private T[] _savedInputFingerprint;
-    private T[] _savedOutputFingerprint;
-    private T[] _inputFingerprint;
-    private T[] _outputFingerprint;
-    private readonly T[] _savedWeight;
-    private readonly T[] _savedBias;
 
     private protected BatchNormBase(
         int numFeatures, double epsilon, double? momentum, bool affine, bool trackRunningStatistics, int minRank, int maxRank, string expectedShape)
@@ -124,19 +104,8 @@ public abstract partial class BatchNormBase<T>
         int running = trackRunningStatistics ? numFeatures : 0;
         _runningMean = new T[running];
         _runningVariance = new T[running];
-        _savedRunningMean = new T[running];
-        _savedRunningVariance = new T[running];
-        _savedMean = new double[numFeatures];
-        _savedInverseStd = new double[numFeatures];
-        _mean = new double[numFeatures];
-        _inverseStd = new double[numFeatures];
         _variance = new double[numFeatures];
-        _savedInputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
-        _savedOutputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
-        _inputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
-        _outputFingerprint = new T[numFeatures * ForwardFingerprint.PerChannel];
-        _savedWeight = new T[parameters];
-        _savedBias = new T[parameters];
+        _saved = new SavedForward<T>(numFeatures, _weight, _bias, _runningMean, _runningVariance);
         ResetParameters();
     }
 

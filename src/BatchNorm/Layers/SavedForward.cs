@@ -1,0 +1,152 @@
+using System;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using BatchNorm.Distributed;
+
+namespace BatchNorm;
+
+/// <summary>
+/// What a layer's last successful <c>Forward</c> saved for its <c>Backward</c>: the shape and memory format, whether it
+/// normalized with batch statistics (and which) or with running ones (a copy), the parameters it used, fingerprints of
+/// its input and output, and the communicator it synchronized over. A forward computes its batch statistics into
+/// <see cref="NextMean"/> and <see cref="NextInverseStd"/> and fingerprints its input with <see cref="TakeInput"/>
+/// while it may still fail; a commit (<see cref="CommitBatch"/> or <see cref="CommitRunning"/>) makes them the saved
+/// state in one step, so a failed forward leaves the last good one's state whole.
+/// </summary>
+internal sealed class SavedForward<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private const int MaxRank = 5;
+
+    private readonly int[] _shape = new int[MaxRank];
+    private readonly T[] _weight;
+    private readonly T[] _bias;
+    private readonly T[] _runningMean;
+    private readonly T[] _runningVariance;
+    private readonly T[] _savedWeight;
+    private readonly T[] _savedBias;
+    private readonly T[] _savedRunningMean;
+    private readonly T[] _savedRunningVariance;
+    private int _rank;
+    private double[] _mean;
+    private double[] _inverseStd;
+    private double[] _nextMean;
+    private double[] _nextInverseStd;
+    private T[] _inputFingerprint;
+    private T[] _outputFingerprint;
+    private T[] _nextInputFingerprint;
+    private T[] _nextOutputFingerprint;
+
+    /// <summary>Saved state for a layer of <paramref name="channels"/> channels whose live parameters and running statistics are these arrays.</summary>
+    public SavedForward(int channels, T[] weight, T[] bias, T[] runningMean, T[] runningVariance)
+    {
+        (_weight, _bias, _runningMean, _runningVariance) = (weight, bias, runningMean, runningVariance);
+        _savedWeight = new T[weight.Length];
+        _savedBias = new T[bias.Length];
+        _savedRunningMean = new T[runningMean.Length];
+        _savedRunningVariance = new T[runningVariance.Length];
+        _mean = new double[channels];
+        _inverseStd = new double[channels];
+        _nextMean = new double[channels];
+        _nextInverseStd = new double[channels];
+        int fingerprint = channels * ForwardFingerprint.PerChannel;
+        (_inputFingerprint, _outputFingerprint) = (new T[fingerprint], new T[fingerprint]);
+        (_nextInputFingerprint, _nextOutputFingerprint) = (new T[fingerprint], new T[fingerprint]);
+    }
+
+    /// <summary>Where a forward computes its batch means before it commits.</summary>
+    public double[] NextMean => _nextMean;
+
+    /// <summary>Where a forward computes its batch inverse standard deviations before it commits.</summary>
+    public double[] NextInverseStd => _nextInverseStd;
+
+    /// <summary>Whether a forward has succeeded.</summary>
+    public bool Exists => _rank > 0;
+
+    /// <summary>Whether the saved forward normalized with batch statistics (else with the running ones).</summary>
+    public bool BatchStatistics { get; private set; }
+
+    /// <summary>The memory format of the saved forward's data.</summary>
+    public BatchNormMemoryFormat MemoryFormat { get; private set; }
+
+    /// <summary>The communicator the saved forward synchronized over, or null.</summary>
+    public ICollectiveCommunicator? Communicator { get; private set; }
+
+    /// <summary>The values per channel of the saved synchronized forward's global batch.</summary>
+    public long GlobalCount { get; private set; }
+
+    public double[] Mean => _mean;
+
+    public double[] InverseStd => _inverseStd;
+
+    public T[] RunningMean => _savedRunningMean;
+
+    public T[] RunningVariance => _savedRunningVariance;
+
+    /// <summary>Fingerprints the input, before the output (which may be the same memory) is written.</summary>
+    public void TakeInput(ReadOnlySpan<T> input, BatchNormLayout layout) => ForwardFingerprint.Take(input, layout, _nextInputFingerprint);
+
+    /// <summary>Commits a forward that normalized with the batch statistics in <see cref="NextMean"/> and <see cref="NextInverseStd"/>.</summary>
+    public void CommitBatch(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout, ICollectiveCommunicator? communicator, long globalCount)
+    {
+        (_mean, _nextMean) = (_nextMean, _mean);
+        (_inverseStd, _nextInverseStd) = (_nextInverseStd, _inverseStd);
+        (Communicator, GlobalCount) = (communicator, globalCount);
+        Commit(output, shape, layout, batchStatistics: true);
+    }
+
+    /// <summary>Commits a forward that normalized with the running statistics, as they are now.</summary>
+    public void CommitRunning(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
+    {
+        _runningMean.CopyTo(_savedRunningMean, 0);
+        _runningVariance.CopyTo(_savedRunningVariance, 0);
+        (Communicator, GlobalCount) = (null, 0);
+        Commit(output, shape, layout, batchStatistics: false);
+    }
+
+    /// <summary>
+    /// Throws unless a forward has succeeded and <paramref name="shape"/> is its shape (naming <paramref name="paramName"/>);
+    /// returns its layout, in the memory format that forward used.
+    /// </summary>
+    public BatchNormLayout CheckShape(ReadOnlySpan<int> shape, string paramName)
+    {
+        if (!Exists)
+        {
+            ThrowHelper.ThrowInvalidOperation("Backward was called before any successful Forward.");
+        }
+
+        ReadOnlySpan<int> savedShape = _shape.AsSpan(0, _rank);
+        if (!shape.SequenceEqual(savedShape))
+        {
+            ThrowHelper.ThrowArgument(
+                paramName,
+                $"Expected the shape of the last Forward, {BatchNormLayout.Format(savedShape)}, but got {BatchNormLayout.Format(shape)}.");
+        }
+
+        return BatchNormLayout.FromShape(shape, MemoryFormat);
+    }
+
+    /// <summary>The index of the first remembered input value that <paramref name="input"/> no longer holds, or -1.</summary>
+    public int FindInputChange(ReadOnlySpan<T> input, BatchNormLayout layout) => ForwardFingerprint.FindChange(input, layout, _inputFingerprint);
+
+    /// <summary>The index of the first remembered output value that <paramref name="output"/> no longer holds, or -1.</summary>
+    public int FindOutputChange(ReadOnlySpan<T> output, BatchNormLayout layout) => ForwardFingerprint.FindChange(output, layout, _outputFingerprint);
+
+    /// <summary>Whether the live weight or bias differs, bit for bit, from what the saved forward used.</summary>
+    public bool ParametersChanged() =>
+        !MemoryMarshal.AsBytes(_weight.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedWeight.AsSpan()))
+        || !MemoryMarshal.AsBytes(_bias.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedBias.AsSpan()));
+
+    private void Commit(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout, bool batchStatistics)
+    {
+        ForwardFingerprint.Take(output, layout, _nextOutputFingerprint);
+        (_inputFingerprint, _nextInputFingerprint) = (_nextInputFingerprint, _inputFingerprint);
+        (_outputFingerprint, _nextOutputFingerprint) = (_nextOutputFingerprint, _outputFingerprint);
+        _weight.CopyTo(_savedWeight, 0);
+        _bias.CopyTo(_savedBias, 0);
+        shape.CopyTo(_shape);
+        _rank = shape.Length;
+        MemoryFormat = layout.MemoryFormat;
+        BatchStatistics = batchStatistics;
+    }
+}
