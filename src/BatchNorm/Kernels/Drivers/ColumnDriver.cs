@@ -11,26 +11,64 @@ namespace BatchNorm.Kernels;
 /// </summary>
 internal static unsafe class ColumnDriver
 {
-    /// <summary>y[r, j] = (x[r, j] - center[j]) * scale[j] + shift[j]</summary>
-    public static void Normalize<T>(T* x, T* y, long stride, int rows, int width, T* center, T* scale, T* shift)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        ApplyRows(new NormalizeColumns<T>(x, center, scale, shift), y, stride, rows, width);
-
     /// <summary>
-    /// <see cref="Normalize{T}"/> one element at a time, for a block with some columns the vector loop cannot take
-    /// (<c>exact[j]</c> false): those are computed in <see cref="double"/> as (x - mean) * wideScale + bias; the others
-    /// exactly as the vector loop would, so a column's result never depends on its neighbours.
+    /// y[r, j] = (x[r, j] - center[j]) * scale[j] + shift[j], the constants per column in <paramref name="e"/> at
+    /// <paramref name="slots"/>: the vector loop where every column's constants fit <typeparamref name="T"/>, else
+    /// <see cref="NormalizeMixed{T}"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void NormalizeMixed<T>(
-        T* x, T* y, long stride, int rows, int width, T* center, T* scale, T* shift, bool* exact, double* mean, double* wideScale, double* bias)
+    public static void Normalize<T>(T* x, T* y, ColumnExtent extent, in ChannelConstants<T> e, NormalizeSlots slots)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (int r = 0; r < rows; r++, x += stride, y += stride)
+        if (AllExact(e, extent.Width))
         {
-            for (int j = 0; j < width; j++)
+            ApplyRows(new NormalizeColumns<T>(x, e.Values(slots.Center), e.Values(slots.Scale), e.Values(slots.Shift)), y, extent);
+        }
+        else
+        {
+            NormalizeMixed(x, y, extent, e, slots);
+        }
+    }
+
+    /// <summary>
+    /// dx[r, j] = dy[r, j] * a[j] + (((x[r, j] - center[j]) * invStd[j]) * k[j] + d[j]), the constants per column in
+    /// <paramref name="e"/> (<see cref="InputGradientCoefficients"/>): the vector loop where every column's constants fit
+    /// <typeparamref name="T"/>, else <see cref="InputGradientMixed{T}"/>.
+    /// </summary>
+    public static void InputGradient<T>(T* dy, T* x, T* dx, ColumnExtent extent, in ChannelConstants<T> e)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (AllExact(e, extent.Width))
+        {
+            var op = new InputGradientColumns<T>(
+                dy, x, e.Values(InputGradientCoefficients.A), e.Values(InputGradientCoefficients.Center),
+                e.Values(InputGradientCoefficients.InvStd), e.Values(InputGradientCoefficients.K), e.Values(InputGradientCoefficients.D));
+            ApplyRows(op, dx, extent);
+        }
+        else
+        {
+            InputGradientMixed(dy, x, dx, extent, e);
+        }
+    }
+
+    private static bool AllExact<T>(in ChannelConstants<T> e, int width)
+        where T : unmanaged => new ReadOnlySpan<bool>(e.Exact, width).IndexOf(false) < 0;
+
+    /// <summary>
+    /// <see cref="Normalize{T}"/> one element at a time, for columns some of which the vector loop cannot take
+    /// (<c>Exact[j]</c> false): those are computed in <see cref="double"/> from the wide constants; the others exactly as
+    /// the vector loop would, so a column's result never depends on its neighbours.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NormalizeMixed<T>(T* x, T* y, ColumnExtent extent, in ChannelConstants<T> e, NormalizeSlots slots)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        T* center = e.Values(slots.Center), scale = e.Values(slots.Scale), shift = e.Values(slots.Shift);
+        double* mean = e.Wide(slots.WideCenter), wideScale = e.Wide(slots.Scale), bias = e.Wide(slots.Shift);
+        for (int r = 0; r < extent.Rows; r++, x += extent.Stride, y += extent.Stride)
+        {
+            for (int j = 0; j < extent.Width; j++)
             {
-                y[j] = exact[j]
+                y[j] = e.Exact[j]
                     ? new NormalizeOperator<T>(x + j, center[j], scale[j], shift[j]).Scalar(0)
                     : new WideNormalizeOperator<T>(x + j, mean[j], wideScale[j], bias[j]).Scalar(0);
             }
@@ -38,29 +76,27 @@ internal static unsafe class ColumnDriver
     }
 
     /// <summary>
-    /// <see cref="InputGradient{T}"/> one element at a time, for a block with some columns the vector loop cannot take:
-    /// those in <see cref="double"/> (<see cref="WideInputGradientOperator{T}"/>), the others as the vector loop would.
+    /// <see cref="InputGradient{T}"/> one element at a time, for columns some of which the vector loop cannot take: those
+    /// in <see cref="double"/> (<see cref="WideInputGradientOperator{T}"/>), the others as the vector loop would.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InputGradientMixed<T>(
-        T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* invStd, T* k, T* d, bool* exact, double* wideA, double* mean, double* wideInvStd, double* wideK, double* wideD)
+    private static void InputGradientMixed<T>(T* dy, T* x, T* dx, ColumnExtent extent, in ChannelConstants<T> e)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        for (int r = 0; r < rows; r++, x += stride, dy += stride, dx += stride)
+        T* a = e.Values(InputGradientCoefficients.A), center = e.Values(InputGradientCoefficients.Center), invStd = e.Values(InputGradientCoefficients.InvStd);
+        T* k = e.Values(InputGradientCoefficients.K), d = e.Values(InputGradientCoefficients.D);
+        double* wideA = e.Wide(InputGradientCoefficients.A), mean = e.Wide(InputGradientCoefficients.Center), wideInvStd = e.Wide(InputGradientCoefficients.InvStd);
+        double* wideK = e.Wide(InputGradientCoefficients.K), wideD = e.Wide(InputGradientCoefficients.D);
+        for (int r = 0; r < extent.Rows; r++, x += extent.Stride, dy += extent.Stride, dx += extent.Stride)
         {
-            for (int j = 0; j < width; j++)
+            for (int j = 0; j < extent.Width; j++)
             {
-                dx[j] = exact[j]
+                dx[j] = e.Exact[j]
                     ? new InputGradientOperator<T>(dy + j, x + j, a[j], center[j], invStd[j], k[j], d[j]).Scalar(0)
                     : new WideInputGradientOperator<T>(dy + j, x + j, wideA[j], mean[j], wideInvStd[j], wideK[j], wideD[j]).Scalar(0);
             }
         }
     }
-
-    /// <summary>dx[r, j] = dy[r, j] * a[j] + (((x[r, j] - center[j]) * invStd[j]) * k[j] + d[j])</summary>
-    public static void InputGradient<T>(T* dy, T* x, T* dx, long stride, int rows, int width, T* a, T* center, T* invStd, T* k, T* d)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        ApplyRows(new InputGradientColumns<T>(dy, x, a, center, invStd, k, d), dx, stride, rows, width);
 
     /// <summary>
     /// Drives a column operator over the rows, row by row, each vector of columns with its constants from memory (a
@@ -69,10 +105,11 @@ internal static unsafe class ColumnDriver
     /// before the row stores anything, so the destination may be the very memory the operator reads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ApplyRows<T, TOperator>(TOperator op, T* destination, long stride, int rows, int width)
+    private static void ApplyRows<T, TOperator>(TOperator op, T* destination, ColumnExtent extent)
         where T : unmanaged
         where TOperator : struct, IColumnOperator<T>
     {
+        (long stride, int rows, int width) = (extent.Stride, extent.Rows, extent.Width);
         int v = Vector<T>.Count;
         if (!Vector.IsHardwareAccelerated || width < v)
         {
@@ -124,4 +161,24 @@ internal interface IColumnOperator<T>
 
     /// <summary>The result for the element at offset <paramref name="at"/>, of column <paramref name="j"/>.</summary>
     T Scalar(long at, int j);
+}
+
+/// <summary>The rows a column element loop walks: <see cref="Rows"/> rows <see cref="Stride"/> elements apart, <see cref="Width"/> columns each.</summary>
+internal readonly record struct ColumnExtent(long Stride, int Rows, int Width);
+
+/// <summary>
+/// Where the constants of <c>(x - center) * scale + shift</c> lie in a <see cref="ChannelConstants{T}"/>: the slots of
+/// the element type's center, scale and shift (the wide scale and shift at the same slots), and the slot of the
+/// wide center.
+/// </summary>
+internal readonly record struct NormalizeSlots(int Center, int Scale, int Shift, int WideCenter)
+{
+    /// <summary>The forward's normalize (<see cref="NormalizeCoefficients"/>).</summary>
+    public static NormalizeSlots Forward => new(NormalizeCoefficients.Center, NormalizeCoefficients.Scale, NormalizeCoefficients.Shift, NormalizeCoefficients.Center);
+
+    /// <summary>
+    /// The evaluation input gradient <c>dx = (dy - 0) * a + 0</c> (<see cref="InputGradientCoefficients"/>): its center and
+    /// <c>d</c> are 0 in the element type, and its wide <c>k</c> slot, 0 in evaluation, serves as the wide center.
+    /// </summary>
+    public static NormalizeSlots Evaluation => new(InputGradientCoefficients.Center, InputGradientCoefficients.A, InputGradientCoefficients.D, InputGradientCoefficients.K);
 }

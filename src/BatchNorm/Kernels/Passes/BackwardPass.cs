@@ -236,32 +236,15 @@ internal static unsafe class BackwardPass
             bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
             ChannelConstants<T> e = g.PerElement(width, s, t, w, exact);
 
-            int rows = n1 - n0;
-            bool allExact = new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0;
-            T* ea = e.Values(InputGradientCoefficients.A), ec = e.Values(InputGradientCoefficients.Center), ei = e.Values(InputGradientCoefficients.InvStd);
-            T* ek = e.Values(InputGradientCoefficients.K), ed = e.Values(InputGradientCoefficients.D);
-            double* ewa = e.Wide(InputGradientCoefficients.A), ewm = e.Wide(InputGradientCoefficients.Center), ewi = e.Wide(InputGradientCoefficients.InvStd);
-            double* ewk = e.Wide(InputGradientCoefficients.K), ewd = e.Wide(InputGradientCoefficients.D);
+            var extent = new ColumnExtent(stride, n1 - n0, segment);
             if (Training)
             {
-                if (allExact)
-                {
-                    ColumnDriver.InputGradient(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed);
-                }
-                else
-                {
-                    ColumnDriver.InputGradientMixed(dy, x, dx, stride, rows, segment, ea, ec, ei, ek, ed, e.Exact, ewa, ewm, ewi, ewk, ewd);
-                }
-            }
-            else if (allExact)
-            {
-                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and D.
-                ColumnDriver.Normalize(dy, dx, stride, rows, segment, ec, ea, ed);
+                ColumnDriver.InputGradient(dy, x, dx, extent, e);
             }
             else
             {
-                // The same in double where a does not fit T (wide K and D are 0 in evaluation).
-                ColumnDriver.NormalizeMixed(dy, dx, stride, rows, segment, ec, ea, ed, e.Exact, ewk, ewa, ewd);
+                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and d.
+                ColumnDriver.Normalize(dy, dx, extent, e, NormalizeSlots.Evaluation);
             }
         }
 

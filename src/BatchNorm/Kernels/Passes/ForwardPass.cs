@@ -110,16 +110,7 @@ internal static unsafe class ForwardPass
         bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
         ChannelConstants<T> e = k.PerElement(width, s, t, d, exact);
 
-        T* ec = e.Values(NormalizeCoefficients.Center), es = e.Values(NormalizeCoefficients.Scale), eh = e.Values(NormalizeCoefficients.Shift);
-        if (new ReadOnlySpan<bool>(e.Exact, segment).IndexOf(false) < 0)
-        {
-            ColumnDriver.Normalize(x, y, stride, n1 - n0, segment, ec, es, eh);
-        }
-        else
-        {
-            ColumnDriver.NormalizeMixed(
-                x, y, stride, n1 - n0, segment, ec, es, eh, e.Exact, e.Wide(NormalizeCoefficients.Center), e.Wide(NormalizeCoefficients.Scale), e.Wide(NormalizeCoefficients.Shift));
-        }
+        ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward);
     }
 
     /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
