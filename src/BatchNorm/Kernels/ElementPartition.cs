@@ -35,12 +35,19 @@ internal readonly struct ElementPartition<T>
     public int Count { get; }
 
     /// <summary>Chunk <paramref name="chunk"/>: samples n0 to n1 - 1 of channels c0 to c0 + width - 1.</summary>
-    public (int N0, int N1, int C0, int Width) this[int chunk]
+    public ElementBlock this[int chunk]
     {
         get
         {
             int n0 = chunk / _channelBlocks * _rows, c0 = chunk % _channelBlocks * _width;
-            return (n0, Math.Min(n0 + _rows, _layout.BatchSize), c0, Math.Min(_width, _layout.Channels - c0));
+            return new ElementBlock(n0, Math.Min(n0 + _rows, _layout.BatchSize), c0, Math.Min(_width, _layout.Channels - c0));
         }
     }
+}
+
+/// <summary>A block of an element pass: samples <see cref="N0"/> to <see cref="N1"/> - 1 of channels <see cref="C0"/> to <see cref="C0"/> + <see cref="Width"/> - 1.</summary>
+internal readonly record struct ElementBlock(int N0, int N1, int C0, int Width)
+{
+    /// <summary>Every sample of channels <paramref name="c0"/> to <paramref name="c0"/> + <paramref name="width"/> - 1 (a fused chunk's block).</summary>
+    public static ElementBlock AllSamples(BatchNormLayout layout, int c0, int width) => new(0, layout.BatchSize, c0, width);
 }

@@ -86,8 +86,8 @@ internal static unsafe class BackwardPass
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
-            (int n0, int n1, int c0, int width) = Partition[chunk];
-            Body.InputGradient(n0, n1, c0, width, Body.Constants.From(c0));
+            ElementBlock block = Partition[chunk];
+            Body.InputGradient(block, Body.Constants.From(block.C0));
         }
     }
 
@@ -185,17 +185,18 @@ internal static unsafe class BackwardPass
 
             if (Dx != null && Constants.IsEmpty)
             {
-                InputGradient(0, Layout.BatchSize, c0, width, g);
+                InputGradient(ElementBlock.AllSamples(Layout, c0, width), g);
             }
         }
 
         /// <summary>
-        /// The input gradient of samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
-        /// <paramref name="g"/> indexed from c0: run by run, or (short runs) row by row with per-element constants.
+        /// The input gradient of <paramref name="block"/>, with constants <paramref name="g"/> indexed from its first
+        /// channel: run by run, or (short runs) row by row with per-element constants.
         /// </summary>
         [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
-        public readonly void InputGradient(int n0, int n1, int c0, int width, in ChannelConstants<T> g)
+        public readonly void InputGradient(ElementBlock block, in ChannelConstants<T> g)
         {
+            (int n0, int n1, int c0, int width) = block;
             int s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
             long first = n0 * stride + (long)c0 * s;

@@ -67,14 +67,14 @@ internal static unsafe class ForwardPass
     }
 
     /// <summary>
-    /// Normalizes samples n0 to n1 - 1 of the <paramref name="width"/> channels from c0 on, with constants
-    /// <paramref name="k"/> indexed from c0: run by run, or (for short runs) row by row over the block's contiguous
-    /// segment with per-element constants.
+    /// Normalizes <paramref name="block"/>, with constants <paramref name="k"/> indexed from its first channel: run by
+    /// run, or (for short runs) row by row over the block's contiguous segment with per-element constants.
     /// </summary>
     [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
-    private static void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, int n0, int n1, int c0, int width, in ChannelConstants<T> k)
+    private static void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        (int n0, int n1, int c0, int width) = block;
         int s = layout.SpatialSize;
         long stride = (long)layout.Channels * s;
         long first = n0 * stride + (long)c0 * s;
@@ -126,8 +126,8 @@ internal static unsafe class ForwardPass
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
-            (int n0, int n1, int c0, int width) = Partition[chunk];
-            NormalizeBlock(X, Y, Layout, n0, n1, c0, width, Constants.From(c0));
+            ElementBlock block = Partition[chunk];
+            NormalizeBlock(X, Y, Layout, block, Constants.From(block.C0));
         }
     }
 
@@ -197,7 +197,7 @@ internal static unsafe class ForwardPass
             bool* exact = stackalloc bool[KernelPlan.MaxBlock];
             var k = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             Coefficients(c0, width, mean, invStd, k);
-            NormalizeBlock(X, Y, Layout, 0, Layout.BatchSize, c0, width, k);
+            NormalizeBlock(X, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k);
         }
 
         private readonly void ChannelStatistics(int c0, int width, double* mean, double* invStd)
