@@ -89,12 +89,19 @@ internal readonly unsafe struct ChannelConstants<T>
         channels);
 
     /// <summary>perElement[j * s + e] = perChannel[j] for j below <paramref name="width"/> and e below <paramref name="s"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Expand<TValue>(TValue* perChannel, int width, int s, TValue* perElement)
         where TValue : unmanaged
     {
+        // A plain loop, not Span.Fill: its generic code ran unoptimized (tier 0) through a process's first calls, one
+        // call per channel (1.6 % of the samples of a fresh 256x1024 training forward's first 300 calls).
         for (int j = 0; j < width; j++)
         {
-            new Span<TValue>(perElement + j * s, s).Fill(perChannel[j]);
+            TValue value = perChannel[j];
+            for (int e = 0; e < s; e++)
+            {
+                perElement[j * s + e] = value;
+            }
         }
     }
 }
