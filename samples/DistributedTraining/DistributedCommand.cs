@@ -1,12 +1,11 @@
 using System;
 using System.CommandLine;
-using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Numerics;
 using System.Threading;
 using BatchNorm.Distributed;
 using BatchNorm.Mpi;
+using BatchNorm.Samples;
 
 namespace DistributedTraining;
 
@@ -30,21 +29,21 @@ public static class DistributedCommand
         {
             Description = "Train N replicas as threads of this process, without MPI; without this option, every MPI process (mpiexec -n N) is one replica",
             HelpName = "N",
-            CustomParser = result => Parse(result, "--threads", v => v >= 1, "at least 1", 0),
+            CustomParser = result => NumberOption.Parse(result, "--threads", v => v >= 1, "at least 1", 0),
         };
         Option<int> steps = new("--steps")
         {
             Description = "Training steps, one global mini-batch each",
             HelpName = "N",
             DefaultValueFactory = _ => Replica.DefaultSteps,
-            CustomParser = result => Parse(result, "--steps", v => v >= 1, "at least 1", Replica.DefaultSteps),
+            CustomParser = result => NumberOption.Parse(result, "--steps", v => v >= 1, "at least 1", Replica.DefaultSteps),
         };
         Option<float> learningRate = new("--lr")
         {
             Description = "SGD learning rate, above 0",
             HelpName = "X",
             DefaultValueFactory = _ => Replica.DefaultLearningRate,
-            CustomParser = result => Parse(result, "--lr", v => float.IsFinite(v) && v > 0, "a finite number above 0", Replica.DefaultLearningRate),
+            CustomParser = result => NumberOption.Parse(result, "--lr", v => float.IsFinite(v) && v > 0, "a finite number above 0", Replica.DefaultLearningRate),
         };
 
         RootCommand command = new(
@@ -115,33 +114,5 @@ public static class DistributedCommand
         {
             throw new InvalidOperationException("A replica failed.", failure);
         }
-    }
-
-    /// <summary>
-    /// A number parsed with the invariant culture; one that is no number, or out of range, is a parse error naming the
-    /// option and the value.
-    /// </summary>
-    private static T Parse<T>(System.CommandLine.Parsing.ArgumentResult result, string name, Func<T, bool> isValid, string expected, T fallback)
-        where T : INumber<T>
-    {
-        if (result.Tokens.Count == 0)
-        {
-            return fallback;
-        }
-
-        bool integer = typeof(T) == typeof(int);
-        string token = result.Tokens[^1].Value;
-        if (!T.TryParse(token, integer ? NumberStyles.Integer : NumberStyles.Float, CultureInfo.InvariantCulture, out T? value))
-        {
-            result.AddError($"Option '{name}' expects {(integer ? "an integer" : "a number")}; got '{token}'.");
-            return fallback;
-        }
-
-        if (!isValid(value))
-        {
-            result.AddError($"Option '{name}' must be {expected}; got '{token}'.");
-        }
-
-        return value;
     }
 }

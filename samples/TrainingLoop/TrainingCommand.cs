@@ -6,6 +6,8 @@ using System.Linq;
 using System.Numerics;
 using System.Text;
 
+using BatchNorm.Samples;
+
 namespace TrainingLoop;
 
 /// <summary>
@@ -75,34 +77,12 @@ public static class TrainingCommand
     internal static Option<T> Number<T>(string name, string helpName, string description, T defaultValue, Func<T, bool> isValid, string expected)
         where T : INumber<T>
     {
-        bool integer = typeof(T) == typeof(int) || typeof(T) == typeof(long);
         return new Option<T>(name)
         {
             Description = description,
             HelpName = helpName,
             DefaultValueFactory = _ => defaultValue,
-            CustomParser = result =>
-            {
-                if (result.Tokens.Count == 0)
-                {
-                    return defaultValue;
-                }
-
-                string token = result.Tokens[^1].Value;
-                NumberStyles styles = integer ? NumberStyles.Integer : NumberStyles.Float;
-                if (!T.TryParse(token, styles, CultureInfo.InvariantCulture, out T? value))
-                {
-                    result.AddError($"Option '{name}' expects {(integer ? "an integer" : "a number")}; got '{token}'.");
-                    return defaultValue;
-                }
-
-                if (!isValid(value))
-                {
-                    result.AddError($"Option '{name}' must be {expected}; got '{token}'.");
-                }
-
-                return value;
-            },
+            CustomParser = result => NumberOption.Parse(result, name, isValid, expected, defaultValue),
         };
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Numerics;
 using BatchNorm.Kernels;
 
@@ -131,31 +130,24 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>Runs <paramref name="request"/> with x̂ = (y - bias) / weight and dx's scale weight · invStd, per channel.</summary>
-    private static void RunFromOutput<T>(BackwardRequest<T> request, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, StatisticsScale<T> scale, int maxDegreeOfParallelism)
+    private static unsafe void RunFromOutput<T>(BackwardRequest<T> request, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, StatisticsScale<T> scale, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int channels = request.Layout.Channels;
-        double[] rented = ArrayPool<double>.Shared.Rent(3 * channels);
-        try
+        double* scratch = PinnedScratch.Get<double>(PinnedScratch.FromOutput, 3L * channels);
+        Span<double> center = new(scratch, channels), inverseWeight = new(scratch + channels, channels), a = new(scratch + 2 * channels, channels);
+        for (int c = 0; c < channels; c++)
         {
-            Span<double> center = rented.AsSpan(0, channels), inverseWeight = rented.AsSpan(channels, channels), a = rented.AsSpan(2 * channels, channels);
-            for (int c = 0; c < channels; c++)
-            {
-                double w = weight.IsEmpty ? 1 : double.CreateTruncating(weight[c]);
-                center[c] = bias.IsEmpty ? 0 : double.CreateTruncating(bias[c]);
-                inverseWeight[c] = 1 / w;
-                a[c] = w * scale[c];
-            }
+            double w = weight.IsEmpty ? 1 : double.CreateTruncating(weight[c]);
+            center[c] = bias.IsEmpty ? 0 : double.CreateTruncating(bias[c]);
+            inverseWeight[c] = 1 / w;
+            a[c] = w * scale[c];
+        }
 
-            request.XHatCenter = center;
-            request.XHatInverseStd = inverseWeight;
-            request.GradientScale = a;
-            BackwardPass.Run(request, maxDegreeOfParallelism);
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(rented);
-        }
+        request.XHatCenter = center;
+        request.XHatInverseStd = inverseWeight;
+        request.GradientScale = a;
+        BackwardPass.Run(request, maxDegreeOfParallelism);
     }
 
     /// <summary>The inverse standard deviation of the statistics a forward used: given, or from a running variance.</summary>

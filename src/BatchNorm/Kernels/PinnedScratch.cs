@@ -24,7 +24,10 @@ internal static unsafe class PinnedScratch
     /// <summary>Their <see cref="double"/> forms (a slot of its own, apart from <see cref="Constants"/> when T is double).</summary>
     public const int WideConstants = 3;
 
-    private const int SlotCount = 4;
+    /// <summary>The per-channel x̂ center, inverse weight and gradient scale of a backward from the output.</summary>
+    public const int FromOutput = 4;
+
+    private const int SlotCount = 5;
 
     /// <summary>At least <paramref name="length"/> values in slot <paramref name="slot"/>; the contents are undefined.</summary>
     public static TValue* Get<TValue>(int slot, long length)

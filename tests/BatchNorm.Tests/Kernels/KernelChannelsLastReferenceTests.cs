@@ -36,7 +36,7 @@ public abstract class KernelChannelsLastReferenceTests<T>
 
         Expect.Close<T>(expected, TestData.Permute<T>(y, shape, false), Tolerances.For<T>(), "output");
         Expect.Close<double>(reference.BatchVar, variance, Tolerances.Double, "batch variance");
-        Expect.Close<T>(expectedGradient, TestData.Permute<T>(dx, shape, false), Tolerances.For<T>(), "gradInput", LayerPair<T>.GradientScale(reference, dy));
+        Expect.Close<T>(expectedGradient, TestData.Permute<T>(dx, shape, false), Tolerances.For<T>(), "gradInput", ScaledComparison<T>.GradInputScale(reference, dy));
         Expect.Close<T>(reference.WeightGrad, weightGradient, Tolerances.For<T>(), "weight gradient");
         Expect.Close<T>(reference.BiasGrad, biasGradient, Tolerances.For<T>(), "bias gradient");
     }

@@ -103,7 +103,7 @@ public abstract class LayerChannelsLastReferenceTests<T>
             Expect.Close<T>(expected, TestData.Permute<T>(output.Span, shape, false), Tolerances.For<T>(), $"C = {channels}: output");
             double[] expectedGradient = reference.Backward(TestData.ToDouble<T>(x), shape, TestData.ToDouble<T>(dy));
             layer.Backward(input.Span, shape, gradOutput.Span, gradInput.Span);
-            Expect.Close<T>(expectedGradient, TestData.Permute<T>(gradInput.Span, shape, false), Tolerances.For<T>(), $"C = {channels}: gradInput", LayerPair<T>.GradientScale(reference, dy));
+            Expect.Close<T>(expectedGradient, TestData.Permute<T>(gradInput.Span, shape, false), Tolerances.For<T>(), $"C = {channels}: gradInput", ScaledComparison<T>.GradInputScale(reference, dy));
             Expect.Close<T>(reference.RunningVar, layer.RunningVariance, Tolerances.For<T>(), $"C = {channels}: running variance");
             foreach ((SentinelBuffer<T> buffer, string name) in new[] { (input, "input"), (gradOutput, "gradOutput"), (output, "output"), (gradInput, "gradInput") })
             {

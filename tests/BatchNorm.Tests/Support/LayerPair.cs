@@ -103,28 +103,8 @@ public sealed class LayerPair<T>
             Layer.Backward(input, Shape, gradOutput, gradInput);
         }
 
-        Expect.Close<T>(expected, gradInput, Tolerance, "gradInput", GradientScale(Reference, gradOutput));
+        Expect.Close<T>(expected, gradInput, Tolerance, "gradInput", ScaledComparison<T>.GradInputScale(Reference, gradOutput));
         AssertParameterGradients();
-    }
-
-    /// <summary>
-    /// The scale of an input gradient's rounding after <paramref name="reference"/>'s last forward:
-    /// dx = w * invstd * (dy - ...) cancels (exactly, for M = 2), so its rounding scales with max |w * invstd| * max |dy|.
-    /// </summary>
-    public static double GradientScale(ReferenceBatchNorm reference, ReadOnlySpan<T> gradOutput)
-    {
-        double maxFactor = 0, maxGradOutput = 0;
-        for (int c = 0; c < reference.NumFeatures; c++)
-        {
-            maxFactor = Math.Max(maxFactor, Math.Abs((reference.Affine ? reference.Weight[c] : 1) * reference.UsedInvStd[c]));
-        }
-
-        foreach (T g in gradOutput)
-        {
-            maxGradOutput = Math.Max(maxGradOutput, Math.Abs(double.CreateTruncating(g)));
-        }
-
-        return maxFactor * maxGradOutput;
     }
 
     public T[] Backward(T[] input, T[] gradOutput)

@@ -12,8 +12,11 @@ namespace BatchNorm.Tests;
 internal static class ScaledComparison<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>The scale of dx's rounding, as <see cref="LayerPair{T}"/> takes it: max |w·invstd| · max |dy|.</summary>
-    internal static double GradInputScale(ReferenceBatchNorm reference, T[] dy)
+    /// <summary>
+    /// The scale of dx's rounding after <paramref name="reference"/>'s last forward: dx = w·invstd·(dy − …) cancels
+    /// (exactly, for M = 2), so its rounding scales with max |w·invstd| · max |dy|.
+    /// </summary>
+    internal static double GradInputScale(ReferenceBatchNorm reference, ReadOnlySpan<T> dy)
     {
         double maxFactor = 0, maxDy = 0;
         for (int c = 0; c < reference.NumFeatures; c++)

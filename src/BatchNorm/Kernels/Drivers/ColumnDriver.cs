@@ -6,8 +6,8 @@ namespace BatchNorm.Kernels;
 
 /// <summary>
 /// The element loops for short runs (<c>S = 1</c> included, <c>(M, C)</c> with a row's channels contiguous): each walks
-/// the rows of a segment of <c>width</c> consecutive columns with per-column constants, loading each vector of constants
-/// once per group of rows. (The reductions over such segments are <see cref="ColumnReduction"/>.)
+/// the rows of a segment of <c>width</c> consecutive columns, row by row, with per-column constants. (The reductions over
+/// such segments are <see cref="ColumnReduction"/>.)
 /// </summary>
 internal static unsafe class ColumnDriver
 {
