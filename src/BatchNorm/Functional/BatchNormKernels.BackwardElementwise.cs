@@ -40,9 +40,26 @@ public static partial class BatchNormKernels
         ReadOnlySpan<double> sumGradOutputCentered,
         long count,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardElementwise<T, T>(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, sumGradOutput, sumGradOutputCentered, count, maxDegreeOfParallelism);
+
+    /// <summary>The <see cref="BackwardElementwise{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double}, long, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void BackwardElementwise<T, TData>(
+        ReadOnlySpan<TData> input,
+        ReadOnlySpan<TData> gradOutput,
+        Span<TData> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        ReadOnlySpan<double> sumGradOutput,
+        ReadOnlySpan<double> sumGradOutputCentered,
+        long count,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, default, default);
+        ValidateBackward<T, TData>(input, gradOutput, gradInput, layout, weight, default, default);
         Guard.Length(gradInput, layout.Length);
         Guard.Length(mean, layout.Channels);
         Guard.Length(inverseStandardDeviation, layout.Channels);
@@ -56,7 +73,7 @@ public static partial class BatchNormKernels
         }
 
         BackwardPass.Run(
-            new BackwardRequest<T>
+            new BackwardRequest<T, TData>
             {
                 Input = input, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Weight = weight,
                 Statistics = StatisticsSource.Batch, Mean = mean, InverseStd = inverseStandardDeviation,

@@ -12,7 +12,7 @@ public static partial class BatchNormKernels
     /// two.
     /// </summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <param name="output">The output <see cref="ForwardTraining{T}"/> wrote, of length <c>layout.Length</c>.</param>
+    /// <param name="output">The output <see cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/> wrote, of length <c>layout.Length</c>.</param>
     /// <param name="gradOutput">The gradient of the loss with respect to that output.</param>
     /// <param name="gradInput">Overwritten with the input gradient; empty to skip it. May be the very same memory as <paramref name="gradOutput"/> or <paramref name="output"/>.</param>
     /// <param name="layout">The view <c>(N, C, S)</c> of the tensors.</param>
@@ -25,11 +25,11 @@ public static partial class BatchNormKernels
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="layout"/>, <paramref name="gradInput"/> partially overlaps another span, or a weight is 0 (its channel's <c>xhat</c> cannot be recovered; the message names the channel).</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
     /// <remarks>
-    /// This method effectively computes <c>xhat = (y - bias) / weight</c>, then what <see cref="BackwardTraining{T}"/>
+    /// This method effectively computes <c>xhat = (y - bias) / weight</c>, then what <see cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/>
     /// computes from <c>xhat</c>: <c>biasGradient += Σdy</c>, <c>weightGradient += Σ(dy * xhat)</c> and
     /// <c>dx = weight * invstd * (dy - Σdy / M - xhat * Σ(dy * xhat) / M)</c>. The output is rounded to
     /// <typeparamref name="T"/>, so <c>xhat</c> carries that rounding divided by the weight: the results agree with
-    /// <see cref="BackwardTraining{T}"/> to about <c>T</c>'s precision times <c>1 + |bias / weight|</c>.
+    /// <see cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/> to about <c>T</c>'s precision times <c>1 + |bias / weight|</c>.
     /// </remarks>
     public static void BackwardTrainingFromOutput<T>(
         ReadOnlySpan<T> output,
@@ -47,7 +47,7 @@ public static partial class BatchNormKernels
         ValidateFromOutput(output, gradOutput, gradInput, layout, weight, bias, weightGradient, biasGradient);
         Guard.Length(inverseStandardDeviation, layout.Channels);
         Guard.Apart(gradInput, inverseStandardDeviation, bias);
-        var request = new BackwardRequest<T>
+        var request = new BackwardRequest<T, T>
         {
             Input = output, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Statistics = StatisticsSource.Batch,
             WeightGradient = weightGradient, BiasGradient = biasGradient,
@@ -57,10 +57,10 @@ public static partial class BatchNormKernels
 
     /// <summary>
     /// Inference backward from the forward's output instead of its input (see
-    /// <see cref="BackwardTrainingFromOutput{T}"/>): the gradients of a <see cref="ForwardInference{T}"/> call.
+    /// <see cref="BackwardTrainingFromOutput{T}"/>): the gradients of a <see cref="ForwardInference{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, int)"/> call.
     /// </summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
-    /// <param name="output">The output <see cref="ForwardInference{T}"/> wrote, of length <c>layout.Length</c>.</param>
+    /// <param name="output">The output <see cref="ForwardInference{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, int)"/> wrote, of length <c>layout.Length</c>.</param>
     /// <param name="gradOutput">The gradient of the loss with respect to that output.</param>
     /// <param name="gradInput">Overwritten with the input gradient; empty to skip it. May be the very same memory as <paramref name="gradOutput"/> or <paramref name="output"/>.</param>
     /// <param name="layout">The view <c>(N, C, S)</c> of the tensors.</param>
@@ -97,7 +97,7 @@ public static partial class BatchNormKernels
         Guard.Epsilon(epsilon);
         Guard.Length(runningVariance, layout.Channels);
         Guard.Apart(gradInput, runningVariance, bias);
-        var request = new BackwardRequest<T>
+        var request = new BackwardRequest<T, T>
         {
             Input = output, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Statistics = StatisticsSource.Running,
             WeightGradient = weightGradient, BiasGradient = biasGradient,
@@ -116,7 +116,7 @@ public static partial class BatchNormKernels
         ReadOnlySpan<T> biasGradient)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        ValidateBackward<T>(output, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
+        ValidateBackward<T, T>(output, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
         Guard.OptionalLength(bias, layout.Channels);
         Guard.Apart(bias, weightGradient);
         Guard.Apart(bias, biasGradient);
@@ -130,7 +130,7 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>Runs <paramref name="request"/> with x̂ = (y - bias) / weight and dx's scale weight · invStd, per channel.</summary>
-    private static unsafe void RunFromOutput<T>(BackwardRequest<T> request, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, StatisticsScale<T> scale, int maxDegreeOfParallelism)
+    private static unsafe void RunFromOutput<T>(BackwardRequest<T, T> request, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, StatisticsScale<T> scale, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int channels = request.Layout.Channels;

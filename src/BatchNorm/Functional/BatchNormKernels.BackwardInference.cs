@@ -6,8 +6,9 @@ namespace BatchNorm;
 
 public static partial class BatchNormKernels
 {
+#pragma warning disable RS0026 // The overloads differ in their data's element type, so no call is ambiguous.
     /// <summary>
-    /// Inference backward: the gradients of a <see cref="ForwardInference{T}"/> call, whose running statistics are
+    /// Inference backward: the gradients of a <see cref="ForwardInference{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, int)"/> call, whose running statistics are
     /// constants, with respect to its input, weight and bias.
     /// </summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -42,9 +43,72 @@ public static partial class BatchNormKernels
         Span<T> weightGradient,
         Span<T> biasGradient,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardInference<T, T>(input, gradOutput, gradInput, layout, weight, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
+
+    /// <inheritdoc cref="BackwardInference{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{T}, Span{T}, int)"/>
+    /// <remarks>
+    /// The <see cref="Half"/> form of <see cref="BackwardInference{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{T}, Span{T}, int)"/>, which says what it computes: each element is
+    /// widened exactly to <typeparamref name="T"/>, the per-channel sums are the same bits as for <typeparamref name="T"/>
+    /// data holding the widened values, and each output is rounded once to <see cref="Half"/> (to nearest, ties to even).
+    /// The parameters, statistics and gradients stay <typeparamref name="T"/>.
+    /// </remarks>
+    public static void BackwardInference<T>(
+        ReadOnlySpan<Half> input,
+        ReadOnlySpan<Half> gradOutput,
+        Span<Half> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> runningMean,
+        ReadOnlySpan<T> runningVariance,
+        double epsilon,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardInference<T, Half>(input, gradOutput, gradInput, layout, weight, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
+
+    /// <inheritdoc cref="BackwardInference{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{T}, Span{T}, int)"/>
+    /// <remarks>
+    /// The <see cref="BFloat16"/> form of <see cref="BackwardInference{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{T}, Span{T}, int)"/>, which says what it computes: each element is
+    /// widened exactly to <typeparamref name="T"/>, the per-channel sums are the same bits as for <typeparamref name="T"/>
+    /// data holding the widened values, and each output is rounded once to <see cref="BFloat16"/> (to nearest, ties to even).
+    /// The parameters, statistics and gradients stay <typeparamref name="T"/>.
+    /// </remarks>
+    public static void BackwardInference<T>(
+        ReadOnlySpan<BFloat16> input,
+        ReadOnlySpan<BFloat16> gradOutput,
+        Span<BFloat16> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> runningMean,
+        ReadOnlySpan<T> runningVariance,
+        double epsilon,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardInference<T, BFloat16>(input, gradOutput, gradInput, layout, weight, runningMean, runningVariance, epsilon, weightGradient, biasGradient, maxDegreeOfParallelism);
+
+#pragma warning restore RS0026
+
+    /// <summary>The <see cref="BackwardInference{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{T}, Span{T}, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void BackwardInference<T, TData>(
+        ReadOnlySpan<TData> input,
+        ReadOnlySpan<TData> gradOutput,
+        Span<TData> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> runningMean,
+        ReadOnlySpan<T> runningVariance,
+        double epsilon,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
+        ValidateBackward<T, TData>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
         Guard.Epsilon(epsilon);
         Guard.Length(runningMean, layout.Channels);
         Guard.Length(runningVariance, layout.Channels);
@@ -52,7 +116,7 @@ public static partial class BatchNormKernels
         Guard.Apart(weightGradient, runningMean, runningVariance);
         Guard.Apart(biasGradient, runningMean, runningVariance);
         BackwardPass.Run(
-            new BackwardRequest<T>
+            new BackwardRequest<T, TData>
             {
                 Input = input, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Weight = weight,
                 Statistics = StatisticsSource.Running, RunningMean = runningMean, RunningVariance = runningVariance, Epsilon = epsilon,

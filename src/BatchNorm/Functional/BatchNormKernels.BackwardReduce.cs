@@ -32,9 +32,22 @@ public static partial class BatchNormKernels
         Span<double> sumGradOutput,
         Span<double> sumGradOutputCentered,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardReduce<T, T>(input, gradOutput, layout, mean, sumGradOutput, sumGradOutputCentered, maxDegreeOfParallelism);
+
+    /// <summary>The <see cref="BackwardReduce{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, BatchNormLayout, ReadOnlySpan{double}, Span{double}, Span{double}, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void BackwardReduce<T, TData>(
+        ReadOnlySpan<TData> input,
+        ReadOnlySpan<TData> gradOutput,
+        BatchNormLayout layout,
+        ReadOnlySpan<double> mean,
+        Span<double> sumGradOutput,
+        Span<double> sumGradOutputCentered,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        ValidateBackward<T>(input, gradOutput, default, layout, default, default, default);
+        ValidateBackward<T, TData>(input, gradOutput, default, layout, default, default, default);
         Guard.Length(mean, layout.Channels);
         Guard.Length<double>(sumGradOutput, layout.Channels);
         Guard.Length<double>(sumGradOutputCentered, layout.Channels);
@@ -44,7 +57,7 @@ public static partial class BatchNormKernels
         Guard.Apart(mean, sumGradOutput);
         Guard.Apart(mean, sumGradOutputCentered);
         BackwardPass.Run(
-            new BackwardRequest<T>
+            new BackwardRequest<T, TData>
             {
                 Input = input, GradOutput = gradOutput, Layout = layout, Statistics = StatisticsSource.Batch, Mean = mean,
                 SumDy = sumGradOutput, SumDyX = sumGradOutputCentered,

@@ -6,8 +6,9 @@ namespace BatchNorm;
 
 public static partial class BatchNormKernels
 {
+#pragma warning disable RS0026 // The overloads differ in their data's element type, so no call is ambiguous.
     /// <summary>
-    /// Training backward: the gradients of a <see cref="ForwardTraining{T}"/> call with respect to its input, weight and
+    /// Training backward: the gradients of a <see cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/> call with respect to its input, weight and
     /// bias, given the gradient of its output and the statistics it returned.
     /// </summary>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -40,16 +41,76 @@ public static partial class BatchNormKernels
         Span<T> weightGradient,
         Span<T> biasGradient,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardTraining<T, T>(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, weightGradient, biasGradient, maxDegreeOfParallelism);
+
+    /// <inheritdoc cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/>
+    /// <remarks>
+    /// The <see cref="Half"/> form of <see cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/>, which says what it computes: each element is
+    /// widened exactly to <typeparamref name="T"/>, the per-channel sums are the same bits as for <typeparamref name="T"/>
+    /// data holding the widened values, and each output is rounded once to <see cref="Half"/> (to nearest, ties to even).
+    /// The parameters, statistics and gradients stay <typeparamref name="T"/>.
+    /// </remarks>
+    public static void BackwardTraining<T>(
+        ReadOnlySpan<Half> input,
+        ReadOnlySpan<Half> gradOutput,
+        Span<Half> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardTraining<T, Half>(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, weightGradient, biasGradient, maxDegreeOfParallelism);
+
+    /// <inheritdoc cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/>
+    /// <remarks>
+    /// The <see cref="BFloat16"/> form of <see cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/>, which says what it computes: each element is
+    /// widened exactly to <typeparamref name="T"/>, the per-channel sums are the same bits as for <typeparamref name="T"/>
+    /// data holding the widened values, and each output is rounded once to <see cref="BFloat16"/> (to nearest, ties to even).
+    /// The parameters, statistics and gradients stay <typeparamref name="T"/>.
+    /// </remarks>
+    public static void BackwardTraining<T>(
+        ReadOnlySpan<BFloat16> input,
+        ReadOnlySpan<BFloat16> gradOutput,
+        Span<BFloat16> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        BackwardTraining<T, BFloat16>(input, gradOutput, gradInput, layout, weight, mean, inverseStandardDeviation, weightGradient, biasGradient, maxDegreeOfParallelism);
+
+#pragma warning restore RS0026
+
+    /// <summary>The <see cref="BackwardTraining{T}(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, Span{T}, Span{T}, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void BackwardTraining<T, TData>(
+        ReadOnlySpan<TData> input,
+        ReadOnlySpan<TData> gradOutput,
+        Span<TData> gradInput,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        Span<T> weightGradient,
+        Span<T> biasGradient,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        ValidateBackward<T>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
+        ValidateBackward<T, TData>(input, gradOutput, gradInput, layout, weight, weightGradient, biasGradient);
         Guard.Length(mean, layout.Channels);
         Guard.Length(inverseStandardDeviation, layout.Channels);
         Guard.Apart(gradInput, mean, inverseStandardDeviation);
         Guard.Apart(weightGradient, mean, inverseStandardDeviation);
         Guard.Apart(biasGradient, mean, inverseStandardDeviation);
         BackwardPass.Run(
-            new BackwardRequest<T>
+            new BackwardRequest<T, TData>
             {
                 Input = input, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Weight = weight,
                 Statistics = StatisticsSource.Batch, Mean = mean, InverseStd = inverseStandardDeviation,

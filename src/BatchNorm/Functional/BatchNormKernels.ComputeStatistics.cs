@@ -25,7 +25,18 @@ public static partial class BatchNormKernels
         Span<double> mean,
         Span<double> variance,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        ComputeStatistics<T, T>(input, layout, mean, variance, maxDegreeOfParallelism);
+
+    /// <summary>The <see cref="ComputeStatistics{T}(ReadOnlySpan{T}, BatchNormLayout, Span{double}, Span{double}, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void ComputeStatistics<T, TData>(
+        ReadOnlySpan<TData> input,
+        BatchNormLayout layout,
+        Span<double> mean,
+        Span<double> variance,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
         Guard.SupportedType<T>();
         Guard.Length(input, layout.Length);
@@ -40,7 +51,7 @@ public static partial class BatchNormKernels
         }
 
         ForwardPass.Run(
-            new ForwardRequest<T> { Input = input, Layout = layout, Statistics = StatisticsSource.Batch, Mean = mean, Variance = variance },
+            new ForwardRequest<T, TData> { Input = input, Layout = layout, Statistics = StatisticsSource.Batch, Mean = mean, Variance = variance },
             maxDegreeOfParallelism);
     }
 }

@@ -6,6 +6,7 @@ namespace BatchNorm;
 
 public static partial class BatchNormKernels
 {
+#pragma warning disable RS0026 // The overloads differ in their data's element type, so no call is ambiguous.
     /// <summary>
     /// Training forward: normalizes each channel with the batch's own statistics, then applies the affine transform,
     /// and returns the statistics it used.
@@ -40,9 +41,69 @@ public static partial class BatchNormKernels
         Span<double> variance,
         Span<double> inverseStandardDeviation,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        ForwardTraining<T, T>(input, output, layout, weight, bias, epsilon, mean, variance, inverseStandardDeviation, maxDegreeOfParallelism);
+
+    /// <inheritdoc cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/>
+    /// <remarks>
+    /// The <see cref="Half"/> form of <see cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/>, which says what it computes: each element is
+    /// widened exactly to <typeparamref name="T"/>, the per-channel sums are the same bits as for <typeparamref name="T"/>
+    /// data holding the widened values, and each output is rounded once to <see cref="Half"/> (to nearest, ties to even).
+    /// The parameters, statistics and gradients stay <typeparamref name="T"/>.
+    /// </remarks>
+    public static void ForwardTraining<T>(
+        ReadOnlySpan<Half> input,
+        Span<Half> output,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        double epsilon,
+        Span<double> mean,
+        Span<double> variance,
+        Span<double> inverseStandardDeviation,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        ForwardTraining<T, Half>(input, output, layout, weight, bias, epsilon, mean, variance, inverseStandardDeviation, maxDegreeOfParallelism);
+
+    /// <inheritdoc cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/>
+    /// <remarks>
+    /// The <see cref="BFloat16"/> form of <see cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/>, which says what it computes: each element is
+    /// widened exactly to <typeparamref name="T"/>, the per-channel sums are the same bits as for <typeparamref name="T"/>
+    /// data holding the widened values, and each output is rounded once to <see cref="BFloat16"/> (to nearest, ties to even).
+    /// The parameters, statistics and gradients stay <typeparamref name="T"/>.
+    /// </remarks>
+    public static void ForwardTraining<T>(
+        ReadOnlySpan<BFloat16> input,
+        Span<BFloat16> output,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        double epsilon,
+        Span<double> mean,
+        Span<double> variance,
+        Span<double> inverseStandardDeviation,
+        int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        ForwardTraining<T, BFloat16>(input, output, layout, weight, bias, epsilon, mean, variance, inverseStandardDeviation, maxDegreeOfParallelism);
+
+#pragma warning restore RS0026
+
+    /// <summary>The <see cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void ForwardTraining<T, TData>(
+        ReadOnlySpan<TData> input,
+        Span<TData> output,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        double epsilon,
+        Span<double> mean,
+        Span<double> variance,
+        Span<double> inverseStandardDeviation,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        ValidateForward<T>(input, output, layout, weight, bias, epsilon);
+        ValidateForward<T, TData>(input, output, layout, weight, bias, epsilon);
         Guard.Length<double>(mean, layout.Channels);
         Guard.Length<double>(variance, layout.Channels);
         Guard.Length<double>(inverseStandardDeviation, layout.Channels);
@@ -61,7 +122,7 @@ public static partial class BatchNormKernels
         }
 
         ForwardPass.Run(
-            new ForwardRequest<T>
+            new ForwardRequest<T, TData>
             {
                 Input = input, Output = output, Layout = layout, Weight = weight, Bias = bias, Epsilon = epsilon,
                 Statistics = StatisticsSource.Batch, Mean = mean, Variance = variance, InverseStd = inverseStandardDeviation,

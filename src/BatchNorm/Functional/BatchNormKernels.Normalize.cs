@@ -31,15 +31,29 @@ public static partial class BatchNormKernels
         ReadOnlySpan<double> mean,
         ReadOnlySpan<double> inverseStandardDeviation,
         int maxDegreeOfParallelism = -1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Normalize<T, T>(input, output, layout, weight, bias, mean, inverseStandardDeviation, maxDegreeOfParallelism);
+
+    /// <summary>The <see cref="Normalize{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{double}, ReadOnlySpan{double}, int)"/> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    internal static void Normalize<T, TData>(
+        ReadOnlySpan<TData> input,
+        Span<TData> output,
+        BatchNormLayout layout,
+        ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> bias,
+        ReadOnlySpan<double> mean,
+        ReadOnlySpan<double> inverseStandardDeviation,
+        int maxDegreeOfParallelism = -1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        ValidateForward<T>(input, output, layout, weight, bias, 0);
+        ValidateForward<T, TData>(input, output, layout, weight, bias, 0);
         Guard.Length(mean, layout.Channels);
         Guard.Length(inverseStandardDeviation, layout.Channels);
         Guard.Apart(output, mean, inverseStandardDeviation);
 
         ForwardPass.Run(
-            new ForwardRequest<T>
+            new ForwardRequest<T, TData>
             {
                 Input = input, Output = output, Layout = layout, Weight = weight, Bias = bias,
                 Statistics = StatisticsSource.Given, GivenMean = mean, GivenInverseStd = inverseStandardDeviation,

@@ -12,7 +12,7 @@ public static partial class BatchNormKernels
     /// <param name="runningMean">The running mean (length <c>C</c>), updated in place.</param>
     /// <param name="runningVariance">The running variance (length <c>C</c>), updated in place.</param>
     /// <param name="mean">The batch mean (length <c>C</c>).</param>
-    /// <param name="variance">The biased batch variance (length <c>C</c>), as <see cref="ForwardTraining{T}"/> returns it.</param>
+    /// <param name="variance">The biased batch variance (length <c>C</c>), as <see cref="ForwardTraining{T}(ReadOnlySpan{T}, Span{T}, BatchNormLayout, ReadOnlySpan{T}, ReadOnlySpan{T}, double, Span{double}, Span{double}, Span{double}, int)"/> returns it.</param>
     /// <param name="valuesPerChannel">The count <c>M</c> the batch statistics were taken over; two or more.</param>
     /// <param name="factor">The weight of the batch, in [0, 1]: the momentum, or <c>1 / numBatchesTracked</c> for a cumulative average.</param>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="runningMean"/>'s, or the running spans overlap.</exception>

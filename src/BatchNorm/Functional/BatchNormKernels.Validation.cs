@@ -6,8 +6,8 @@ namespace BatchNorm;
 
 public static partial class BatchNormKernels
 {
-    internal static void ValidateForward<T>(
-        ReadOnlySpan<T> input, ReadOnlySpan<T> output, BatchNormLayout layout, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, double epsilon)
+    internal static void ValidateForward<T, TData>(
+        ReadOnlySpan<TData> input, ReadOnlySpan<TData> output, BatchNormLayout layout, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, double epsilon)
     {
         Guard.SupportedType<T>();
         Guard.Epsilon(epsilon);
@@ -20,10 +20,10 @@ public static partial class BatchNormKernels
         Guard.Apart(bias, output);
     }
 
-    internal static void ValidateBackward<T>(
-        ReadOnlySpan<T> input,
-        ReadOnlySpan<T> gradOutput,
-        ReadOnlySpan<T> gradInput,
+    internal static void ValidateBackward<T, TData>(
+        ReadOnlySpan<TData> input,
+        ReadOnlySpan<TData> gradOutput,
+        ReadOnlySpan<TData> gradInput,
         BatchNormLayout layout,
         ReadOnlySpan<T> weight,
         ReadOnlySpan<T> weightGradient,

@@ -27,7 +27,13 @@ internal static unsafe class PinnedScratch
     /// <summary>The per-channel x̂ center, inverse weight and gradient scale of a backward from the output.</summary>
     public const int FromOutput = 4;
 
-    private const int SlotCount = 5;
+    /// <summary>The pieces of 16-bit data widened by <see cref="Staging{T, TData}"/>: its first tensor (and output), and its second.</summary>
+    public const int StagedA = 5;
+
+    /// <inheritdoc cref="StagedA"/>
+    public const int StagedB = 6;
+
+    private const int SlotCount = 7;
 
     /// <summary>At least <paramref name="length"/> values in slot <paramref name="slot"/>; the contents are undefined.</summary>
     public static TValue* Get<TValue>(int slot, long length)

@@ -17,9 +17,10 @@ public abstract partial class BatchNormBase<T>
     /// After the arguments' own checks, throws unless <paramref name="input"/> still holds what the last Forward's input
     /// held (where it is checked).
     /// </summary>
-    private void ThrowIfInputChanged(ReadOnlySpan<T> input, BatchNormLayout layout, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> gradInput)
+    private void ThrowIfInputChanged<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, ReadOnlySpan<TData> gradOutput, ReadOnlySpan<TData> gradInput)
+        where TData : unmanaged
     {
-        BatchNormKernels.ValidateBackward<T>(input, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
+        BatchNormKernels.ValidateBackward<T, TData>(input, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
         int at = _saved.FindInputChange(input, layout);
         if (at >= 0)
         {
@@ -61,7 +62,12 @@ public abstract partial class BatchNormBase<T>
     /// <see cref="MaxDegreeOfParallelism"/>, and each parameter gradient is rounded to <typeparamref name="T"/> once per call.
     /// </para>
     /// </remarks>
-    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput) =>
+        Backward<T>(input, shape, gradOutput, gradInput);
+
+    /// <summary>The span <c>Backward</c> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    private void Backward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
+        where TData : unmanaged
     {
         if (_saved.Communicator is not null)
         {
@@ -73,12 +79,12 @@ public abstract partial class BatchNormBase<T>
         ThrowIfInputChanged(input, layout, gradOutput, gradInput);
         if (_saved.BatchStatistics)
         {
-            BatchNormKernels.BackwardTraining<T>(
+            BatchNormKernels.BackwardTraining<T, TData>(
                 input, gradOutput, gradInput, layout, _weight, _saved.Mean, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
         }
         else
         {
-            BatchNormKernels.BackwardInference<T>(
+            BatchNormKernels.BackwardInference<T, TData>(
                 input, gradOutput, gradInput, layout, _weight, _saved.RunningMean, _saved.RunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
         }
     }
@@ -131,7 +137,7 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormLayout layout = CheckSavedShape(shape);
-        BatchNormKernels.ValidateBackward<T>(output, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
+        BatchNormKernels.ValidateBackward<T, T>(output, gradOutput, gradInput, layout, _weight, _weightGradient, _biasGradient);
         if (_saved.ParametersChanged())
         {
             ThrowHelper.ThrowInvalidOperation(

@@ -36,7 +36,8 @@ public abstract partial class BatchNormBase<T>
     public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output) => Forward(input, shape, output, MemoryFormat);
 
     /// <summary>The span <c>Forward</c> on data in <paramref name="memoryFormat"/>, whatever <see cref="MemoryFormat"/> says (the tensor overloads' way in).</summary>
-    private void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output, BatchNormMemoryFormat memoryFormat)
+    private void Forward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
+        where TData : unmanaged
     {
         if (SynchronizesForward)
         {
@@ -45,7 +46,7 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormLayout layout = ValidateShape(shape, memoryFormat);
-        BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
+        BatchNormKernels.ValidateForward<T, TData>(input, output, layout, _weight, _bias, Epsilon);
 
         // Before the output is written: it may be the very memory of the input.
         _saved.TakeInput(input, layout);
@@ -61,14 +62,14 @@ public abstract partial class BatchNormBase<T>
                     ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
                 }
 
-                BatchNormKernels.ComputeStatistics<T>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
+                BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
                 ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
                 NormalizeWithBatchStatistics(input, layout, output);
             }
             else
             {
                 // Validates every argument before it writes anything.
-                BatchNormKernels.ForwardTraining<T>(
+                BatchNormKernels.ForwardTraining<T, TData>(
                     input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism);
             }
 
@@ -81,21 +82,22 @@ public abstract partial class BatchNormBase<T>
         }
         else
         {
-            BatchNormKernels.ForwardInference<T>(
+            BatchNormKernels.ForwardInference<T, TData>(
                 input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
             _saved.CommitRunning(output, shape, layout);
         }
     }
 
     /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first).</summary>
-    private void NormalizeWithBatchStatistics(ReadOnlySpan<T> input, BatchNormLayout layout, Span<T> output)
+    private void NormalizeWithBatchStatistics<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, Span<TData> output)
+        where TData : unmanaged
     {
         for (int c = 0; c < NumFeatures; c++)
         {
             _saved.NextInverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
         }
 
-        BatchNormKernels.Normalize<T>(input, output, layout, _weight, _bias, _saved.NextMean, _saved.NextInverseStd, _maxDegreeOfParallelism);
+        BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _bias, _saved.NextMean, _saved.NextInverseStd, _maxDegreeOfParallelism);
     }
 
     /// <summary>

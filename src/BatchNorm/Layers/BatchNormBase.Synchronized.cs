@@ -78,7 +78,8 @@ public abstract partial class BatchNormBase<T>
     /// <summary>Whether the next Forward synchronizes: training with a communicator.</summary>
     private bool SynchronizesForward => IsTraining && _communicator is not null;
 
-    private void ForwardSynchronized(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output, BatchNormMemoryFormat memoryFormat)
+    private void ForwardSynchronized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
+        where TData : unmanaged
     {
         ICollectiveCommunicator communicator = _communicator!;
         int channels = NumFeatures;
@@ -93,7 +94,7 @@ public abstract partial class BatchNormBase<T>
         try
         {
             layout = ValidateShape(shape, memoryFormat);
-            BatchNormKernels.ValidateForward<T>(input, output, layout, _weight, _bias, Epsilon);
+            BatchNormKernels.ValidateForward<T, TData>(input, output, layout, _weight, _bias, Epsilon);
         }
         catch (ArgumentException e)
         {
@@ -109,7 +110,7 @@ public abstract partial class BatchNormBase<T>
             int count = layout.ValuesPerChannel;
             if (count > 0)
             {
-                BatchNormKernels.ComputeStatistics<T>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
+                BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
             }
 
             StatisticsMerge.Pack(_gatherSend, count, _saved.NextMean, _variance);
@@ -142,7 +143,8 @@ public abstract partial class BatchNormBase<T>
         _saved.CommitBatch(output, shape, layout, communicator, globalCount);
     }
 
-    private void BackwardSynchronized(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    private void BackwardSynchronized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
+        where TData : unmanaged
     {
         ICollectiveCommunicator communicator = _saved.Communicator!;
         int channels = NumFeatures;
@@ -160,7 +162,7 @@ public abstract partial class BatchNormBase<T>
             // Validates input and gradOutput before it writes the sums (which an empty input leaves at zero).
             _localSumGradOutput.AsSpan().Clear();
             _localSumGradOutputCentered.AsSpan().Clear();
-            BatchNormKernels.BackwardReduce<T>(
+            BatchNormKernels.BackwardReduce<T, TData>(
                 input, gradOutput, layout, _saved.Mean, _localSumGradOutput, _localSumGradOutputCentered, _maxDegreeOfParallelism);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
@@ -191,7 +193,7 @@ public abstract partial class BatchNormBase<T>
 
         if (!gradInput.IsEmpty && layout.Length > 0)
         {
-            BatchNormKernels.BackwardElementwise<T>(
+            BatchNormKernels.BackwardElementwise<T, TData>(
                 input,
                 gradOutput,
                 gradInput,

@@ -53,14 +53,18 @@ public abstract partial class BatchNormBase<T>
     /// <c>FlattenTo</c> first.
     /// </para>
     /// </remarks>
-    public void Forward(ReadOnlyTensorSpan<T> input, TensorSpan<T> output)
+    public void Forward(ReadOnlyTensorSpan<T> input, TensorSpan<T> output) => ForwardTensor(input, output);
+
+    /// <summary>The tensor <c>Forward</c> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    private void ForwardTensor<TData>(ReadOnlyTensorSpan<TData> input, TensorSpan<TData> output)
+        where TData : unmanaged
     {
         Span<int> buffer = stackalloc int[MaxRank];
         ReadOnlySpan<int> shape = ReadShape(input, buffer, nameof(input));
         ThrowIfLengthsDiffer(output.Lengths, input.Lengths, nameof(output), nameof(input));
         BatchNormMemoryFormat format = FormatOf(input, nameof(input));
-        ReadOnlySpan<T> x = AsSpan(input, format, nameof(input));
-        Span<T> y = AsSpan(output, format, nameof(output));
+        ReadOnlySpan<TData> x = AsSpan(input, format, nameof(input));
+        Span<TData> y = AsSpan(output, format, nameof(output));
         Forward(x, shape, y, format);
     }
 
@@ -101,10 +105,15 @@ public abstract partial class BatchNormBase<T>
     /// memory format of the last forward's tensors. Other views are rejected.
     /// </para>
     /// </remarks>
-    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
+    public void Backward(ReadOnlyTensorSpan<T> input, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput) =>
+        BackwardTensor(input, gradOutput, gradInput);
+
+    /// <summary>The tensor <c>Backward</c> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
+    private void BackwardTensor<TData>(ReadOnlyTensorSpan<TData> input, ReadOnlyTensorSpan<TData> gradOutput, TensorSpan<TData> gradInput)
+        where TData : unmanaged
     {
         Span<int> buffer = stackalloc int[MaxRank];
-        TensorBackward spans = BackwardSpans(input, gradOutput, gradInput, buffer, nameof(input));
+        TensorBackward<TData> spans = BackwardSpans(input, gradOutput, gradInput, buffer, nameof(input));
         Backward(spans.Data, spans.Shape, spans.GradOutput, spans.GradInput);
     }
 
@@ -125,13 +134,14 @@ public abstract partial class BatchNormBase<T>
     public void BackwardFromOutput(ReadOnlyTensorSpan<T> output, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput)
     {
         Span<int> buffer = stackalloc int[MaxRank];
-        TensorBackward spans = BackwardSpans(output, gradOutput, gradInput, buffer, nameof(output));
+        TensorBackward<T> spans = BackwardSpans(output, gradOutput, gradInput, buffer, nameof(output));
         BackwardFromOutput(spans.Data, spans.Shape, spans.GradOutput, spans.GradInput);
     }
 
     /// <summary>The checks of the tensor backward overloads, and their dense spans; <paramref name="dataName"/> names the first tensor.</summary>
-    private TensorBackward BackwardSpans(
-        ReadOnlyTensorSpan<T> data, ReadOnlyTensorSpan<T> gradOutput, TensorSpan<T> gradInput, Span<int> buffer, string dataName)
+    private TensorBackward<TData> BackwardSpans<TData>(
+        ReadOnlyTensorSpan<TData> data, ReadOnlyTensorSpan<TData> gradOutput, TensorSpan<TData> gradInput, Span<int> buffer, string dataName)
+        where TData : unmanaged
     {
         if (!_saved.Exists)
         {
@@ -156,26 +166,26 @@ public abstract partial class BatchNormBase<T>
                 $"Expected a tensor in the memory format of the last Forward ({_saved.MemoryFormat}), but its strides {Format(data.Strides)} are {format}.");
         }
 
-        ReadOnlySpan<T> x = AsSpan(data, format, dataName);
-        ReadOnlySpan<T> dy = AsSpan(gradOutput, format, nameof(gradOutput));
-        Span<T> dx = skipGradInput ? Span<T>.Empty : AsSpan(gradInput, format, nameof(gradInput));
-        return new TensorBackward(shape, x, dy, dx);
+        ReadOnlySpan<TData> x = AsSpan(data, format, dataName);
+        ReadOnlySpan<TData> dy = AsSpan(gradOutput, format, nameof(gradOutput));
+        Span<TData> dx = skipGradInput ? Span<TData>.Empty : AsSpan(gradInput, format, nameof(gradInput));
+        return new TensorBackward<TData>(shape, x, dy, dx);
     }
 
     /// <summary>The spans a tensor backward overload hands to the span overload.</summary>
-    private readonly ref struct TensorBackward(ReadOnlySpan<int> shape, ReadOnlySpan<T> data, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    private readonly ref struct TensorBackward<TData>(ReadOnlySpan<int> shape, ReadOnlySpan<TData> data, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
     {
         public ReadOnlySpan<int> Shape { get; } = shape;
 
-        public ReadOnlySpan<T> Data { get; } = data;
+        public ReadOnlySpan<TData> Data { get; } = data;
 
-        public ReadOnlySpan<T> GradOutput { get; } = gradOutput;
+        public ReadOnlySpan<TData> GradOutput { get; } = gradOutput;
 
-        public Span<T> GradInput { get; } = gradInput;
+        public Span<TData> GradInput { get; } = gradInput;
     }
 
     /// <summary>Checks a tensor's rank, channel count and size, and writes its lengths as an <see cref="int"/> shape.</summary>
-    private ReadOnlySpan<int> ReadShape(ReadOnlyTensorSpan<T> tensor, Span<int> buffer, string paramName)
+    private ReadOnlySpan<int> ReadShape<TData>(ReadOnlyTensorSpan<TData> tensor, Span<int> buffer, string paramName)
     {
         ReadOnlySpan<nint> lengths = tensor.Lengths;
         if (lengths.Length < _minRank || lengths.Length > _maxRank)
@@ -228,7 +238,7 @@ public abstract partial class BatchNormBase<T>
     /// The memory format a tensor's strides show: dense row-major is channels-first; the strides of a dense
     /// <c>(N, d1, …, C)</c> tensor viewed as <c>(N, C, d1, …)</c> are channels-last. Throws for any other view.
     /// </summary>
-    private static BatchNormMemoryFormat FormatOf(ReadOnlyTensorSpan<T> tensor, string paramName)
+    private static BatchNormMemoryFormat FormatOf<TData>(ReadOnlyTensorSpan<TData> tensor, string paramName)
     {
         if (tensor.IsDense || tensor.IsEmpty)
         {
@@ -279,7 +289,7 @@ public abstract partial class BatchNormBase<T>
     }
 
     /// <summary>The tensor's elements as the span they lie in, after checking that it is in <paramref name="format"/>.</summary>
-    private static ReadOnlySpan<T> AsSpan(ReadOnlyTensorSpan<T> tensor, BatchNormMemoryFormat format, string paramName)
+    private static ReadOnlySpan<TData> AsSpan<TData>(ReadOnlyTensorSpan<TData> tensor, BatchNormMemoryFormat format, string paramName)
     {
         if (FormatOf(tensor, paramName) != format && !BothFormatsAlike(tensor.Lengths))
         {
@@ -292,9 +302,9 @@ public abstract partial class BatchNormBase<T>
         return MemoryMarshal.CreateReadOnlySpan(in tensor.GetPinnableReference(), (int)tensor.FlattenedLength);
     }
 
-    private static Span<T> AsSpan(TensorSpan<T> tensor, BatchNormMemoryFormat format, string paramName)
+    private static Span<TData> AsSpan<TData>(TensorSpan<TData> tensor, BatchNormMemoryFormat format, string paramName)
     {
-        AsSpan((ReadOnlyTensorSpan<T>)tensor, format, paramName);
+        AsSpan((ReadOnlyTensorSpan<TData>)tensor, format, paramName);
         return MemoryMarshal.CreateSpan(ref tensor.GetPinnableReference(), (int)tensor.FlattenedLength);
     }
 

@@ -1,5 +1,7 @@
 using System;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using BatchNorm.Kernels;
 
 namespace BatchNorm;
 
@@ -21,9 +23,14 @@ internal static class ForwardFingerprint
     /// </summary>
     public const int MaxValues = 2048;
 
-    /// <summary>Copies the remembered values of <paramref name="data"/> into <paramref name="fingerprint"/> (length C · <see cref="PerChannel"/>).</summary>
+    /// <summary>
+    /// Copies the remembered values of <paramref name="data"/> into <paramref name="fingerprint"/> (length C ·
+    /// <see cref="PerChannel"/>), widened exactly to <typeparamref name="T"/> from 16-bit data.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Take<T>(ReadOnlySpan<T> data, BatchNormLayout layout, Span<T> fingerprint)
+    public static void Take<TData, T>(ReadOnlySpan<TData> data, BatchNormLayout layout, Span<T> fingerprint)
+        where TData : unmanaged
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         layout = layout.Storage;
         int count = Count(layout);
@@ -32,7 +39,7 @@ internal static class ForwardFingerprint
             int at = First(layout, k, count);
             for (int c = 0; c < layout.Channels; c++, at += layout.SpatialSize)
             {
-                fingerprint[(c * PerChannel) + k] = data[at];
+                fingerprint[(c * PerChannel) + k] = ElementConversions.To<T, TData>(data[at]);
             }
         }
     }
@@ -42,8 +49,9 @@ internal static class ForwardFingerprint
     /// index of the first difference, or -1 when all agree bit for bit (NaN included).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int FindChange<T>(ReadOnlySpan<T> data, BatchNormLayout layout, ReadOnlySpan<T> fingerprint)
-        where T : unmanaged
+    public static int FindChange<TData, T>(ReadOnlySpan<TData> data, BatchNormLayout layout, ReadOnlySpan<T> fingerprint)
+        where TData : unmanaged
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         layout = layout.Storage;
         int count = Count(layout);
@@ -52,7 +60,7 @@ internal static class ForwardFingerprint
             int at = First(layout, k, count);
             for (int c = 0; c < layout.Channels; c++, at += layout.SpatialSize)
             {
-                if (!SameBits(data[at], fingerprint[(c * PerChannel) + k]))
+                if (!SameBits(ElementConversions.To<T, TData>(data[at]), fingerprint[(c * PerChannel) + k]))
                 {
                     return at;
                 }

@@ -84,10 +84,12 @@ internal sealed class SavedForward<T>
     public T[] RunningVariance => _savedRunningVariance;
 
     /// <summary>Fingerprints the input, before the output (which may be the same memory) is written.</summary>
-    public void TakeInput(ReadOnlySpan<T> input, BatchNormLayout layout) => ForwardFingerprint.Take(input, layout, _nextInputFingerprint);
+    public void TakeInput<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout)
+        where TData : unmanaged => ForwardFingerprint.Take(input, layout, _nextInputFingerprint);
 
     /// <summary>Commits a forward that normalized with the batch statistics in <see cref="NextMean"/> and <see cref="NextInverseStd"/>.</summary>
-    public void CommitBatch(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout, ICollectiveCommunicator? communicator, long globalCount)
+    public void CommitBatch<TData>(ReadOnlySpan<TData> output, ReadOnlySpan<int> shape, BatchNormLayout layout, ICollectiveCommunicator? communicator, long globalCount)
+        where TData : unmanaged
     {
         (_mean, _nextMean) = (_nextMean, _mean);
         (_inverseStd, _nextInverseStd) = (_nextInverseStd, _inverseStd);
@@ -96,7 +98,8 @@ internal sealed class SavedForward<T>
     }
 
     /// <summary>Commits a forward that normalized with the running statistics, as they are now.</summary>
-    public void CommitRunning(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
+    public void CommitRunning<TData>(ReadOnlySpan<TData> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
+        where TData : unmanaged
     {
         _runningMean.CopyTo(_savedRunningMean, 0);
         _runningVariance.CopyTo(_savedRunningVariance, 0);
@@ -127,7 +130,8 @@ internal sealed class SavedForward<T>
     }
 
     /// <summary>The index of the first remembered input value that <paramref name="input"/> no longer holds, or -1.</summary>
-    public int FindInputChange(ReadOnlySpan<T> input, BatchNormLayout layout) => ForwardFingerprint.FindChange(input, layout, _inputFingerprint);
+    public int FindInputChange<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout)
+        where TData : unmanaged => ForwardFingerprint.FindChange(input, layout, _inputFingerprint);
 
     /// <summary>The index of the first remembered output value that <paramref name="output"/> no longer holds, or -1.</summary>
     public int FindOutputChange(ReadOnlySpan<T> output, BatchNormLayout layout) => ForwardFingerprint.FindChange(output, layout, _outputFingerprint);
@@ -137,7 +141,8 @@ internal sealed class SavedForward<T>
         !MemoryMarshal.AsBytes(_weight.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedWeight.AsSpan()))
         || !MemoryMarshal.AsBytes(_bias.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(_savedBias.AsSpan()));
 
-    private void Commit(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, BatchNormLayout layout, bool batchStatistics)
+    private void Commit<TData>(ReadOnlySpan<TData> output, ReadOnlySpan<int> shape, BatchNormLayout layout, bool batchStatistics)
+        where TData : unmanaged
     {
         ForwardFingerprint.Take(output, layout, _nextOutputFingerprint);
         (_inputFingerprint, _nextInputFingerprint) = (_nextInputFingerprint, _inputFingerprint);

@@ -43,13 +43,13 @@ public abstract class LayerFuzzTests<T>
         int[] shape = [400_000_000, 5, 0];
         layer.Eval();
         var forward = System.Diagnostics.Stopwatch.StartNew();
-        layer.Forward([], shape, []);
+        layer.Forward(ReadOnlySpan<T>.Empty, shape, Span<T>.Empty);
         forward.Stop();
         var backward = System.Diagnostics.Stopwatch.StartNew();
-        layer.Backward([], shape, [], []);
+        layer.Backward(ReadOnlySpan<T>.Empty, shape, ReadOnlySpan<T>.Empty, Span<T>.Empty);
         backward.Stop();
         var kernel = System.Diagnostics.Stopwatch.StartNew();
-        BatchNormKernels.BackwardTraining<T>([], [], [], new BatchNormLayout(400_000_000, 5, 0), default, new double[5], new double[5], new T[5], new T[5]);
+        BatchNormKernels.BackwardTraining<T>(ReadOnlySpan<T>.Empty, ReadOnlySpan<T>.Empty, Span<T>.Empty, new BatchNormLayout(400_000_000, 5, 0), default, new double[5], new double[5], new T[5], new T[5]);
         kernel.Stop();
         Assert.True(
             backward.ElapsedMilliseconds < 1000 && kernel.ElapsedMilliseconds < 1000,

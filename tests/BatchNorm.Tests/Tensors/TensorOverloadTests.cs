@@ -439,7 +439,7 @@ public abstract class TensorOverloadTests<T>
         Assert.Equal(0, layer.NumBatchesTracked);
         Assert.All(layer.RunningMean.ToArray(), v => Assert.Equal(T.Zero, v));
         Assert.All(layer.RunningVariance.ToArray(), v => Assert.Equal(T.One, v));
-        Assert.Throws<InvalidOperationException>(() => layer.Backward([], [2, layer.NumFeatures], [], []));
+        Assert.Throws<InvalidOperationException>(() => layer.Backward(ReadOnlySpan<T>.Empty, [2, layer.NumFeatures], ReadOnlySpan<T>.Empty, Span<T>.Empty));
     }
 }
 

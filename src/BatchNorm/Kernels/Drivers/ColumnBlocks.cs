@@ -40,8 +40,9 @@ internal readonly unsafe struct ColumnBlocks
     /// <see cref="PinnedScratch"/> until its next call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ColumnBlocks Reduce<T, TSums>(T* a, T* b, BatchNormLayout layout, int rowBlocks, double* channelConstant, int maxDegreeOfParallelism)
+    public static ColumnBlocks Reduce<T, TData, TSums>(TData* a, TData* b, BatchNormLayout layout, int rowBlocks, double* channelConstant, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
         where TSums : ITwoSums
     {
         int width = layout.Channels * layout.SpatialSize;
@@ -49,7 +50,7 @@ internal readonly unsafe struct ColumnBlocks
         double* constant = partials + (2L * rowBlocks * width);
         ChannelConstants<T>.Expand(channelConstant, layout.Channels, layout.SpatialSize, constant);
         var blocks = new ColumnBlocks(partials, width, rowBlocks, (layout.BatchSize + rowBlocks - 1) / rowBlocks);
-        var body = new BlockTask<T, TSums> { A = a, B = b, Layout = layout, Constant = constant, Blocks = blocks };
+        var body = new BlockTask<T, TData, TSums> { A = a, B = b, Layout = layout, Constant = constant, Blocks = blocks };
         ParallelChunks.Run(body, rowBlocks, TSums.Streams * (long)layout.Length, maxDegreeOfParallelism);
         return blocks;
     }
@@ -81,12 +82,13 @@ internal readonly unsafe struct ColumnBlocks
     private double* Second(int block) => First(block) + _width;
 
     /// <summary>One block of whole rows.</summary>
-    private struct BlockTask<T, TSums> : IChunkBody
+    private struct BlockTask<T, TData, TSums> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
         where TSums : ITwoSums
     {
-        public T* A;
-        public T* B;
+        public TData* A;
+        public TData* B;
         public BatchNormLayout Layout;
         public double* Constant;
         public ColumnBlocks Blocks;
@@ -97,8 +99,8 @@ internal readonly unsafe struct ColumnBlocks
             int width = Layout.Channels * Layout.SpatialSize, r0 = block * Blocks.Rows;
             int rows = Math.Clamp(Layout.BatchSize - r0, 0, Blocks.Rows);
             long first = (long)r0 * width;
-            var rowsOfBlock = new ColumnRows<T>(A + first, B + first, width, rows, width);
-            ColumnReduction.Accumulate<T, TSums>(rowsOfBlock, Constant, Blocks.First(block), Blocks.Second(block));
+            var rowsOfBlock = new ColumnRows<TData>(A + first, B + first, width, rows, width);
+            Staging<T, TData>.ForThread(width).AccumulateColumns<TSums>(rowsOfBlock, Constant, Blocks.First(block), Blocks.Second(block));
         }
     }
 }

@@ -15,13 +15,24 @@ internal static unsafe class ColumnReduction
     /// first[j], second[j] = the <typeparamref name="TSums"/> sums over the rows of column j of <c>a</c> (and <c>b</c>)
     /// about constant[j], for the <c>width</c> columns of <paramref name="rows"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Accumulate<T, TSums>(in ColumnRows<T> rows, double* constant, double* first, double* second)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TSums : ITwoSums
     {
         new Span<double>(first, rows.Width).Clear();
         new Span<double>(second, rows.Width).Clear();
+        Add<T, TSums>(rows, constant, first, second);
+    }
+
+    /// <summary>
+    /// first[j], second[j] += the <typeparamref name="TSums"/> sums over the rows of column j, in row order: rows given in
+    /// several calls give the same bits as all of them in one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Add<T, TSums>(in ColumnRows<T> rows, double* constant, double* first, double* second)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TSums : ITwoSums
+    {
         int vectorEnd = VectorEnd<T>(rows.Width), blockRows = KernelPlan.RowBlock / TSums.Streams;
         for (int r0 = 0; r0 < rows.Count; r0 += blockRows)
         {

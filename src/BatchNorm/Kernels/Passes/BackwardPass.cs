@@ -14,17 +14,19 @@ namespace BatchNorm.Kernels;
 internal static unsafe class BackwardPass
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T>(in BackwardRequest<T> request, int maxDegreeOfParallelism)
+    public static void Run<T, TData>(in BackwardRequest<T, TData> request, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
         BatchNormLayout layout = request.Layout.Storage; // channels-last data are (N·S, C) rows
         bool given = request.Sums == SumsSource.Given;
-        fixed (T* x = request.Input, dy = request.GradOutput, dx = request.GradInput, w = request.Weight, rm = request.RunningMean, rv = request.RunningVariance)
+        fixed (TData* x = request.Input, dy = request.GradOutput, dx = request.GradInput)
+        fixed (T* w = request.Weight, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (T* dw = request.WeightGradient, db = request.BiasGradient)
         fixed (double* m = request.Mean, s = request.InverseStd, sdy = request.SumDy, sdyx = request.SumDyX, gdy = request.GivenSumDy, gdyx = request.GivenSumDyX)
         fixed (double* xc = request.XHatCenter, xs = request.XHatInverseStd, ga = request.GradientScale)
         {
-            var body = new SumsChunk<T>
+            var body = new SumsChunk<T, TData>
             {
                 X = x,
                 Dy = dy,
@@ -59,7 +61,7 @@ internal static unsafe class BackwardPass
                     mean[c] = body.Statistics(c).Mean;
                 }
 
-                body.Blocks = ColumnBlocks.Reduce<T, GradientProducts>(dy, x, layout, rowBlocks, mean, maxDegreeOfParallelism);
+                body.Blocks = ColumnBlocks.Reduce<T, TData, GradientProducts>(dy, x, layout, rowBlocks, mean, maxDegreeOfParallelism);
             }
 
             long work = body.NeedsSums && rowBlocks == 0 ? 2 * layout.Length : layout.Channels;
@@ -71,16 +73,17 @@ internal static unsafe class BackwardPass
 
             body.Constants = ChannelConstants<T>.ForEveryChannel(layout.Channels);
             ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-            var pass = new InputGradientChunk<T> { Body = body, Partition = new ElementPartition<T>(layout) };
+            var pass = new InputGradientChunk<T, TData> { Body = body, Partition = new ElementPartition<T>(layout) };
             ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
         }
     }
 
     /// <summary>The element pass of an unfused backward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
-    private struct InputGradientChunk<T> : IChunkBody
+    private struct InputGradientChunk<T, TData> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        public SumsChunk<T> Body;
+        public SumsChunk<T, TData> Body;
         public ElementPartition<T> Partition;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -95,12 +98,13 @@ internal static unsafe class BackwardPass
     /// One chunk of a backward's first pass, a block of consecutive channels walked as in the forward pass: the two
     /// sums, the parameter gradients and the input-gradient constants, then (fused) the block's input-gradient pass.
     /// </summary>
-    private struct SumsChunk<T> : IChunkBody
+    private struct SumsChunk<T, TData> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        public T* X;
-        public T* Dy;
-        public T* Dx;
+        public TData* X;
+        public TData* Dy;
+        public TData* Dx;
         public T* Weight;
         public double* Mean;
         public double* InverseStd;
@@ -191,63 +195,10 @@ internal static unsafe class BackwardPass
 
         /// <summary>
         /// The input gradient of <paramref name="block"/>, with constants <paramref name="g"/> indexed from its first
-        /// channel: run by run, or (short runs) row by row with per-element constants.
+        /// channel (<see cref="InputGradientPass{T}"/>); in evaluation <c>x</c> is not read.
         /// </summary>
-        [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
-        public readonly void InputGradient(ElementBlock block, in ChannelConstants<T> g)
-        {
-            (int n0, int n1, int c0, int width) = block;
-            int s = Layout.SpatialSize;
-            long stride = (long)Layout.Channels * s;
-            long first = n0 * stride + (long)c0 * s;
-            T* x = X + first, dy = Dy + first, dx = Dx + first;
-            if (!KernelPlan.UsesColumns<T>(Layout))
-            {
-                T* a = g.Values(InputGradientCoefficients.A), center = g.Values(InputGradientCoefficients.Center), invStd = g.Values(InputGradientCoefficients.InvStd);
-                T* k = g.Values(InputGradientCoefficients.K), d = g.Values(InputGradientCoefficients.D);
-                double* wa = g.Wide(InputGradientCoefficients.A), mean = g.Wide(InputGradientCoefficients.Center), wi = g.Wide(InputGradientCoefficients.InvStd);
-                double* wk = g.Wide(InputGradientCoefficients.K), wd = g.Wide(InputGradientCoefficients.D);
-                for (int i = 0; i < n1 - n0; i++)
-                {
-                    for (int j = 0; j < width; j++)
-                    {
-                        long at = i * stride + j * s;
-                        if (!g.Exact[j])
-                        {
-                            RunDriver.ApplyScalar(new WideInputGradientOperator<T>(dy + at, x + at, wa[j], mean[j], wi[j], wk[j], wd[j]), dx + at, (nuint)s);
-                        }
-                        else if (Training)
-                        {
-                            RunDriver.Apply(new InputGradientOperator<T>(dy + at, x + at, a[j], center[j], invStd[j], k[j], d[j]), dx + at, (nuint)s);
-                        }
-                        else
-                        {
-                            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dy + at, s), a[j], new Span<T>(dx + at, s));
-                        }
-                    }
-                }
-
-                return;
-            }
-
-            // The column loops take their constants per element; for S = 1 those are the channels' own.
-            int segment = width * s;
-            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-            double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-            bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-            ChannelConstants<T> e = g.PerElement(width, s, t, w, exact);
-
-            var extent = new ColumnExtent(stride, n1 - n0, segment);
-            if (Training)
-            {
-                ColumnDriver.InputGradient(dy, x, dx, extent, e);
-            }
-            else
-            {
-                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and d.
-                ColumnDriver.Normalize(dy, dx, extent, e, NormalizeSlots.Evaluation);
-            }
-        }
+        public readonly void InputGradient(ElementBlock block, in ChannelConstants<T> g) =>
+            Staging<T, TData>.ForThread().ElementPass(new InputGradientPass<T>(Training), Dy, Training ? X : null, Dx, Layout, block, g);
 
         private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
         {
@@ -256,12 +207,13 @@ internal static unsafe class BackwardPass
             long first = (long)c0 * s;
             LaneSums* sums = stackalloc LaneSums[KernelPlan.MaxBlock];
             new Span<LaneSums>(sums, width).Clear();
+            Staging<T, TData> staging = Staging<T, TData>.ForThread();
             for (int i = 0; i < n; i++)
             {
                 for (int j = 0; j < width; j++)
                 {
                     long at = first + i * stride + j * s;
-                    RunReduction.Accumulate<T, GradientProducts>(Dy + at, X + at, s, mean[j], ref sums[j]);
+                    staging.AccumulateRun<GradientProducts>(Dy + at, X + at, s, mean[j], ref sums[j]);
                 }
             }
 
@@ -283,7 +235,8 @@ internal static unsafe class BackwardPass
             if (Blocks.IsEmpty)
             {
                 ChannelConstants<T>.Expand(mean, width, s, meanE);
-                ColumnReduction.Accumulate<T, GradientProducts>(new ColumnRows<T>(Dy + first, X + first, stride, Layout.BatchSize, width * s), meanE, sumDyE, sumDyXE);
+                var rows = new ColumnRows<TData>(Dy + first, X + first, stride, Layout.BatchSize, width * s);
+                Staging<T, TData>.ForThread(rows.Width).AccumulateColumns<GradientProducts>(rows, meanE, sumDyE, sumDyXE);
             }
             else
             {
@@ -339,6 +292,75 @@ internal static unsafe class BackwardPass
             double a = GradientScale != null ? GradientScale[c] : (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
             double count = Sums == SumsSource.Given ? Count : Layout.ValuesPerChannel;
             InputGradientCoefficients.Store(g, j, mean, invStd, a, sumDy, sumDyX, count, Training);
+        }
+    }
+
+    /// <summary>
+    /// The input gradient of a block, <c>a</c> being <c>dy</c>, <c>b</c> being <c>x</c> (not read in evaluation) and the
+    /// destination <c>dx</c>: run by run, or (short runs) row by row with per-element constants.
+    /// </summary>
+    private readonly struct InputGradientPass<T>(bool training) : IBlockPass<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
+        public void Run(T* gradOutput, T* input, T* gradInput, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g)
+        {
+            (int n0, int n1, int c0, int width) = block;
+            int s = layout.SpatialSize;
+            long stride = (long)layout.Channels * s;
+            long first = n0 * stride + (long)c0 * s;
+            T* x = input + first, dy = gradOutput + first, dx = gradInput + first;
+            if (!KernelPlan.UsesColumns<T>(layout))
+            {
+                T* a = g.Values(InputGradientCoefficients.A), center = g.Values(InputGradientCoefficients.Center), invStd = g.Values(InputGradientCoefficients.InvStd);
+                T* k = g.Values(InputGradientCoefficients.K), d = g.Values(InputGradientCoefficients.D);
+                double* wa = g.Wide(InputGradientCoefficients.A), mean = g.Wide(InputGradientCoefficients.Center), wi = g.Wide(InputGradientCoefficients.InvStd);
+                double* wk = g.Wide(InputGradientCoefficients.K), wd = g.Wide(InputGradientCoefficients.D);
+                for (int i = 0; i < n1 - n0; i++)
+                {
+                    for (int j = 0; j < width; j++)
+                    {
+                        long at = i * stride + j * s;
+                        if (!g.Exact[j] && training)
+                        {
+                            RunDriver.ApplyScalar(new WideInputGradientOperator<T>(dy + at, x + at, wa[j], mean[j], wi[j], wk[j], wd[j]), dx + at, (nuint)s);
+                        }
+                        else if (!g.Exact[j])
+                        {
+                            // Evaluation: dx = (dy - 0) * a + 0, as the column loop's evaluation slots compute it.
+                            RunDriver.ApplyScalar(new WideNormalizeOperator<T>(dy + at, wk[j], wa[j], wd[j]), dx + at, (nuint)s);
+                        }
+                        else if (training)
+                        {
+                            RunDriver.Apply(new InputGradientOperator<T>(dy + at, x + at, a[j], center[j], invStd[j], k[j], d[j]), dx + at, (nuint)s);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dy + at, s), a[j], new Span<T>(dx + at, s));
+                        }
+                    }
+                }
+
+                return;
+            }
+
+            // The column loops take their constants per element; for S = 1 those are the channels' own.
+            int segment = width * s;
+            T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
+            bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+            ChannelConstants<T> e = g.PerElement(width, s, t, w, exact);
+
+            var extent = new ColumnExtent(stride, n1 - n0, segment);
+            if (training)
+            {
+                ColumnDriver.InputGradient(dy, x, dx, extent, e);
+            }
+            else
+            {
+                // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and d.
+                ColumnDriver.Normalize(dy, dx, extent, e, NormalizeSlots.Evaluation);
+            }
         }
     }
 }

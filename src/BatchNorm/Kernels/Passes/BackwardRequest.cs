@@ -6,11 +6,12 @@ namespace BatchNorm.Kernels;
 /// What a backward pass is asked to do: the tensors, where the statistics and the two sums come from, and which
 /// gradients to produce. Spans left empty are not used (no input gradient, no parameter gradients, sums not stored).
 /// </summary>
-internal ref struct BackwardRequest<T>
+internal ref struct BackwardRequest<T, TData>
 {
-    public ReadOnlySpan<T> Input;
-    public ReadOnlySpan<T> GradOutput;
-    public Span<T> GradInput;
+    /// <summary>The data, of the layer's type or a 16-bit one (<see cref="Staging{T, TData}"/>).</summary>
+    public ReadOnlySpan<TData> Input;
+    public ReadOnlySpan<TData> GradOutput;
+    public Span<TData> GradInput;
     public BatchNormLayout Layout;
     public ReadOnlySpan<T> Weight;
     public StatisticsSource Statistics;

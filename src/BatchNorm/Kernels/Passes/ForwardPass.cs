@@ -12,17 +12,19 @@ namespace BatchNorm.Kernels;
 internal static unsafe class ForwardPass
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T>(in ForwardRequest<T> request, int maxDegreeOfParallelism)
+    public static void Run<T, TData>(in ForwardRequest<T, TData> request, int maxDegreeOfParallelism)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
         BatchNormLayout layout = request.Layout.Storage; // channels-last data are (N·S, C) rows
         bool batch = request.Statistics == StatisticsSource.Batch;
         bool given = request.Statistics == StatisticsSource.Given;
         bool fused = !request.Output.IsEmpty && batch && KernelPlan.FusesPasses<T>(layout);
-        fixed (T* x = request.Input, y = request.Output, w = request.Weight, b = request.Bias, rm = request.RunningMean, rv = request.RunningVariance)
+        fixed (TData* x = request.Input, y = request.Output)
+        fixed (T* w = request.Weight, b = request.Bias, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (double* m = request.Mean, v = request.Variance, s = request.InverseStd, gm = request.GivenMean, gs = request.GivenInverseStd)
         {
-            var body = new StatisticsChunk<T>
+            var body = new StatisticsChunk<T, TData>
             {
                 X = x,
                 Y = request.Output.IsEmpty ? null : y,
@@ -45,10 +47,10 @@ internal static unsafe class ForwardPass
                 double* shift = PinnedScratch.Get<double>(PinnedScratch.ChannelValues, layout.Channels);
                 for (int c = 0; c < layout.Channels; c++)
                 {
-                    shift[c] = double.CreateTruncating(x[(long)c * layout.SpatialSize]);
+                    shift[c] = ElementConversions.ToDouble(x[(long)c * layout.SpatialSize]);
                 }
 
-                body.Blocks = ColumnBlocks.Reduce<T, ShiftedSquares>(x, x, layout, rowBlocks, shift, maxDegreeOfParallelism);
+                body.Blocks = ColumnBlocks.Reduce<T, TData, ShiftedSquares>(x, x, layout, rowBlocks, shift, maxDegreeOfParallelism);
             }
 
             // The first pass reads the whole tensor only for batch statistics not yet reduced in row blocks.
@@ -61,7 +63,7 @@ internal static unsafe class ForwardPass
 
             body.Constants = ChannelConstants<T>.ForEveryChannel(layout.Channels);
             ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-            var pass = new NormalizeChunk<T> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
+            var pass = new NormalizeChunk<T, TData> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
             ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
         }
     }
@@ -113,12 +115,21 @@ internal static unsafe class ForwardPass
         ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward);
     }
 
-    /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
-    private struct NormalizeChunk<T> : IChunkBody
+    /// <summary><see cref="NormalizeBlock{T}"/> as a pass <see cref="Staging{T, TData}"/> can run on staged pieces.</summary>
+    private readonly struct NormalizePass<T> : IBlockPass<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public T* X;
-        public T* Y;
+        public void Run(T* a, T* b, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k) =>
+            NormalizeBlock(a, destination, layout, block, k);
+    }
+
+    /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
+    private struct NormalizeChunk<T, TData> : IChunkBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+    {
+        public TData* X;
+        public TData* Y;
         public BatchNormLayout Layout;
         public ChannelConstants<T> Constants;
         public ElementPartition<T> Partition;
@@ -127,7 +138,7 @@ internal static unsafe class ForwardPass
         public readonly void Run(int chunk)
         {
             ElementBlock block = Partition[chunk];
-            NormalizeBlock(X, Y, Layout, block, Constants.From(block.C0));
+            Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), X, null, Y, Layout, block, Constants.From(block.C0));
         }
     }
 
@@ -137,11 +148,12 @@ internal static unsafe class ForwardPass
     /// sample by sample, channel by channel, in runs of <c>S</c> values (<see cref="RunReduction"/>); short ones
     /// (<c>S = 1</c> included) as contiguous segments row by row (<see cref="ColumnDriver"/>).
     /// </summary>
-    private struct StatisticsChunk<T> : IChunkBody
+    private struct StatisticsChunk<T, TData> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
-        public T* X;
-        public T* Y;
+        public TData* X;
+        public TData* Y;
         public T* Weight;
         public T* Bias;
         public T* RunningMean;
@@ -197,28 +209,30 @@ internal static unsafe class ForwardPass
             bool* exact = stackalloc bool[KernelPlan.MaxBlock];
             var k = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             Coefficients(c0, width, mean, invStd, k);
-            NormalizeBlock(X, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k);
+            Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), X, null, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k);
         }
 
         private readonly void ChannelStatistics(int c0, int width, double* mean, double* invStd)
         {
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
-            T* x = X + (long)c0 * s;
+            TData* x = X + (long)c0 * s;
             double* shift = stackalloc double[KernelPlan.MaxBlock];
             LaneSums* sums = stackalloc LaneSums[KernelPlan.MaxBlock];
             for (int j = 0; j < width; j++)
             {
-                shift[j] = double.CreateTruncating(x[j * s]);
+                shift[j] = ElementConversions.ToDouble(x[j * s]);
                 sums[j] = default;
             }
+
+            Staging<T, TData> staging = Staging<T, TData>.ForThread();
 
             for (int i = 0; i < n; i++)
             {
                 for (int j = 0; j < width; j++)
                 {
-                    T* run = x + i * stride + j * s;
-                    RunReduction.Accumulate<T, ShiftedSquares>(run, run, s, shift[j], ref sums[j]);
+                    TData* run = x + i * stride + j * s;
+                    staging.AccumulateRun<ShiftedSquares>(run, run, s, shift[j], ref sums[j]);
                 }
             }
 
@@ -233,20 +247,21 @@ internal static unsafe class ForwardPass
             // Each element column accumulates about its channel's shift; a channel's columns are then added in order.
             int n = Layout.BatchSize, s = Layout.SpatialSize;
             long stride = (long)Layout.Channels * s;
-            T* x = X + (long)c0 * s;
+            TData* x = X + (long)c0 * s;
             double* shift = stackalloc double[KernelPlan.MaxBlock];
             double* shiftE = stackalloc double[KernelPlan.ColumnSegment];
             double* sum = stackalloc double[KernelPlan.ColumnSegment];
             double* sumOfSquares = stackalloc double[KernelPlan.ColumnSegment];
             for (int j = 0; j < width; j++)
             {
-                shift[j] = double.CreateTruncating(x[j * s]);
+                shift[j] = ElementConversions.ToDouble(x[j * s]);
             }
 
             if (Blocks.IsEmpty)
             {
                 ChannelConstants<T>.Expand(shift, width, s, shiftE);
-                ColumnReduction.Accumulate<T, ShiftedSquares>(new ColumnRows<T>(x, x, stride, n, width * s), shiftE, sum, sumOfSquares);
+                var rows = new ColumnRows<TData>(x, x, stride, n, width * s);
+                Staging<T, TData>.ForThread(rows.Width).AccumulateColumns<ShiftedSquares>(rows, shiftE, sum, sumOfSquares);
             }
             else
             {

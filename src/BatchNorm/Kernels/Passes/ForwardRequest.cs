@@ -6,10 +6,11 @@ namespace BatchNorm.Kernels;
 /// What a forward pass is asked to do: the tensors, where the statistics come from, and where computed ones go. Spans
 /// left empty are not used (no output: statistics only; no inverse standard deviation: not stored).
 /// </summary>
-internal ref struct ForwardRequest<T>
+internal ref struct ForwardRequest<T, TData>
 {
-    public ReadOnlySpan<T> Input;
-    public Span<T> Output;
+    /// <summary>The data, of the layer's type or a 16-bit one (<see cref="Staging{T, TData}"/>).</summary>
+    public ReadOnlySpan<TData> Input;
+    public Span<TData> Output;
     public BatchNormLayout Layout;
     public ReadOnlySpan<T> Weight;
     public ReadOnlySpan<T> Bias;

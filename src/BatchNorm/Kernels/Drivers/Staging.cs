@@ -1,0 +1,173 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace BatchNorm.Kernels;
+
+/// <summary>
+/// An element pass over one <see cref="ElementBlock"/> of dense <typeparamref name="T"/> tensors: <c>a</c> (and
+/// <c>b</c>) read, <c>destination</c> written, which may be the memory of <c>a</c>.
+/// </summary>
+internal unsafe interface IBlockPass<T>
+    where T : unmanaged
+{
+    void Run(T* a, T* b, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k);
+}
+
+/// <summary>
+/// The engine's loops on tensors of element type <typeparamref name="TData"/> for a layer of type
+/// <typeparamref name="T"/>. Where the two are the same, every call goes straight to the loop. Otherwise (16-bit data,
+/// <see cref="Half"/> or <see cref="BFloat16"/>) each call widens the data a piece at a time into buffers of the calling
+/// thread (<see cref="PinnedScratch"/>), runs the <typeparamref name="T"/> loop on the piece, and narrows what it wrote:
+/// each element is widened once and each output rounded once, and since the reductions take the pieces in the order
+/// they take the data, every sum is the same bits as for <typeparamref name="T"/> data holding the widened values. No
+/// copy of a whole tensor is made.
+/// </summary>
+internal readonly unsafe struct Staging<T, TData>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TData : unmanaged
+{
+    /// <summary>
+    /// The elements of a piece: 16 KB of float per tensor, so the two or three tensors of a pass stay in L1 and L2
+    /// while a piece is converted, used and narrowed. A multiple of <see cref="VirtualLanes.Count"/>, so a run cut into
+    /// pieces keeps every element in its lane.
+    /// </summary>
+    public const int PieceElements = 4096;
+
+    private readonly T* _a;
+    private readonly T* _b;
+    private readonly int _capacity;
+
+    private Staging(T* a, T* b, int capacity)
+    {
+        _a = a;
+        _b = b;
+        _capacity = capacity;
+    }
+
+    /// <summary>Whether the data are of the layer's own type (no staging).</summary>
+    public static bool IsNative => typeof(T) == typeof(TData);
+
+    /// <summary>
+    /// The calling thread's buffers for pieces of <see cref="PieceElements"/> elements, or for column reductions of rows
+    /// up to <paramref name="rowWidth"/> wide, a <see cref="KernelPlan.RowBlock"/> of rows at a time; none when
+    /// <see cref="IsNative"/>.
+    /// </summary>
+    public static Staging<T, TData> ForThread(int rowWidth = 0)
+    {
+        if (IsNative)
+        {
+            return default;
+        }
+
+        int capacity = Math.Max(PieceElements, KernelPlan.RowBlock * rowWidth);
+        return new Staging<T, TData>(PinnedScratch.Get<T>(PinnedScratch.StagedA, capacity), PinnedScratch.Get<T>(PinnedScratch.StagedB, capacity), capacity);
+    }
+
+    /// <summary><see cref="RunReduction.Accumulate{T, TSums}"/> over a run of <typeparamref name="TData"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AccumulateRun<TSums>(TData* a, TData* b, int length, double constant, ref LaneSums sums)
+        where TSums : ITwoSums
+    {
+        if (IsNative)
+        {
+            RunReduction.Accumulate<T, TSums>((T*)a, (T*)b, length, constant, ref sums);
+            return;
+        }
+
+        for (int i = 0; i < length; i += PieceElements)
+        {
+            int count = Math.Min(PieceElements, length - i);
+            T* staged = Widen(a + i, b + i, count, 1, 0);
+            RunReduction.Accumulate<T, TSums>(_a, staged, count, constant, ref sums);
+        }
+    }
+
+    /// <summary><see cref="ColumnReduction.Accumulate{T, TSums}"/> over rows of <typeparamref name="TData"/>.</summary>
+    public void AccumulateColumns<TSums>(in ColumnRows<TData> rows, double* constant, double* first, double* second)
+        where TSums : ITwoSums
+    {
+        if (IsNative)
+        {
+            ColumnReduction.Accumulate<T, TSums>(new ColumnRows<T>((T*)rows.A, (T*)rows.B, rows.Stride, rows.Count, rows.Width), constant, first, second);
+            return;
+        }
+
+        new Span<double>(first, rows.Width).Clear();
+        new Span<double>(second, rows.Width).Clear();
+        int group = _capacity / Math.Max(rows.Width, 1);
+        for (int r = 0; r < rows.Count; r += group)
+        {
+            int count = Math.Min(group, rows.Count - r);
+            T* staged = Widen(rows.A + (r * rows.Stride), rows.B + (r * rows.Stride), rows.Width, count, rows.Stride);
+            ColumnReduction.Add<T, TSums>(new ColumnRows<T>(_a, staged, rows.Width, count, rows.Width), constant, first, second);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="pass"/> over <paramref name="block"/> of the <paramref name="layout"/> tensors at
+    /// <paramref name="a"/>, <paramref name="b"/> (or null) and <paramref name="destination"/>; staged, a piece at a time,
+    /// each piece a dense tensor of its own: whole samples of the block's channels where they fit, else a sample's
+    /// channels, else pieces of a run.
+    /// </summary>
+    public void ElementPass<TPass>(TPass pass, TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+        where TPass : struct, IBlockPass<T>
+    {
+        if (IsNative)
+        {
+            pass.Run((T*)a, (T*)b, (T*)destination, layout, block, k);
+            return;
+        }
+
+        int s = layout.SpatialSize;
+        long stride = (long)layout.Channels * s, segment = (long)block.Width * s;
+        int run = Math.Min(s, PieceElements);
+        int channels = s > PieceElements ? 1 : Math.Min(block.Width, PieceElements / s);
+        int samples = segment > PieceElements ? 1 : (int)(PieceElements / segment);
+        for (int n = block.N0; n < block.N1; n += samples)
+        {
+            int rows = Math.Min(samples, block.N1 - n);
+            for (int j = 0; j < block.Width; j += channels)
+            {
+                int width = Math.Min(channels, block.Width - j);
+                for (int e = 0; e < s; e += run)
+                {
+                    int length = Math.Min(run, s - e);
+                    long at = (n * stride) + ((long)(block.C0 + j) * s) + e;
+                    T* staged = Widen(a + at, b == null ? null : b + at, width * length, rows, stride);
+                    var piece = new BatchNormLayout(rows, width, length);
+                    pass.Run(_a, staged, _a, piece, ElementBlock.AllSamples(piece, 0, width), k.From(j));
+                    Narrow(destination + at, width * length, rows, stride);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Widens <paramref name="rows"/> rows of <paramref name="length"/> elements, <paramref name="stride"/> apart, of
+    /// <paramref name="a"/> (and <paramref name="b"/>) into dense rows of the buffers; returns where <c>b</c>'s are (those
+    /// of <c>a</c> when <c>b</c> is <c>a</c>).
+    /// </summary>
+    private T* Widen(TData* a, TData* b, int length, int rows, long stride)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ElementConversions.Widen(a + (r * stride), _a + (r * length), length);
+            if (b != a && b != null)
+            {
+                ElementConversions.Widen(b + (r * stride), _b + (r * length), length);
+            }
+        }
+
+        return b == a ? _a : _b;
+    }
+
+    /// <summary>Narrows the dense rows of buffer <c>a</c> into <paramref name="rows"/> rows, <paramref name="stride"/> apart, at <paramref name="destination"/>.</summary>
+    private void Narrow(TData* destination, int length, int rows, long stride)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ElementConversions.Narrow(_a + (r * length), destination + (r * stride), length);
+        }
+    }
+}
