@@ -1,6 +1,5 @@
 using System;
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace BatchNorm.Kernels;
@@ -10,7 +9,7 @@ namespace BatchNorm.Kernels;
 /// <see cref="Half"/> or <see cref="BFloat16"/>) and a layer's type <c>T</c> (<see cref="float"/> or <see cref="double"/>):
 /// widening is exact (every 16-bit value is a float), and narrowing rounds once, to nearest with ties to even, from
 /// <c>T</c> straight to <c>TData</c>. From <see cref="float"/> they take a vector at a time
-/// (<see cref="TensorPrimitives.ConvertToSingle(ReadOnlySpan{Half}, Span{float})"/>, <see cref="BFloat16Conversions"/>);
+/// (<see cref="HalfConversions"/>, <see cref="BFloat16Conversions"/>);
 /// to and from <see cref="double"/> an element at a time.
 /// </summary>
 internal static unsafe class ElementConversions
@@ -32,17 +31,18 @@ internal static unsafe class ElementConversions
         typeof(T) == typeof(TData) ? Unsafe.BitCast<TData, T>(value) : T.CreateTruncating(ToDouble(value));
 
     /// <summary>destination[i] = source[i] as a <typeparamref name="T"/>, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Widen<TData, T>(TData* source, T* destination, int count)
         where TData : unmanaged
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && typeof(TData) == typeof(Half))
         {
-            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source, count), new Span<float>(destination, count));
+            HalfConversions.Widen((Half*)source, (float*)destination, count);
         }
         else if (typeof(T) == typeof(float) && typeof(TData) == typeof(BFloat16))
         {
-            BFloat16Conversions.Widen(new ReadOnlySpan<BFloat16>(source, count), new Span<float>(destination, count));
+            BFloat16Conversions.Widen((BFloat16*)source, (float*)destination, count);
         }
         else
         {
@@ -54,17 +54,18 @@ internal static unsafe class ElementConversions
     }
 
     /// <summary>destination[i] = source[i] rounded once to <typeparamref name="TData"/>: to nearest, ties to even; NaN stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Narrow<T, TData>(T* source, TData* destination, int count)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
         if (typeof(T) == typeof(float) && typeof(TData) == typeof(Half))
         {
-            TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(source, count), new Span<Half>(destination, count));
+            HalfConversions.Narrow((float*)source, (Half*)destination, count);
         }
         else if (typeof(T) == typeof(float) && typeof(TData) == typeof(BFloat16))
         {
-            BFloat16Conversions.Narrow(new ReadOnlySpan<float>(source, count), new Span<BFloat16>(destination, count));
+            BFloat16Conversions.Narrow((float*)source, (BFloat16*)destination, count);
         }
         else
         {

@@ -53,6 +53,7 @@ internal readonly unsafe struct Staging<T, TData>
     /// up to <paramref name="rowWidth"/> wide, a <see cref="KernelPlan.RowBlock"/> of rows at a time; none when
     /// <see cref="IsNative"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Staging<T, TData> ForThread(int rowWidth = 0)
     {
         if (IsNative)
@@ -84,6 +85,7 @@ internal readonly unsafe struct Staging<T, TData>
     }
 
     /// <summary><see cref="ColumnReduction.Accumulate{T, TSums}"/> over rows of <typeparamref name="TData"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AccumulateColumns<TSums>(in ColumnRows<TData> rows, double* constant, double* first, double* second)
         where TSums : ITwoSums
     {
@@ -110,6 +112,7 @@ internal readonly unsafe struct Staging<T, TData>
     /// each piece a dense tensor of its own: whole samples of the block's channels where they fit, else a sample's
     /// channels, else pieces of a run.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ElementPass<TPass>(TPass pass, TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
         where TPass : struct, IBlockPass<T>
     {
@@ -148,6 +151,7 @@ internal readonly unsafe struct Staging<T, TData>
     /// <paramref name="a"/> (and <paramref name="b"/>) into dense rows of the buffers; returns where <c>b</c>'s are (those
     /// of <c>a</c> when <c>b</c> is <c>a</c>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T* Widen(TData* a, TData* b, int length, int rows, long stride)
     {
         for (int r = 0; r < rows; r++)
@@ -163,6 +167,7 @@ internal readonly unsafe struct Staging<T, TData>
     }
 
     /// <summary>Narrows the dense rows of buffer <c>a</c> into <paramref name="rows"/> rows, <paramref name="stride"/> apart, at <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Narrow(TData* destination, int length, int rows, long stride)
     {
         for (int r = 0; r < rows; r++)

@@ -303,6 +303,7 @@ internal static unsafe class BackwardPass
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(T* gradOutput, T* input, T* gradInput, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g)
         {
             (int n0, int n1, int c0, int width) = block;

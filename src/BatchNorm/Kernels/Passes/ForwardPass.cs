@@ -119,6 +119,7 @@ internal static unsafe class ForwardPass
     private readonly struct NormalizePass<T> : IBlockPass<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(T* a, T* b, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k) =>
             NormalizeBlock(a, destination, layout, block, k);
     }
