@@ -77,7 +77,7 @@ internal static unsafe class ElementConversions
     }
 
     /// <summary><paramref name="value"/> rounded once to <typeparamref name="TData"/> (<see cref="Half"/> or <see cref="BFloat16"/>).</summary>
-    private static TData FromDouble<TData>(double value)
+    public static TData FromDouble<TData>(double value)
         where TData : unmanaged =>
         typeof(TData) == typeof(Half) ? Unsafe.BitCast<Half, TData>((Half)value) : Unsafe.BitCast<BFloat16, TData>(ToBFloat16(value));
 

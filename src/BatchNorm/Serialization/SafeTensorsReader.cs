@@ -8,6 +8,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
+using BatchNorm.Kernels;
 
 namespace BatchNorm.Serialization;
 
@@ -153,26 +154,27 @@ public sealed partial class SafeTensorsReader
     public ReadOnlyMemory<byte> GetData(string name) => Slice(GetInfo(name));
 
     /// <summary>Reads a tensor's elements, converting them to <typeparamref name="T"/>.</summary>
-    /// <typeparam name="T"><see cref="float"/> or <see cref="double"/> (from <c>F16</c>, <c>BF16</c>, <c>F32</c> or <c>F64</c>), or <see cref="long"/> (from <c>I64</c>).</typeparam>
+    /// <typeparam name="T"><see cref="float"/>, <see cref="double"/>, <see cref="Half"/> or <see cref="BFloat16"/> (from <c>F16</c>, <c>BF16</c>, <c>F32</c> or <c>F64</c>), or <see cref="long"/> (from <c>I64</c>).</typeparam>
     /// <param name="name">The tensor's full name.</param>
     /// <returns>A new array of <see cref="SafeTensorInfo.ElementCount"/> elements, row-major.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     /// <exception cref="KeyNotFoundException">The file holds no tensor of that name.</exception>
     /// <exception cref="InvalidDataException">The tensor's dtype cannot be converted to <typeparamref name="T"/> (<c>F4</c> or <c>C64</c> read as <see cref="float"/>, say); the message names the tensor and its dtype.</exception>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not <see cref="float"/>, <see cref="double"/> or <see cref="long"/>.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not <see cref="float"/>, <see cref="double"/>, <see cref="Half"/>, <see cref="BFloat16"/> or <see cref="long"/>.</exception>
     /// <remarks>
     /// This method effectively computes, per element, <c>(T)value</c>: <c>F16</c> through <see cref="System.Half"/>,
     /// <c>BF16</c> as the <see cref="float"/> whose bits are <c>bits &lt;&lt; 16</c>, <c>I64</c> as a <see cref="long"/>.
     /// <c>F16</c> and <c>BF16</c> widen exactly; <c>F64</c> read as <see cref="float"/> rounds to nearest (beyond
     /// <see cref="float"/>'s range, to infinity); <c>F32</c> read as <see cref="float"/> and <c>F64</c> read as
-    /// <see cref="double"/> are copied bit for bit. NaN and infinities stay NaN and infinities.
+    /// <see cref="double"/> are copied bit for bit; read as <see cref="Half"/> or <see cref="BFloat16"/>, each value is
+    /// rounded once to nearest, ties to even (its own dtype: bit for bit). NaN and infinities stay NaN and infinities.
     /// </remarks>
     public T[] ReadTensor<T>(string name)
         where T : unmanaged
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(long))
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(Half) && typeof(T) != typeof(BFloat16) && typeof(T) != typeof(long))
         {
-            ThrowHelper.ThrowNotSupportedType(typeof(T), "float, double or long");
+            ThrowHelper.ThrowNotSupportedType(typeof(T), "float, double, Half, BFloat16 or long");
         }
 
         SafeTensorInfo info = GetInfo(name);
@@ -364,12 +366,28 @@ public sealed partial class SafeTensorsReader
                     : (float)ReadAsDouble(dtype, bytes, i);
             }
         }
-        else
+        else if (typeof(T) == typeof(double))
         {
             Span<double> values = MemoryMarshal.Cast<T, double>(destination);
             for (int i = 0; i < values.Length; i++)
             {
                 values[i] = ReadAsDouble(dtype, bytes, i);
+            }
+        }
+        else if (dtype == (typeof(T) == typeof(Half) ? SafeTensorsDType.F16 : SafeTensorsDType.BF16))
+        {
+            Span<ushort> values = MemoryMarshal.Cast<T, ushort>(destination);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2));
+            }
+        }
+        else
+        {
+            // Half or BFloat16 from another dtype: every value is exact as a double, so this rounds once.
+            for (int i = 0; i < destination.Length; i++)
+            {
+                destination[i] = ElementConversions.FromDouble<T>(ReadAsDouble(dtype, bytes, i));
             }
         }
     }

@@ -62,7 +62,7 @@ public sealed class SafeTensorsWriter
     public int Count => _tensors.Count;
 
     /// <summary>Adds a tensor.</summary>
-    /// <typeparam name="T"><see cref="float"/> (written as <c>F32</c>), <see cref="double"/> (<c>F64</c>), <see cref="Half"/> (<c>F16</c>) or <see cref="long"/> (<c>I64</c>).</typeparam>
+    /// <typeparam name="T"><see cref="float"/> (written as <c>F32</c>), <see cref="double"/> (<c>F64</c>), <see cref="Half"/> (<c>F16</c>), <see cref="BFloat16"/> (<c>BF16</c>) or <see cref="long"/> (<c>I64</c>).</typeparam>
     /// <param name="name">The tensor's key in the file.</param>
     /// <param name="data">The elements, row-major; copied.</param>
     /// <param name="shape">The dimensions, outermost first; empty for a scalar (then <paramref name="data"/> has one element).</param>
@@ -210,12 +210,17 @@ public sealed class SafeTensorsWriter
             return SafeTensorsDType.F16;
         }
 
+        if (typeof(T) == typeof(BFloat16))
+        {
+            return SafeTensorsDType.BF16;
+        }
+
         if (typeof(T) == typeof(long))
         {
             return SafeTensorsDType.I64;
         }
 
-        ThrowHelper.ThrowNotSupportedType(typeof(T), "float, double, Half or long");
+        ThrowHelper.ThrowNotSupportedType(typeof(T), "float, double, Half, BFloat16 or long");
         return default;
     }
 

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace BatchNorm.Tests.Determinism;
 
 /// <summary>
-/// A fixed float and double workload over every kernel path, hashed. The hash is the same for every thread count here;
+/// A fixed float and double workload over every kernel path, and Half and BFloat16 data on float layers, hashed. The hash is the same for every thread count here;
 /// <c>.ci/run</c> runs this test under each SIMD tier (AVX-512 off, AVX2 off, hardware intrinsics off, a 512-bit
 /// <see cref="Vector{T}"/>) with <c>BATCHNORM_HASH_FILE</c> set and checks that every tier wrote the same hash: the
 /// results are the same bits whatever the vector width.
@@ -37,6 +37,18 @@ public class CrossMachineHashTests(ITestOutputHelper output)
         [16, 7, 32, 32],
         [3, 37, 5, 7],
         [2, 3, 4, 5, 6],
+    ];
+
+    /// <summary>16-bit workloads: every channels-first path, a run longer than a staged piece, and channels-last rows.</summary>
+    private static readonly (int[] Shape, BatchNormMemoryFormat Format)[] s_sixteenBitWorkloads =
+    [
+        (ShapeClasses.Rows.Representative, BatchNormMemoryFormat.ChannelsFirst),
+        (ShapeClasses.ShortRuns.Representative, BatchNormMemoryFormat.ChannelsFirst),
+        (ShapeClasses.RowBlocks.Representative, BatchNormMemoryFormat.ChannelsFirst),
+        (ShapeClasses.LongRuns.Representative, BatchNormMemoryFormat.ChannelsFirst),
+        (ShapeClasses.Fused.Representative, BatchNormMemoryFormat.ChannelsFirst),
+        ([2, 3, 72, 72], BatchNormMemoryFormat.ChannelsFirst),
+        ([16, 7, 32, 32], BatchNormMemoryFormat.ChannelsLast),
     ];
 
     [Fact]
@@ -68,12 +80,22 @@ public class CrossMachineHashTests(ITestOutputHelper output)
             Run<double>(shape, BatchNormMemoryFormat.ChannelsLast, maxDegreeOfParallelism, hash);
         }
 
+        foreach ((int[] shape, BatchNormMemoryFormat format) in s_sixteenBitWorkloads)
+        {
+            Run<float, Half>(shape, format, maxDegreeOfParallelism, hash);
+            Run<float, BFloat16>(shape, format, maxDegreeOfParallelism, hash);
+        }
+
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 
-    /// <summary>Two training steps with backward, then an eval forward and backward, every result hashed.</summary>
     private static void Run<T>(int[] shape, BatchNormMemoryFormat format, int maxDegreeOfParallelism, IncrementalHash hash)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> => Run<T, T>(shape, format, maxDegreeOfParallelism, hash);
+
+    /// <summary>Two training steps with backward, then an eval forward and backward, every result hashed; data of type <typeparamref name="TData"/>.</summary>
+    private static void Run<T, TData>(int[] shape, BatchNormMemoryFormat format, int maxDegreeOfParallelism, IncrementalHash hash)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
     {
         int channels = shape[1], length = TestData.Length(shape);
         BatchNormBase<T> layer = TestData.CreateLayer<T>(shape.Length, channels, momentum: 0.2);
@@ -81,21 +103,23 @@ public class CrossMachineHashTests(ITestOutputHelper output)
         layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
         Values<T>(1, channels, 1, 1.5).CopyTo(layer.Weight);
         Values<T>(2, channels, 0, 1).CopyTo(layer.Bias);
-        var y = new T[length];
-        var dx = new T[length];
+        var y = new TData[length];
+        var dx = new TData[length];
         for (int step = 0; step < 2; step++)
         {
-            T[] x = Values<T>(3 + step, length, 1000, 7);
-            layer.Forward(x, shape, y);
-            layer.Backward(x, shape, Values<T>(5 + step, length, 0, 2), dx);
-            Add(hash, y, dx, layer.RunningMean.ToArray(), layer.RunningVariance.ToArray(), layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
+            TData[] x = Values<TData>(3 + step, length, 1000, 7);
+            SixteenBit.Forward(layer, x, shape, y);
+            SixteenBit.Backward(layer, x, shape, Values<TData>(5 + step, length, 0, 2), dx);
+            Add(hash, y, dx);
+            Add(hash, layer.RunningMean.ToArray(), layer.RunningVariance.ToArray(), layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
         }
 
         layer.Eval();
-        T[] evalX = Values<T>(7, length, 999, 5);
-        layer.Forward(evalX, shape, y);
-        layer.Backward(evalX, shape, Values<T>(8, length, 0, 2), dx);
-        Add(hash, y, dx, layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
+        TData[] evalX = Values<TData>(7, length, 999, 5);
+        SixteenBit.Forward(layer, evalX, shape, y);
+        SixteenBit.Backward(layer, evalX, shape, Values<TData>(8, length, 0, 2), dx);
+        Add(hash, y, dx);
+        Add(hash, layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
     }
 
     /// <summary>
@@ -103,7 +127,7 @@ public class CrossMachineHashTests(ITestOutputHelper output)
     /// operations, so every machine makes the same inputs (unlike library math functions such as Log or Cos).
     /// </summary>
     private static T[] Values<T>(int seed, int length, double center, double spread)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where T : unmanaged
     {
         ulong state = 0x9E3779B97F4A7C15UL * (ulong)seed;
         var values = new T[length];
@@ -113,7 +137,10 @@ public class CrossMachineHashTests(ITestOutputHelper output)
             state ^= state >> 7;
             state ^= state << 17;
             double u = (state >> 11) * (1.0 / (1UL << 53));
-            values[i] = T.CreateTruncating(center + spread * (u - 0.5));
+            double value = center + spread * (u - 0.5);
+            values[i] = typeof(T) == typeof(float) ? (T)(object)(float)value
+                : typeof(T) == typeof(double) ? (T)(object)value
+                : SixteenBit.Round<T>(value);
         }
 
         return values;

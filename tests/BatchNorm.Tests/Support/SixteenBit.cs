@@ -69,12 +69,16 @@ public static class SixteenBit
         return narrow;
     }
 
-    /// <summary>The layer's <see cref="Half"/> or <see cref="BFloat16"/> span Forward, as <typeparamref name="TData"/> is.</summary>
+    /// <summary>The layer's span Forward for <typeparamref name="TData"/>: <typeparamref name="T"/>, <see cref="Half"/> or <see cref="BFloat16"/>.</summary>
     public static void Forward<T, TData>(BatchNormBase<T> layer, ReadOnlySpan<TData> x, int[] shape, Span<TData> y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
-        if (typeof(TData) == typeof(Half))
+        if (typeof(TData) == typeof(T))
+        {
+            layer.Forward(MemoryMarshal.Cast<TData, T>(x), shape, MemoryMarshal.Cast<TData, T>(y));
+        }
+        else if (typeof(TData) == typeof(Half))
         {
             layer.Forward(MemoryMarshal.Cast<TData, Half>(x), shape, MemoryMarshal.Cast<TData, Half>(y));
         }
@@ -84,12 +88,16 @@ public static class SixteenBit
         }
     }
 
-    /// <summary>The layer's <see cref="Half"/> or <see cref="BFloat16"/> span Backward, as <typeparamref name="TData"/> is.</summary>
+    /// <summary>The layer's span Backward for <typeparamref name="TData"/>: <typeparamref name="T"/>, <see cref="Half"/> or <see cref="BFloat16"/>.</summary>
     public static void Backward<T, TData>(BatchNormBase<T> layer, ReadOnlySpan<TData> x, int[] shape, ReadOnlySpan<TData> dy, Span<TData> dx)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
-        if (typeof(TData) == typeof(Half))
+        if (typeof(TData) == typeof(T))
+        {
+            layer.Backward(MemoryMarshal.Cast<TData, T>(x), shape, MemoryMarshal.Cast<TData, T>(dy), MemoryMarshal.Cast<TData, T>(dx));
+        }
+        else if (typeof(TData) == typeof(Half))
         {
             layer.Backward(MemoryMarshal.Cast<TData, Half>(x), shape, MemoryMarshal.Cast<TData, Half>(dy), MemoryMarshal.Cast<TData, Half>(dx));
         }
