@@ -47,6 +47,15 @@ public static class Shapes
             ? list.Split(',')
             : Program.Quick ? s_upToCacheSize.Take(1) : s_upToCacheSize.Concat(s_dramBound);
 
+    /// <summary>
+    /// The shapes of <see cref="SixteenBitActivations"/>: the DRAM-bound ones (the 16-bit target is about them), or the
+    /// quick run's first shape, or those of <c>BATCHNORM_SHAPES</c>.
+    /// </summary>
+    public static IEnumerable<string> SixteenBit =>
+        Environment.GetEnvironmentVariable("BATCHNORM_SHAPES") is { Length: > 0 } list
+            ? list.Split(',')
+            : Program.Quick ? s_upToCacheSize.Take(1) : s_dramBound;
+
     /// <summary>All shapes but the DRAM-bound ones: tensors of up to 25.7 MB, within the last-level cache's size.
     /// </summary>
     public static IReadOnlyList<string> UpToCacheSize => s_upToCacheSize;
