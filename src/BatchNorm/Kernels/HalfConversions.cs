@@ -117,17 +117,18 @@ internal static unsafe class HalfConversions
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<uint> Narrow(Vector<uint> single)
     {
-        Vector<uint> sign = (single & new Vector<uint>(SignMask)) >> 16;
-        Vector<uint> magnitude = single & ~new Vector<uint>(SignMask);
+        // The magnitude's sign bit is clear, so signed compares order it as unsigned ones would (AVX2 has no unsigned compare).
+        Vector<uint> magnitude = single & new Vector<uint>(~SignMask);
+        Vector<int> signed = Vector.AsVectorInt32(magnitude);
         Vector<uint> odd = (magnitude >> 13) & Vector<uint>.One;
-        Vector<uint> normal = (magnitude - new Vector<uint>(ExponentBias) + new Vector<uint>(0xFFF) + odd) >> 13;
+        Vector<uint> normal = (magnitude + new Vector<uint>(unchecked(0xFFF - ExponentBias)) + odd) >> 13;
         Vector<float> aligned = Vector.AsVectorSingle(magnitude) + Vector.AsVectorSingle(new Vector<uint>(DenormalMagic));
         Vector<uint> subnormal = Vector.AsVectorUInt32(aligned) - new Vector<uint>(DenormalMagic);
         Vector<uint> nan = new Vector<uint>(0x7E00) | ((magnitude & new Vector<uint>(0x007F_FFFF)) >> 13);
         Vector<uint> overflow = Vector.ConditionalSelect(
-            Vector.GreaterThan(magnitude, new Vector<uint>(FloatInfinity)), nan, new Vector<uint>(HalfExponentMask));
-        Vector<uint> result = Vector.ConditionalSelect(Vector.LessThan(magnitude, new Vector<uint>(FloatMinHalfNormal)), subnormal, normal);
-        result = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(magnitude, new Vector<uint>(HalfOverflow)), overflow, result);
-        return result | sign;
+            Vector.AsVectorUInt32(Vector.GreaterThan(signed, new Vector<int>((int)FloatInfinity))), nan, new Vector<uint>(HalfExponentMask));
+        Vector<uint> result = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.LessThan(signed, new Vector<int>((int)FloatMinHalfNormal))), subnormal, normal);
+        result = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.GreaterThan(signed, new Vector<int>((int)HalfOverflow - 1))), overflow, result);
+        return result | ((single & new Vector<uint>(SignMask)) >> 16);
     }
 }
