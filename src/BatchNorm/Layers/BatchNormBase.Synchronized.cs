@@ -9,15 +9,8 @@ namespace BatchNorm;
 // Synchronized batch norm: statistics over the global batch of a group of data-parallel replicas (PyTorch: SyncBatchNorm).
 public abstract partial class BatchNormBase<T>
 {
+    private readonly SynchronizedStatistics _synchronized = new();
     private ICollectiveCommunicator? _communicator;
-
-    // The communicator the last successful Forward synchronized over (null when it did not), and its global count.
-
-    private double[] _gatherSend = Array.Empty<double>();
-    private double[] _gatherReceive = Array.Empty<double>();
-    private double[] _reduceBuffer = Array.Empty<double>();
-    private double[] _localSumGradOutput = Array.Empty<double>();
-    private double[] _localSumGradOutputCentered = Array.Empty<double>();
 
     /// <summary>
     /// The group of data-parallel replicas whose global batch the training statistics are taken over, or
@@ -81,46 +74,24 @@ public abstract partial class BatchNormBase<T>
     private void ForwardSynchronized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
         where TData : unmanaged
     {
-        ICollectiveCommunicator communicator = _communicator!;
-        int channels = NumFeatures;
-        int size = communicator.Size;
-        EnsureBuffer(ref _gatherSend, StatisticsMerge.ValuesPerChannel * channels);
-        EnsureBuffer(ref _gatherReceive, StatisticsMerge.ValuesPerChannel * channels * size);
-
-        // Validation errors are held back until every replica has contributed: a replica that threw before the
-        // collective would leave its peers waiting in it.
         ExceptionDispatchInfo? rejection = null;
         BatchNormLayout layout = default;
         try
         {
             layout = ValidateShape(shape, memoryFormat);
             BatchNormKernels.ValidateForward<T, TData>(input, output, layout, _weight, _bias, Epsilon);
-        }
-        catch (ArgumentException e)
-        {
-            rejection = ExceptionDispatchInfo.Capture(e);
-        }
-
-        if (rejection is not null)
-        {
-            StatisticsMerge.PackRejected(_gatherSend);
-        }
-        else
-        {
-            int count = layout.ValuesPerChannel;
-            if (count > 0)
+            if (layout.ValuesPerChannel > 0)
             {
                 BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
             }
-
-            StatisticsMerge.Pack(_gatherSend, count, _saved.NextMean, _variance);
+        }
+        catch (ArgumentException e)
+        {
+            rejection = ExceptionDispatchInfo.Capture(e); // held back until this replica has joined the collective
         }
 
-        communicator.AllGather(_gatherSend, _gatherReceive);
-        ThrowIfRejected(rejection, StatisticsMerge.FirstRejected(_gatherReceive, size), communicator.Rank);
-
-        // Every replica merges the same values in the same order: from here on, all succeed or all throw alike.
-        long globalCount = StatisticsMerge.Merge(_gatherReceive, size, _saved.NextMean, _variance);
+        ICollectiveCommunicator communicator = _communicator!;
+        long globalCount = _synchronized.GatherStatistics(communicator, rejection, layout.ValuesPerChannel, _saved.NextMean, _variance);
         if (globalCount < 2)
         {
             ThrowHelper.ThrowTooFewValues(nameof(input), globalCount);
@@ -146,51 +117,23 @@ public abstract partial class BatchNormBase<T>
     private void BackwardSynchronized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
         where TData : unmanaged
     {
-        ICollectiveCommunicator communicator = _saved.Communicator!;
         int channels = NumFeatures;
-        EnsureBuffer(ref _reduceBuffer, (2 * channels) + 1);
-        EnsureBuffer(ref _localSumGradOutput, channels);
-        EnsureBuffer(ref _localSumGradOutputCentered, channels);
-
+        _synchronized.PrepareSums(channels);
         ExceptionDispatchInfo? rejection = null;
         BatchNormLayout layout = default;
         try
         {
             layout = CheckSavedShape(shape);
             ThrowIfInputChanged(input, layout, gradOutput, gradInput);
-
-            // Validates input and gradOutput before it writes the sums (which an empty input leaves at zero).
-            _localSumGradOutput.AsSpan().Clear();
-            _localSumGradOutputCentered.AsSpan().Clear();
             BatchNormKernels.BackwardReduce<T, TData>(
-                input, gradOutput, layout, _saved.Mean, _localSumGradOutput, _localSumGradOutputCentered, _maxDegreeOfParallelism);
+                input, gradOutput, layout, _saved.Mean, _synchronized.LocalSumDy, _synchronized.LocalSumDyX, _maxDegreeOfParallelism);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            rejection = ExceptionDispatchInfo.Capture(e);
+            rejection = ExceptionDispatchInfo.Capture(e); // held back until this replica has joined the collective
         }
 
-        Span<double> sums = _reduceBuffer;
-        if (rejection is null)
-        {
-            _localSumGradOutput.CopyTo(sums);
-            _localSumGradOutputCentered.CopyTo(sums.Slice(channels));
-            sums[2 * channels] = 0;
-        }
-        else
-        {
-            sums.Clear();
-            sums[2 * channels] = 1;
-        }
-
-        communicator.AllReduceSum(sums);
-        if (sums[2 * channels] != 0)
-        {
-            rejection?.Throw();
-            ThrowHelper.ThrowInvalidOperation(
-                $"{sums[2 * channels]} peer replica(s) rejected their Backward arguments, so replica {communicator.Rank} did not compute its gradients either; nothing was changed.");
-        }
-
+        ReadOnlySpan<double> sums = _synchronized.ReduceSums(_saved.Communicator!, rejection);
         if (!gradInput.IsEmpty && layout.Length > 0)
         {
             BatchNormKernels.BackwardElementwise<T, TData>(
@@ -210,26 +153,8 @@ public abstract partial class BatchNormBase<T>
         // The parameter gradients are this replica's own share, as the kernel would add them.
         for (int c = 0; c < _weightGradient.Length; c++)
         {
-            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], _localSumGradOutputCentered[c], _saved.InverseStd[c]);
-            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _localSumGradOutput[c]);
-        }
-    }
-
-    private static void ThrowIfRejected(ExceptionDispatchInfo? rejection, int rejectedRank, int rank)
-    {
-        rejection?.Throw();
-        if (rejectedRank >= 0)
-        {
-            ThrowHelper.ThrowInvalidOperation(
-                $"Replica {rejectedRank} rejected its Forward arguments, so replica {rank} did not normalize its batch either; nothing was changed.");
-        }
-    }
-
-    private static void EnsureBuffer(ref double[] buffer, int length)
-    {
-        if (buffer.Length != length)
-        {
-            buffer = new double[length];
+            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], _synchronized.LocalSumDyX[c], _saved.InverseStd[c]);
+            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _synchronized.LocalSumDy[c]);
         }
     }
 }

@@ -1,0 +1,108 @@
+using System;
+using System.Runtime.ExceptionServices;
+
+namespace BatchNorm.Distributed;
+
+/// <summary>
+/// The collective protocol of a synchronized layer, one object per layer, for its forward and its backward alike: a
+/// replica whose arguments were rejected (the layer catches its own argument errors and hands them here) still joins
+/// the collective (a replica that threw before it would leave its
+/// peers waiting), with its rejection in place of its data; after the collective, a rejected replica throws its own
+/// error and the others an <see cref="InvalidOperationException"/> saying that a peer rejected, so every replica either
+/// goes on with the same global values or throws having changed nothing. The buffers are kept between calls.
+/// </summary>
+internal sealed class SynchronizedStatistics
+{
+    private double[] _send = [];
+    private double[] _receive = [];
+    private double[] _sums = [];
+
+    /// <summary>This replica's Σdy per channel, as <see cref="ReduceSums"/> was given it.</summary>
+    public double[] LocalSumDy { get; private set; } = [];
+
+    /// <summary>This replica's Σdy·(x − mean) per channel, as <see cref="ReduceSums"/> was given it.</summary>
+    public double[] LocalSumDyX { get; private set; } = [];
+
+    /// <summary>
+    /// The forward's collective: all-gathers each replica's <c>(count, mean, M2)</c> per channel (or its rejection), then
+    /// merges them in rank order with Chan's formula into <paramref name="mean"/> and <paramref name="variance"/> (which
+    /// hold this replica's statistics on entry) and returns the global count per channel.
+    /// </summary>
+    public long GatherStatistics(ICollectiveCommunicator communicator, ExceptionDispatchInfo? rejection, int count, double[] mean, double[] variance)
+    {
+        int size = communicator.Size;
+        Ensure(ref _send, StatisticsMerge.ValuesPerChannel * mean.Length);
+        Ensure(ref _receive, StatisticsMerge.ValuesPerChannel * mean.Length * size);
+        if (rejection is null)
+        {
+            StatisticsMerge.Pack(_send, count, mean, variance);
+        }
+        else
+        {
+            StatisticsMerge.PackRejected(_send);
+        }
+
+        communicator.AllGather(_send, _receive);
+        rejection?.Throw();
+        int rejected = StatisticsMerge.FirstRejected(_receive, size);
+        if (rejected >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"Replica {rejected} rejected its Forward arguments, so replica {communicator.Rank} did not normalize its batch either; nothing was changed.");
+        }
+
+        // Every replica merges the same values in the same order: from here on, all succeed or all throw alike.
+        return StatisticsMerge.Merge(_receive, size, mean, variance);
+    }
+
+    /// <summary>Buffers for this replica's Σdy and Σdy·(x − mean), cleared, for the backward's reduction to fill before <see cref="ReduceSums"/>.</summary>
+    public void PrepareSums(int channels)
+    {
+        Ensure(ref _sums, (2 * channels) + 1);
+        LocalSumDy = Ensured(LocalSumDy, channels);
+        LocalSumDyX = Ensured(LocalSumDyX, channels);
+        LocalSumDy.AsSpan().Clear();
+        LocalSumDyX.AsSpan().Clear();
+    }
+
+    /// <summary>
+    /// The backward's collective: all-reduces this replica's <see cref="LocalSumDy"/> and <see cref="LocalSumDyX"/> (or
+    /// its rejection, counted in one more value) and returns the global sums: Σdy in the first <c>C</c> values, Σdy·(x − mean)
+    /// in the next <c>C</c>.
+    /// </summary>
+    public ReadOnlySpan<double> ReduceSums(ICollectiveCommunicator communicator, ExceptionDispatchInfo? rejection)
+    {
+        int channels = LocalSumDy.Length;
+        Span<double> sums = _sums;
+        sums.Clear();
+        if (rejection is null)
+        {
+            LocalSumDy.CopyTo(sums);
+            LocalSumDyX.CopyTo(sums.Slice(channels));
+        }
+        else
+        {
+            sums[2 * channels] = 1;
+        }
+
+        communicator.AllReduceSum(sums);
+        if (sums[2 * channels] != 0)
+        {
+            rejection?.Throw();
+            ThrowHelper.ThrowInvalidOperation(
+                $"{sums[2 * channels]} peer replica(s) rejected their Backward arguments, so replica {communicator.Rank} did not compute its gradients either; nothing was changed.");
+        }
+
+        return sums.Slice(0, 2 * channels);
+    }
+
+    private static void Ensure(ref double[] buffer, int length)
+    {
+        if (buffer.Length != length)
+        {
+            buffer = new double[length];
+        }
+    }
+
+    private static double[] Ensured(double[] buffer, int length) => buffer.Length == length ? buffer : new double[length];
+}
