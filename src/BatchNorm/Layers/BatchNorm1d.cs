@@ -35,4 +35,15 @@ public sealed class BatchNorm1d<T> : BatchNormBase<T>
         : base(numFeatures, epsilon, momentum, affine, trackRunningStatistics, 2, 3, "of rank 2 (N, C) or rank 3 (N, C, L)")
     {
     }
+
+    /// <summary>Creates the layer with a framework's conventions (<see cref="BatchNormConvention.Keras"/>, say), affine and tracking running statistics.</summary>
+    /// <param name="numFeatures">The number of channels <c>C</c>.</param>
+    /// <param name="convention">The epsilon, momentum and running-variance estimator.</param>
+    /// <exception cref="System.ArgumentNullException"><paramref name="convention"/> is null.</exception>
+    /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive, or the convention's epsilon or momentum is out of range.</exception>
+    /// <exception cref="System.NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    public BatchNorm1d(int numFeatures, BatchNormConvention convention)
+        : base(numFeatures, convention, 2, 3, "of rank 2 (N, C) or rank 3 (N, C, L)")
+    {
+    }
 }

@@ -35,4 +35,15 @@ public sealed class BatchNorm3d<T> : BatchNormBase<T>
         : base(numFeatures, epsilon, momentum, affine, trackRunningStatistics, 5, 5, "of rank 5 (N, C, D, H, W)")
     {
     }
+
+    /// <summary>Creates the layer with a framework's conventions (<see cref="BatchNormConvention.Keras"/>, say), affine and tracking running statistics.</summary>
+    /// <param name="numFeatures">The number of channels <c>C</c>.</param>
+    /// <param name="convention">The epsilon, momentum and running-variance estimator.</param>
+    /// <exception cref="System.ArgumentNullException"><paramref name="convention"/> is null.</exception>
+    /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive, or the convention's epsilon or momentum is out of range.</exception>
+    /// <exception cref="System.NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    public BatchNorm3d(int numFeatures, BatchNormConvention convention)
+        : base(numFeatures, convention, 5, 5, "of rank 5 (N, C, D, H, W)")
+    {
+    }
 }

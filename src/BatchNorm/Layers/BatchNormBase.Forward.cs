@@ -50,8 +50,7 @@ public abstract partial class BatchNormBase<T>
 
         // Before the output is written: it may be the very memory of the input.
         _saved.TakeInput(input, layout);
-        bool batchStatistics = IsTraining || !TrackRunningStatistics;
-        if (batchStatistics)
+        if (UsesBatchStatistics)
         {
             bool update = IsTraining && TrackRunningStatistics;
             if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
@@ -117,7 +116,7 @@ public abstract partial class BatchNormBase<T>
             // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
             _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;
             double factor = Momentum ?? 1.0 / _numBatchesTracked;
-            BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _saved.NextMean, _variance, count, factor);
+            BatchNormKernels.UpdateRunningStatistics<T>(_runningMean, _runningVariance, _saved.NextMean, _variance, count, factor, RunningVarianceEstimator);
         }
     }
 

@@ -69,7 +69,7 @@ public abstract partial class BatchNormBase<T>
     public bool IsSynchronized => _communicator is not null;
 
     /// <summary>Whether the next Forward synchronizes: training with a communicator.</summary>
-    private bool SynchronizesForward => IsTraining && _communicator is not null;
+    private bool SynchronizesForward => IsTraining && !_frozenStatistics && _communicator is not null;
 
     private void ForwardSynchronized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
         where TData : unmanaged
