@@ -50,41 +50,42 @@ public abstract partial class BatchNormBase<T>
 
         // Before the output is written: it may be the very memory of the input.
         _saved.TakeInput(input, layout);
-        if (UsesBatchStatistics)
-        {
-            bool update = IsTraining && TrackRunningStatistics;
-            if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
-            {
-                // Statistics first, so a non-finite batch is rejected before the output is written.
-                if (layout.ValuesPerChannel < 2)
-                {
-                    ThrowHelper.ThrowTooFewValues(nameof(input), layout.ValuesPerChannel);
-                }
-
-                BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
-                ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
-                NormalizeWithBatchStatistics(input, layout, output);
-            }
-            else
-            {
-                // Validates every argument before it writes anything.
-                BatchNormKernels.ForwardTraining<T, TData>(
-                    input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism);
-            }
-
-            if (update)
-            {
-                FoldIntoRunningStatistics(layout.ValuesPerChannel);
-            }
-
-            _saved.CommitBatch(output, shape, layout, communicator: null, globalCount: 0);
-        }
-        else
+        SmallBatch way = UsesBatchStatistics ? SmallBatchWay(layout.ValuesPerChannel, nameof(input)) : SmallBatch.RunningStatistics;
+        if (way == SmallBatch.RunningStatistics)
         {
             BatchNormKernels.ForwardInference<T, TData>(
                 input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
             _saved.CommitRunning(output, shape, layout);
+            return;
         }
+
+        bool update = IsTraining && TrackRunningStatistics && way == SmallBatch.Normal;
+        bool rejectNonFinite = update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw;
+        if (rejectNonFinite || way == SmallBatch.NoUpdate)
+        {
+            // Statistics first: a non-finite batch is rejected before the output is written, and one value per channel
+            // (which the fused kernel refuses) is normalized.
+            BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
+            if (rejectNonFinite)
+            {
+                ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
+            }
+
+            NormalizeWithBatchStatistics(input, layout, output);
+        }
+        else
+        {
+            // Validates every argument before it writes anything.
+            BatchNormKernels.ForwardTraining<T, TData>(
+                input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism);
+        }
+
+        if (update)
+        {
+            FoldIntoRunningStatistics(layout.ValuesPerChannel);
+        }
+
+        _saved.CommitBatch(output, shape, layout, communicator: null, globalCount: 0);
     }
 
     /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first).</summary>

@@ -4,7 +4,7 @@ using System.Numerics;
 namespace BatchNorm;
 
 // How a training forward uses and updates the running statistics: the running-variance estimator of the framework
-// conventions, and frozen statistics.
+// conventions, frozen statistics, and batches too small for statistics.
 public abstract partial class BatchNormBase<T>
 {
     private bool _frozenStatistics;
@@ -57,6 +57,48 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
+    /// <summary>What a forward does when a channel has fewer than two values under batch statistics (default: throw, as PyTorch).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="BatchNorm.SmallBatchPolicy"/>.</exception>
+    /// <remarks>Consulted by a forward that would use batch statistics: training, or evaluation without running statistics.</remarks>
+    public SmallBatchPolicy SmallBatchPolicy
+    {
+        get;
+        set
+        {
+            if (value is not (SmallBatchPolicy.Throw or SmallBatchPolicy.UseRunningStatistics or SmallBatchPolicy.SkipUpdate))
+            {
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected Throw, UseRunningStatistics or SkipUpdate.");
+            }
+
+            field = value;
+        }
+    }
+
+    /// <summary>
+    /// How a forward with batch statistics over <paramref name="count"/> values per channel goes on under
+    /// <see cref="SmallBatchPolicy"/>; throws (naming <paramref name="paramName"/>) where the policy has no way.
+    /// </summary>
+    private SmallBatch SmallBatchWay(long count, string paramName)
+    {
+        if (count >= 2)
+        {
+            return SmallBatch.Normal;
+        }
+
+        if (SmallBatchPolicy == SmallBatchPolicy.UseRunningStatistics && TrackRunningStatistics)
+        {
+            return SmallBatch.RunningStatistics;
+        }
+
+        if (SmallBatchPolicy == SmallBatchPolicy.SkipUpdate && count == 1)
+        {
+            return SmallBatch.NoUpdate;
+        }
+
+        ThrowHelper.ThrowTooFewValues(paramName, count);
+        return default;
+    }
+
     /// <summary>Whether the next Forward normalizes with the batch's statistics: in training (unless frozen), or when no running statistics are kept.</summary>
     private bool UsesBatchStatistics => (IsTraining && !_frozenStatistics) || !TrackRunningStatistics;
 
@@ -64,5 +106,18 @@ public abstract partial class BatchNormBase<T>
     {
         ArgumentNullException.ThrowIfNull(convention);
         return convention;
+    }
+
+    /// <summary>The ways <see cref="SmallBatchWay"/> chooses.</summary>
+    private enum SmallBatch
+    {
+        /// <summary>Two or more values: batch statistics, folded into the running ones when training with them.</summary>
+        Normal,
+
+        /// <summary>The running statistics for this call, as in evaluation.</summary>
+        RunningStatistics,
+
+        /// <summary>Batch statistics, not folded in.</summary>
+        NoUpdate,
     }
 }

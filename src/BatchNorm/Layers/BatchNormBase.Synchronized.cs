@@ -92,12 +92,17 @@ public abstract partial class BatchNormBase<T>
 
         ICollectiveCommunicator communicator = _communicator!;
         long globalCount = _synchronized.GatherStatistics(communicator, rejection, layout.ValuesPerChannel, _saved.NextMean, _variance);
-        if (globalCount < 2)
+        SmallBatch way = SmallBatchWay(globalCount, nameof(input)); // the same on every replica: the count is global
+        if (way == SmallBatch.RunningStatistics)
         {
-            ThrowHelper.ThrowTooFewValues(nameof(input), globalCount);
+            _saved.TakeInput(input, layout);
+            BatchNormKernels.ForwardInference<T, TData>(
+                input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
+            _saved.CommitRunning(output, shape, layout);
+            return;
         }
 
-        bool update = TrackRunningStatistics;
+        bool update = TrackRunningStatistics && way == SmallBatch.Normal;
         if (update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
         {
             ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
