@@ -112,7 +112,11 @@ public abstract partial class BatchNormBase<T>
             _nonFiniteBatchCount++;
         }
 
-        if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
+        if ((finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate) && Recalibration is { } population)
+        {
+            population.Add(count, _saved.NextMean, _variance); // PreciseBatchNorm gathers instead of updating
+        }
+        else if (finite || _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Propagate)
         {
             // Saturates rather than wrapping negative; 1 / long.MaxValue is 0 for all purposes anyway.
             _numBatchesTracked += _numBatchesTracked < long.MaxValue ? 1 : 0;

@@ -99,6 +99,21 @@ public abstract partial class BatchNormBase<T>
         return default;
     }
 
+    /// <summary>While <see cref="PreciseBatchNorm.Recalibrate{T}"/> runs: where training forwards gather their batch statistics instead of updating the running ones.</summary>
+    internal PopulationStatistics? Recalibration { get; set; }
+
+    /// <summary>Writes what <see cref="Recalibration"/> gathered into the running statistics.</summary>
+    internal void WritePopulationStatistics(PreciseStatistics statistics)
+    {
+        bool biased = RunningVarianceEstimator == RunningVarianceEstimator.Biased;
+        for (int c = 0; c < NumFeatures; c++)
+        {
+            (double mean, double variance) = Recalibration!.Result(c, statistics, biased);
+            _runningMean[c] = T.CreateTruncating(mean);
+            _runningVariance[c] = T.CreateTruncating(variance);
+        }
+    }
+
     /// <summary>Whether the next Forward normalizes with the batch's statistics: in training (unless frozen), or when no running statistics are kept.</summary>
     private bool UsesBatchStatistics => (IsTraining && !_frozenStatistics) || !TrackRunningStatistics;
 
