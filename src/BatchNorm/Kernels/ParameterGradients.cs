@@ -16,4 +16,12 @@ internal static class ParameterGradients
     public static T Bias<T>(T gradient, double sumDy)
         where T : IBinaryFloatingPointIeee754<T> =>
         T.CreateTruncating(double.CreateTruncating(gradient) + sumDy);
+
+    /// <summary>
+    /// The weight gradient after a renormalized forward (<see cref="BatchRenormalization"/>), <c>y = γ(r·x̂ + d) + β</c>
+    /// with <c>r</c>, <c>d</c> constants: <c>WeightGradient += r·Σdy·x̂ + d·Σdy</c>.
+    /// </summary>
+    public static T RenormalizedWeight<T>(T gradient, double sumDyCentered, double inverseStd, double r, double d, double sumDy)
+        where T : IBinaryFloatingPointIeee754<T> =>
+        T.CreateTruncating(double.CreateTruncating(gradient) + (r * sumDyCentered * inverseStd) + (d * sumDy));
 }

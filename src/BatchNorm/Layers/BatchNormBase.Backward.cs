@@ -77,7 +77,11 @@ public abstract partial class BatchNormBase<T>
 
         BatchNormLayout layout = CheckSavedShape(shape);
         ThrowIfInputChanged(input, layout, gradOutput, gradInput);
-        if (_saved.BatchStatistics)
+        if (_saved.Renormalized)
+        {
+            BackwardRenormalized(input, layout, gradOutput, gradInput);
+        }
+        else if (_saved.BatchStatistics)
         {
             BatchNormKernels.BackwardTraining<T, TData>(
                 input, gradOutput, gradInput, layout, _weight, _saved.Mean, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
@@ -134,6 +138,11 @@ public abstract partial class BatchNormBase<T>
         if (_saved.Communicator is not null)
         {
             ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a synchronized forward; call Backward with the input.");
+        }
+
+        if (_saved.Renormalized)
+        {
+            ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a renormalized forward (BatchRenormalization); call Backward with the input.");
         }
 
         BatchNormLayout layout = CheckSavedShape(shape);

@@ -41,6 +41,11 @@ public abstract partial class BatchNormBase<T>
     {
         if (SynchronizesForward)
         {
+            if (_renormalization is not null)
+            {
+                ThrowHelper.ThrowNotSupported("Batch renormalization is not supported on a synchronized layer; set Renormalization to null or Communicator to null.");
+            }
+
             ForwardSynchronized(input, shape, output, memoryFormat);
             return;
         }
@@ -60,6 +65,12 @@ public abstract partial class BatchNormBase<T>
         }
 
         bool update = IsTraining && TrackRunningStatistics && way == SmallBatch.Normal;
+        if (update && _renormalization is not null)
+        {
+            ForwardRenormalized(input, shape, layout, output);
+            return;
+        }
+
         bool rejectNonFinite = update && _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw;
         if (rejectNonFinite || way == SmallBatch.NoUpdate)
         {

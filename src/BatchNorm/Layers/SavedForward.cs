@@ -32,6 +32,8 @@ internal sealed class SavedForward<T>
     private double[] _inverseStd;
     private double[] _nextMean;
     private double[] _nextInverseStd;
+    private double[] _renormalization;
+    private double[] _nextRenormalization;
     private T[] _inputFingerprint;
     private T[] _outputFingerprint;
     private T[] _nextInputFingerprint;
@@ -49,10 +51,21 @@ internal sealed class SavedForward<T>
         _inverseStd = new double[channels];
         _nextMean = new double[channels];
         _nextInverseStd = new double[channels];
+        _renormalization = new double[2 * channels];
+        _nextRenormalization = new double[2 * channels];
         int fingerprint = channels * ForwardFingerprint.PerChannel;
         (_inputFingerprint, _outputFingerprint) = (new T[fingerprint], new T[fingerprint]);
         (_nextInputFingerprint, _nextOutputFingerprint) = (new T[fingerprint], new T[fingerprint]);
     }
+
+    /// <summary>Where a renormalized forward puts its per-channel <c>r</c> (first <c>C</c> values) and <c>d</c> (next <c>C</c>) before it commits.</summary>
+    public double[] NextRenormalization => _nextRenormalization;
+
+    /// <summary>The saved forward's <c>r</c> and <c>d</c> when it was renormalized (<see cref="Renormalized"/>).</summary>
+    public double[] Renormalization => _renormalization;
+
+    /// <summary>Whether the saved forward was renormalized (<see cref="BatchRenormalization"/>).</summary>
+    public bool Renormalized { get; private set; }
 
     /// <summary>Where a forward computes its batch means before it commits.</summary>
     public double[] NextMean => _nextMean;
@@ -94,7 +107,17 @@ internal sealed class SavedForward<T>
         (_mean, _nextMean) = (_nextMean, _mean);
         (_inverseStd, _nextInverseStd) = (_nextInverseStd, _inverseStd);
         (Communicator, GlobalCount) = (communicator, globalCount);
+        Renormalized = false;
         Commit(output, shape, layout, batchStatistics: true);
+    }
+
+    /// <summary>Commits a renormalized forward: its batch statistics and its <see cref="NextRenormalization"/>.</summary>
+    public void CommitRenormalized<TData>(ReadOnlySpan<TData> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
+        where TData : unmanaged
+    {
+        CommitBatch(output, shape, layout, communicator: null, globalCount: 0);
+        (_renormalization, _nextRenormalization) = (_nextRenormalization, _renormalization);
+        Renormalized = true;
     }
 
     /// <summary>Commits a forward that normalized with the running statistics, as they are now.</summary>
@@ -104,6 +127,7 @@ internal sealed class SavedForward<T>
         _runningMean.CopyTo(_savedRunningMean, 0);
         _runningVariance.CopyTo(_savedRunningVariance, 0);
         (Communicator, GlobalCount) = (null, 0);
+        Renormalized = false;
         Commit(output, shape, layout, batchStatistics: false);
     }
 

@@ -1,0 +1,110 @@
+using System;
+using System.Numerics;
+using BatchNorm.Kernels;
+
+namespace BatchNorm;
+
+// Batch renormalization: the training forward's batch statistics corrected toward the running ones by r and d, which
+// the backward takes as constants.
+public abstract partial class BatchNormBase<T>
+{
+    private BatchRenormalization? _renormalization;
+    private double[] _renormalizedScale = [];
+    private T[] _renormalizedShift = [];
+    private T[] _renormalizedWeight = [];
+    private double[] _sumDy = [];
+    private double[] _sumDyCentered = [];
+
+    /// <summary>
+    /// Batch renormalization (<see cref="BatchRenormalization"/>), or <see langword="null"/> (the default) for plain batch
+    /// norm. Applies to training forwards that use batch statistics and update the running ones.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set on a layer without running statistics: renormalization corrects toward them.</exception>
+    /// <remarks>
+    /// The forward effectively computes <c>y = ((x − μ_B) / σ_B · r + d) · γ + β</c>; the backward differentiates it with
+    /// <c>r</c> and <c>d</c> held constant: <c>dx</c> is the plain backward's with weight <c>γ·r</c>,
+    /// <c>WeightGradient += r·Σdy·x̂ + d·Σdy</c> and <c>BiasGradient += Σdy</c>. A synchronized layer throws
+    /// <see cref="NotSupportedException"/> on a renormalized forward, and <c>BackwardFromOutput</c> after one.
+    /// </remarks>
+    public BatchRenormalization? Renormalization
+    {
+        get => _renormalization;
+        set
+        {
+            if (value is not null && !TrackRunningStatistics)
+            {
+                ThrowHelper.ThrowInvalidOperation("Renormalization corrects the batch statistics toward the running ones, but this layer was created with trackRunningStatistics: false.");
+            }
+
+            _renormalization = value;
+        }
+    }
+
+    /// <summary>The renormalized training forward: batch statistics, r and d per channel, the corrected normalize, the update.</summary>
+    private void ForwardRenormalized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, BatchNormLayout layout, Span<TData> output)
+        where TData : unmanaged
+    {
+        int channels = NumFeatures;
+        BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
+        if (_nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
+        {
+            ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
+        }
+
+        Ensure(ref _renormalizedScale, channels);
+        Ensure(ref _renormalizedShift, channels);
+        double[] corrections = _saved.NextRenormalization;
+        for (int c = 0; c < channels; c++)
+        {
+            (double r, double d) = _renormalization!.Corrections(
+                _saved.NextMean[c], _variance[c], double.CreateTruncating(_runningMean[c]), double.CreateTruncating(_runningVariance[c]), Epsilon);
+            (corrections[c], corrections[channels + c]) = (r, d);
+            _saved.NextInverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
+            _renormalizedScale[c] = r * _saved.NextInverseStd[c];
+            _renormalizedShift[c] = T.CreateTruncating((Affine ? double.CreateTruncating(_weight[c]) * d : d) + (Affine ? double.CreateTruncating(_bias[c]) : 0));
+        }
+
+        BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _renormalizedShift, _saved.NextMean, _renormalizedScale, _maxDegreeOfParallelism);
+        FoldIntoRunningStatistics(layout.ValuesPerChannel);
+        _saved.CommitRenormalized(output, shape, layout);
+    }
+
+    /// <summary>The backward of a renormalized forward: the sums, the input gradient with weight γ·r, the parameter gradients.</summary>
+    private void BackwardRenormalized<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
+        where TData : unmanaged
+    {
+        int channels = NumFeatures;
+        Ensure(ref _sumDy, channels);
+        Ensure(ref _sumDyCentered, channels);
+        Ensure(ref _renormalizedWeight, channels);
+        Array.Clear(_sumDy);
+        Array.Clear(_sumDyCentered);
+        BatchNormKernels.BackwardReduce<T, TData>(input, gradOutput, layout, _saved.Mean, _sumDy, _sumDyCentered, _maxDegreeOfParallelism);
+        double[] corrections = _saved.Renormalization;
+        for (int c = 0; c < channels; c++)
+        {
+            _renormalizedWeight[c] = T.CreateTruncating((Affine ? double.CreateTruncating(_weight[c]) : 1) * corrections[c]);
+        }
+
+        if (!gradInput.IsEmpty && layout.Length > 0)
+        {
+            BatchNormKernels.BackwardElementwise<T, TData>(
+                input, gradOutput, gradInput, layout, _renormalizedWeight, _saved.Mean, _saved.InverseStd, _sumDy, _sumDyCentered, layout.ValuesPerChannel, _maxDegreeOfParallelism);
+        }
+
+        for (int c = 0; c < _weightGradient.Length; c++)
+        {
+            _weightGradient[c] = ParameterGradients.RenormalizedWeight(
+                _weightGradient[c], _sumDyCentered[c], _saved.InverseStd[c], corrections[c], corrections[channels + c], _sumDy[c]);
+            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _sumDy[c]);
+        }
+    }
+
+    private static void Ensure<TValue>(ref TValue[] buffer, int length)
+    {
+        if (buffer.Length != length)
+        {
+            buffer = new TValue[length];
+        }
+    }
+}
