@@ -81,6 +81,10 @@ public abstract partial class BatchNormBase<T>
         {
             BackwardRenormalized(input, layout, gradOutput, gradInput);
         }
+        else if (_saved.GhostBatches > 0)
+        {
+            BackwardGhostBatches(input, layout, gradOutput, gradInput);
+        }
         else if (_saved.BatchStatistics)
         {
             BatchNormKernels.BackwardTraining<T, TData>(
@@ -140,9 +144,9 @@ public abstract partial class BatchNormBase<T>
             ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a synchronized forward; call Backward with the input.");
         }
 
-        if (_saved.Renormalized)
+        if (_saved.Renormalized || _saved.GhostBatches > 0)
         {
-            ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a renormalized forward (BatchRenormalization); call Backward with the input.");
+            ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a renormalized or ghost-batch forward; call Backward with the input.");
         }
 
         BatchNormLayout layout = CheckSavedShape(shape);

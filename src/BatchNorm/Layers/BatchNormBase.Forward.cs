@@ -41,9 +41,10 @@ public abstract partial class BatchNormBase<T>
     {
         if (SynchronizesForward)
         {
-            if (_renormalization is not null)
+            if (_renormalization is not null || _virtualBatchSize is not null)
             {
-                ThrowHelper.ThrowNotSupported("Batch renormalization is not supported on a synchronized layer; set Renormalization to null or Communicator to null.");
+                ThrowHelper.ThrowNotSupported(
+                    "Batch renormalization and ghost batches (VirtualBatchSize) are not supported on a synchronized layer; set them, or Communicator, to null.");
             }
 
             ForwardSynchronized(input, shape, output, memoryFormat);
@@ -65,9 +66,22 @@ public abstract partial class BatchNormBase<T>
         }
 
         bool update = IsTraining && TrackRunningStatistics && way == SmallBatch.Normal;
-        if (update && _renormalization is not null)
+        if (update && (_renormalization is not null || _virtualBatchSize is not null))
         {
-            ForwardRenormalized(input, shape, layout, output);
+            if (_renormalization is not null && _virtualBatchSize is not null)
+            {
+                ThrowHelper.ThrowNotSupported("Batch renormalization and ghost batches (VirtualBatchSize) together are not supported; set one of them to null.");
+            }
+
+            if (_renormalization is not null)
+            {
+                ForwardRenormalized(input, shape, layout, output);
+            }
+            else
+            {
+                ForwardGhostBatches(input, shape, layout, output);
+            }
+
             return;
         }
 

@@ -34,6 +34,8 @@ internal sealed class SavedForward<T>
     private double[] _nextInverseStd;
     private double[] _renormalization;
     private double[] _nextRenormalization;
+    private double[] _ghostStatistics = [];
+    private double[] _nextGhostStatistics = [];
     private T[] _inputFingerprint;
     private T[] _outputFingerprint;
     private T[] _nextInputFingerprint;
@@ -66,6 +68,24 @@ internal sealed class SavedForward<T>
 
     /// <summary>Whether the saved forward was renormalized (<see cref="BatchRenormalization"/>).</summary>
     public bool Renormalized { get; private set; }
+
+    /// <summary>The ghost batches the saved forward normalized separately (<see cref="BatchNormBase{T}.VirtualBatchSize"/>), or 0.</summary>
+    public int GhostBatches { get; private set; }
+
+    /// <summary>The saved forward's per-ghost statistics: ghost g's means at <c>2gC</c>, its inverse standard deviations at <c>(2g + 1)C</c>.</summary>
+    public double[] GhostStatistics => _ghostStatistics;
+
+    /// <summary>Where a forward of <paramref name="ghosts"/> ghost batches puts their statistics (laid out as <see cref="GhostStatistics"/>) before it commits.</summary>
+    public double[] NextGhostStatistics(int ghosts)
+    {
+        int length = 2 * ghosts * _mean.Length;
+        if (_nextGhostStatistics.Length != length)
+        {
+            _nextGhostStatistics = new double[length];
+        }
+
+        return _nextGhostStatistics;
+    }
 
     /// <summary>Where a forward computes its batch means before it commits.</summary>
     public double[] NextMean => _nextMean;
@@ -107,7 +127,7 @@ internal sealed class SavedForward<T>
         (_mean, _nextMean) = (_nextMean, _mean);
         (_inverseStd, _nextInverseStd) = (_nextInverseStd, _inverseStd);
         (Communicator, GlobalCount) = (communicator, globalCount);
-        Renormalized = false;
+        (Renormalized, GhostBatches) = (false, 0);
         Commit(output, shape, layout, batchStatistics: true);
     }
 
@@ -120,6 +140,15 @@ internal sealed class SavedForward<T>
         Renormalized = true;
     }
 
+    /// <summary>Commits a forward that normalized <paramref name="ghosts"/> ghost batches with the statistics of each in <see cref="NextGhostStatistics"/>.</summary>
+    public void CommitGhostBatches<TData>(ReadOnlySpan<TData> output, ReadOnlySpan<int> shape, BatchNormLayout layout, int ghosts)
+        where TData : unmanaged
+    {
+        CommitBatch(output, shape, layout, communicator: null, globalCount: 0);
+        (_ghostStatistics, _nextGhostStatistics) = (_nextGhostStatistics, _ghostStatistics);
+        GhostBatches = ghosts;
+    }
+
     /// <summary>Commits a forward that normalized with the running statistics, as they are now.</summary>
     public void CommitRunning<TData>(ReadOnlySpan<TData> output, ReadOnlySpan<int> shape, BatchNormLayout layout)
         where TData : unmanaged
@@ -127,7 +156,7 @@ internal sealed class SavedForward<T>
         _runningMean.CopyTo(_savedRunningMean, 0);
         _runningVariance.CopyTo(_savedRunningVariance, 0);
         (Communicator, GlobalCount) = (null, 0);
-        Renormalized = false;
+        (Renormalized, GhostBatches) = (false, 0);
         Commit(output, shape, layout, batchStatistics: false);
     }
 
