@@ -28,6 +28,16 @@ internal static class Guard
         }
     }
 
+    /// <summary>Throws unless <paramref name="value"/> is a named value of its enum.</summary>
+    public static void Defined<TEnum>(TEnum value, [CallerArgumentExpression(nameof(value))] string name = "")
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(name, value, $"Expected {string.Join(", ", Enum.GetNames<TEnum>())}.");
+        }
+    }
+
     /// <summary>Throws unless <paramref name="span"/> has <paramref name="expected"/> elements.</summary>
     public static void Length<T>(ReadOnlySpan<T> span, long expected, [CallerArgumentExpression(nameof(span))] string name = "")
     {

@@ -9,7 +9,7 @@ namespace BatchNorm.Kernels;
 /// <see cref="Half"/> or <see cref="BFloat16"/>) and a layer's type <c>T</c> (<see cref="float"/> or <see cref="double"/>):
 /// widening is exact (every 16-bit value is a float), and narrowing rounds once, to nearest with ties to even, from
 /// <c>T</c> straight to <c>TData</c>. From <see cref="float"/> they take a vector at a time
-/// (<see cref="HalfConversions"/>, <see cref="BFloat16Conversions"/>);
+/// (<see cref="SixteenBitConversions{TData, TFormat}"/>);
 /// to and from <see cref="double"/> an element at a time.
 /// </summary>
 internal static unsafe class ElementConversions
@@ -38,11 +38,11 @@ internal static unsafe class ElementConversions
     {
         if (typeof(T) == typeof(float) && typeof(TData) == typeof(Half))
         {
-            HalfConversions.Widen((Half*)source, (float*)destination, count);
+            SixteenBitConversions<Half, HalfBits>.Widen((Half*)source, (float*)destination, count);
         }
         else if (typeof(T) == typeof(float) && typeof(TData) == typeof(BFloat16))
         {
-            BFloat16Conversions.Widen((BFloat16*)source, (float*)destination, count);
+            SixteenBitConversions<BFloat16, BFloat16Bits>.Widen((BFloat16*)source, (float*)destination, count);
         }
         else
         {
@@ -61,11 +61,11 @@ internal static unsafe class ElementConversions
     {
         if (typeof(T) == typeof(float) && typeof(TData) == typeof(Half))
         {
-            HalfConversions.Narrow((float*)source, (Half*)destination, count);
+            SixteenBitConversions<Half, HalfBits>.Narrow((float*)source, (Half*)destination, count);
         }
         else if (typeof(T) == typeof(float) && typeof(TData) == typeof(BFloat16))
         {
-            BFloat16Conversions.Narrow((float*)source, (BFloat16*)destination, count);
+            SixteenBitConversions<BFloat16, BFloat16Bits>.Narrow((float*)source, (BFloat16*)destination, count);
         }
         else
         {

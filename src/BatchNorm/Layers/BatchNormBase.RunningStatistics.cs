@@ -26,11 +26,7 @@ public abstract partial class BatchNormBase<T>
         get;
         set
         {
-            if (value is not (RunningVarianceEstimator.Unbiased or RunningVarianceEstimator.Biased))
-            {
-                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected Unbiased or Biased.");
-            }
-
+            Guard.Defined(value);
             field = value;
         }
     }
@@ -65,11 +61,7 @@ public abstract partial class BatchNormBase<T>
         get;
         set
         {
-            if (value is not (SmallBatchPolicy.Throw or SmallBatchPolicy.UseRunningStatistics or SmallBatchPolicy.SkipUpdate))
-            {
-                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected Throw, UseRunningStatistics or SkipUpdate.");
-            }
-
+            Guard.Defined(value);
             field = value;
         }
     }

@@ -289,11 +289,7 @@ public abstract partial class BatchNormBase<T>
         get => _nonFiniteStatisticsPolicy;
         set
         {
-            if (!Enum.IsDefined(value))
-            {
-                ThrowHelper.ThrowArgumentOutOfRange(nameof(value), value, "Expected Propagate, SkipUpdate or Throw.");
-            }
-
+            Guard.Defined(value);
             _nonFiniteStatisticsPolicy = value;
         }
     }

@@ -96,10 +96,7 @@ public static class PreciseBatchNorm
             ThrowHelper.ThrowArgumentOutOfRange(nameof(batches), batches, "Expected one or more batches.");
         }
 
-        if (statistics is not (PreciseStatistics.Pooled or PreciseStatistics.BatchAverage))
-        {
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(statistics), statistics, "Expected Pooled or BatchAverage.");
-        }
+        Guard.Defined(statistics);
 
         var seen = new HashSet<BatchNormBase<T>>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < layers.Count; i++)

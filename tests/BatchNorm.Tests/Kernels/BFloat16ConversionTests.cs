@@ -10,7 +10,7 @@ namespace BatchNorm.Tests.Kernels;
 /// <see cref="BFloat16"/> over all 65,536 bit patterns: widening is exact, and rounding a float (each pattern, the ties
 /// just above it, and the floats on either side of each tie) agrees with a scalar reference that picks the nearer
 /// neighbour in <see cref="double"/>, ties to even; NaN stays NaN, with its sign; ±0, subnormals and ±∞ included. The
-/// span conversions (<see cref="BFloat16Conversions"/>) give the scalar bits on every vector width.
+/// span conversions (<see cref="SixteenBitConversions{TData, TFormat}"/> with <see cref="BFloat16Bits"/>) give the scalar bits on every vector width.
 /// </summary>
 public sealed class BFloat16ConversionTests
 {
@@ -118,10 +118,10 @@ public sealed class BFloat16ConversionTests
         }
 
         var wide = new float[patterns.Length];
-        BFloat16Conversions.Widen(patterns, wide);
+        SixteenBitConversions<BFloat16, BFloat16Bits>.Widen(patterns, wide);
         float[] values = floats.ToArray();
         var narrow = new BFloat16[values.Length];
-        BFloat16Conversions.Narrow(values, narrow);
+        SixteenBitConversions<BFloat16, BFloat16Bits>.Narrow(values, narrow);
         for (int i = 0; i < patterns.Length; i++)
         {
             Assert.Equal(BitConverter.SingleToUInt32Bits((float)patterns[i]), BitConverter.SingleToUInt32Bits(wide[i]));
@@ -137,8 +137,8 @@ public sealed class BFloat16ConversionTests
         {
             var shortWide = new float[length];
             var shortNarrow = new BFloat16[length];
-            BFloat16Conversions.Widen(patterns.AsSpan(0x3F81, length), shortWide);
-            BFloat16Conversions.Narrow(values.AsSpan(12345, length), shortNarrow);
+            SixteenBitConversions<BFloat16, BFloat16Bits>.Widen(patterns.AsSpan(0x3F81, length), shortWide);
+            SixteenBitConversions<BFloat16, BFloat16Bits>.Narrow(values.AsSpan(12345, length), shortNarrow);
             Expect.BitwiseEqual<float>(wide.AsSpan(0x3F81, length), shortWide, $"widened, length {length}");
             Assert.Equal(narrow.AsSpan(12345, length).ToArray(), shortNarrow);
         }
@@ -147,9 +147,9 @@ public sealed class BFloat16ConversionTests
     [Fact]
     public void SpanConversions_LengthsDiffer_ThrowNamingTheDestination()
     {
-        var ex = Assert.Throws<ArgumentException>(() => BFloat16Conversions.Widen(new BFloat16[3], new float[4]));
+        var ex = Assert.Throws<ArgumentException>(() => SixteenBitConversions<BFloat16, BFloat16Bits>.Widen(new BFloat16[3], new float[4]));
         Assert.Equal("destination", ex.ParamName);
-        ex = Assert.Throws<ArgumentException>(() => BFloat16Conversions.Narrow(new float[3], new BFloat16[2]));
+        ex = Assert.Throws<ArgumentException>(() => SixteenBitConversions<BFloat16, BFloat16Bits>.Narrow(new float[3], new BFloat16[2]));
         Assert.Equal("destination", ex.ParamName);
     }
 

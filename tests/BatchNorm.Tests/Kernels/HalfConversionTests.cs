@@ -6,7 +6,7 @@ using Xunit;
 namespace BatchNorm.Tests.Kernels;
 
 /// <summary>
-/// <see cref="HalfConversions"/> against .NET's scalar <see cref="Half"/> conversions: widening over all 65,536 bit
+/// <see cref="SixteenBitConversions{TData, TFormat}"/> with <see cref="HalfBits"/> against .NET's scalar <see cref="Half"/> conversions: widening over all 65,536 bit
 /// patterns; narrowing over every half value, the ties halfway to its neighbour and the floats on either side of each tie,
 /// subnormals, ±0, overflow, ±∞ and NaN patterns; at every tail length from an odd start.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class HalfConversionTests
     {
         Half[] patterns = AllPatterns();
         var wide = new float[patterns.Length];
-        HalfConversions.Widen(patterns, wide);
+        SixteenBitConversions<Half, HalfBits>.Widen(patterns, wide);
         for (int p = 0; p < patterns.Length; p++)
         {
             uint expected = BitConverter.SingleToUInt32Bits((float)patterns[p]);
@@ -30,7 +30,7 @@ public sealed class HalfConversionTests
     {
         float[] values = ValuesAndTies();
         var narrow = new Half[values.Length];
-        HalfConversions.Narrow(values, narrow);
+        SixteenBitConversions<Half, HalfBits>.Narrow(values, narrow);
         for (int i = 0; i < values.Length; i++)
         {
             ushort expected = BitConverter.HalfToUInt16Bits((Half)values[i]), actual = BitConverter.HalfToUInt16Bits(narrow[i]);
@@ -47,8 +47,8 @@ public sealed class HalfConversionTests
         {
             var wide = new float[length];
             var narrow = new Half[length];
-            HalfConversions.Widen(patterns.AsSpan(0x3C01, length), wide);
-            HalfConversions.Narrow(values.AsSpan(12345, length), narrow);
+            SixteenBitConversions<Half, HalfBits>.Widen(patterns.AsSpan(0x3C01, length), wide);
+            SixteenBitConversions<Half, HalfBits>.Narrow(values.AsSpan(12345, length), narrow);
             for (int i = 0; i < length; i++)
             {
                 Assert.Equal(BitConverter.SingleToUInt32Bits((float)patterns[0x3C01 + i]), BitConverter.SingleToUInt32Bits(wide[i]));
@@ -60,8 +60,8 @@ public sealed class HalfConversionTests
     [Fact]
     public void LengthsDiffer_ThrowNamingTheDestination()
     {
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => HalfConversions.Widen(new Half[3], new float[4])).ParamName);
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => HalfConversions.Narrow(new float[3], new Half[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SixteenBitConversions<Half, HalfBits>.Widen(new Half[3], new float[4])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SixteenBitConversions<Half, HalfBits>.Narrow(new float[3], new Half[2])).ParamName);
     }
 
     private static Half[] AllPatterns()

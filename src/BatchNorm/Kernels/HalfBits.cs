@@ -5,13 +5,12 @@ using System.Runtime.CompilerServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// <see cref="Half"/> spans to and from <see cref="float"/>, a vector at a time, the same bits as .NET's scalar
-/// conversions (widening exact, a NaN made quiet with its payload; narrowing to nearest, ties to even, a NaN quiet with
-/// the top of its payload) on every vector width. <c>TensorPrimitives.ConvertToSingle</c> and <c>ConvertToHalf</c> took
-/// 2.5 ns an element here (System.Numerics.Tensors 10.0.15, one thread of the reference machine): element by element, 25
-/// times the time of the passes they would serve.
+/// <see cref="Half"/>'s conversions lane by lane, the same bits as .NET's scalar ones: widening exact (a NaN made quiet
+/// with its payload), narrowing to nearest with ties to even (a NaN quiet with the top of its payload).
+/// <c>TensorPrimitives.ConvertToSingle</c> and <c>ConvertToHalf</c> took 2.5 ns an element here (System.Numerics.Tensors
+/// 10.0.15, one thread of the reference machine): element by element, 25 times the time of the passes they would serve.
 /// </summary>
-internal static unsafe class HalfConversions
+internal readonly struct HalfBits : ISixteenBitFormat<Half>
 {
     private const uint SignMask = 0x8000_0000;
     private const uint HalfExponentMask = 0x7C00;
@@ -25,74 +24,9 @@ internal static unsafe class HalfConversions
     private const uint FloatMinHalfNormal = (127 - 14) << 23;
     private const uint DenormalMagic = ((127 - 15) + (23 - 10) + 1) << 23;
 
-    /// <summary>destination[i] = (float)source[i], exactly.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Widen(ReadOnlySpan<Half> source, Span<float> destination)
-    {
-        Guard.Length<float>(destination, source.Length);
-        fixed (Half* s = source)
-        fixed (float* d = destination)
-        {
-            Widen(s, d, source.Length);
-        }
-    }
+    public static float ToSingle(Half value) => (float)value;
 
-    /// <summary>destination[i] = (Half)source[i]: to nearest, ties to even.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Narrow(ReadOnlySpan<float> source, Span<Half> destination)
-    {
-        Guard.Length<Half>(destination, source.Length);
-        fixed (float* s = source)
-        fixed (Half* d = destination)
-        {
-            Narrow(s, d, source.Length);
-        }
-    }
-
-    /// <inheritdoc cref="Widen(ReadOnlySpan{Half}, Span{float})"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Widen(Half* source, float* destination, int count)
-    {
-        ushort* bits = (ushort*)source;
-        uint* wide = (uint*)destination;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= count - Vector<ushort>.Count; i += Vector<ushort>.Count)
-            {
-                Vector.Widen(Vector.Load(bits + i), out Vector<uint> low, out Vector<uint> high);
-                Vector.Store(Widen(low), wide + i);
-                Vector.Store(Widen(high), wide + i + Vector<uint>.Count);
-            }
-        }
-
-        for (; i < count; i++)
-        {
-            destination[i] = (float)source[i];
-        }
-    }
-
-    /// <inheritdoc cref="Narrow(ReadOnlySpan{float}, Span{Half})"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Narrow(float* source, Half* destination, int count)
-    {
-        uint* bits = (uint*)source;
-        ushort* narrow = (ushort*)destination;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= count - Vector<ushort>.Count; i += Vector<ushort>.Count)
-            {
-                Vector<uint> low = Narrow(Vector.Load(bits + i)), high = Narrow(Vector.Load(bits + i + Vector<uint>.Count));
-                Vector.Store(Vector.Narrow(low, high), narrow + i);
-            }
-        }
-
-        for (; i < count; i++)
-        {
-            destination[i] = (Half)source[i];
-        }
-    }
+    public static Half FromSingle(float value) => (Half)value;
 
     /// <summary>
     /// The float bits of each lane's half bits: the exponent and fraction moved to float's places and multiplied by
@@ -100,7 +34,7 @@ internal static unsafe class HalfConversions
     /// all-ones exponent, and a NaN its quiet bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<uint> Widen(Vector<uint> half)
+    public static Vector<uint> Widen(Vector<uint> half)
     {
         Vector<int> magnitude = Vector.AsVectorInt32(half & new Vector<uint>(0x7FFF));
         Vector<float> scaled = Vector.AsVectorSingle(magnitude << 13) * Vector.AsVectorSingle(new Vector<uint>(Rebias));
@@ -115,7 +49,7 @@ internal static unsafe class HalfConversions
     /// quiet with the top of its payload.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<uint> Narrow(Vector<uint> single)
+    public static Vector<uint> Narrow(Vector<uint> single)
     {
         // The magnitude's sign bit is clear, so signed compares order it as unsigned ones would (AVX2 has no unsigned compare).
         Vector<uint> magnitude = single & new Vector<uint>(~SignMask);
