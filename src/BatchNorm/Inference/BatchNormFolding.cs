@@ -210,19 +210,19 @@ public static class BatchNormFolding
         newBias.CopyTo(foldedBias);
     }
 
-    /// <summary><c>weight / sqrt(running_var + eps)</c> in <see cref="double"/> (weight 1 when not affine; 0 where running_var + eps is 0, as the layer).</summary>
+    /// <summary><c>weight / sqrt(running_var + eps)</c> in <see cref="double"/> (weight 1 without one; 0 where running_var + eps is 0, as the layer).</summary>
     private static double Scale<T>(BatchNormBase<T> layer, int channel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        double gamma = layer.Affine ? double.CreateTruncating(layer.Weight[channel]) : 1.0;
+        double gamma = layer.HasWeight ? double.CreateTruncating(layer.Weight[channel]) : 1.0;
         double sum = double.CreateTruncating(layer.RunningVariance[channel]) + layer.Epsilon;
         return sum == 0 ? 0 : gamma / Math.Sqrt(sum);
     }
 
-    /// <summary>The layer's bias in <see cref="double"/> (0 when not affine).</summary>
+    /// <summary>The layer's bias in <see cref="double"/> (0 without one).</summary>
     private static double Beta<T>(BatchNormBase<T> layer, int channel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        layer.Affine ? double.CreateTruncating(layer.Bias[channel]) : 0.0;
+        layer.HasBias ? double.CreateTruncating(layer.Bias[channel]) : 0.0;
 
     /// <summary>The layer exists, tracks running statistics and is in evaluation mode; else the exception says which and what to do.</summary>
     private static void RequireFoldable<T>(BatchNormBase<T> layer, string method)

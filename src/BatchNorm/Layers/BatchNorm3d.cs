@@ -31,8 +31,24 @@ public sealed class BatchNorm3d<T> : BatchNormBase<T>
     /// PyTorch: <c>torch.nn.BatchNorm3d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)</c>,
     /// with the same defaults. The hyperparameters are fixed for the layer's lifetime.
     /// </remarks>
+#pragma warning disable RS0027 // PyTorch's signature keeps its defaults; the other constructors take no optional parameters, so no call is ambiguous.
     public BatchNorm3d(int numFeatures, double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStatistics = true)
         : base(numFeatures, epsilon, momentum, affine, trackRunningStatistics, 5, 5, "of rank 5 (N, C, D, H, W)")
+    {
+    }
+#pragma warning restore RS0027
+
+    /// <summary>Creates the layer with a learnable weight, bias, both or neither (Keras's <c>scale</c> and <c>center</c>, Flax's <c>use_scale</c> and <c>use_bias</c>).</summary>
+    /// <param name="numFeatures">The number of channels <c>C</c>.</param>
+    /// <param name="epsilon">The value added to the variance; zero or more.</param>
+    /// <param name="momentum">The weight of each batch in the running statistics, in [0, 1]; <see langword="null"/> for a cumulative moving average.</param>
+    /// <param name="hasWeight">Whether the layer has a learnable weight (otherwise 1).</param>
+    /// <param name="hasBias">Whether the layer has a learnable bias (otherwise 0).</param>
+    /// <param name="trackRunningStatistics">Whether the layer keeps running statistics for evaluation.</param>
+    /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="numFeatures"/> is not positive, <paramref name="epsilon"/> is negative or NaN, or <paramref name="momentum"/> is NaN or outside [0, 1].</exception>
+    /// <exception cref="System.NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    public BatchNorm3d(int numFeatures, double epsilon, double? momentum, bool hasWeight, bool hasBias, bool trackRunningStatistics)
+        : base(numFeatures, epsilon, momentum, new ParameterSwitches(hasWeight, hasBias, trackRunningStatistics), 5, 5, "of rank 5 (N, C, D, H, W)")
     {
     }
 

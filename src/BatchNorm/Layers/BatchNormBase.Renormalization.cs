@@ -61,7 +61,7 @@ public abstract partial class BatchNormBase<T>
             (corrections[c], corrections[channels + c]) = (r, d);
             _saved.NextInverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
             _renormalizedScale[c] = r * _saved.NextInverseStd[c];
-            _renormalizedShift[c] = T.CreateTruncating((Affine ? double.CreateTruncating(_weight[c]) * d : d) + (Affine ? double.CreateTruncating(_bias[c]) : 0));
+            _renormalizedShift[c] = T.CreateTruncating((d * WeightOf(c)) + (HasBias ? double.CreateTruncating(_bias[c]) : 0));
         }
 
         BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _renormalizedShift, _saved.NextMean, _renormalizedScale, _maxDegreeOfParallelism);
@@ -83,7 +83,7 @@ public abstract partial class BatchNormBase<T>
         double[] corrections = _saved.Renormalization;
         for (int c = 0; c < channels; c++)
         {
-            _renormalizedWeight[c] = T.CreateTruncating((Affine ? double.CreateTruncating(_weight[c]) : 1) * corrections[c]);
+            _renormalizedWeight[c] = T.CreateTruncating(WeightOf(c) * corrections[c]);
         }
 
         if (!gradInput.IsEmpty && layout.Length > 0)
@@ -99,6 +99,9 @@ public abstract partial class BatchNormBase<T>
             _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _sumDy[c]);
         }
     }
+
+    /// <summary>Channel c's weight, 1 without one.</summary>
+    private double WeightOf(int c) => HasWeight ? double.CreateTruncating(_weight[c]) : 1;
 
     private static void Ensure<TValue>(ref TValue[] buffer, int length)
     {

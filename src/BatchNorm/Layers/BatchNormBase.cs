@@ -66,6 +66,12 @@ public abstract partial class BatchNormBase<T>
 
     private protected BatchNormBase(
         int numFeatures, double epsilon, double? momentum, bool affine, bool trackRunningStatistics, int minRank, int maxRank, string expectedShape)
+        : this(numFeatures, epsilon, momentum, new ParameterSwitches(affine, affine, trackRunningStatistics), minRank, maxRank, expectedShape)
+    {
+    }
+
+    private protected BatchNormBase(
+        int numFeatures, double epsilon, double? momentum, ParameterSwitches switches, int minRank, int maxRank, string expectedShape)
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
         {
@@ -90,18 +96,16 @@ public abstract partial class BatchNormBase<T>
         NumFeatures = numFeatures;
         Epsilon = epsilon;
         Momentum = momentum;
-        Affine = affine;
-        TrackRunningStatistics = trackRunningStatistics;
+        (HasWeight, HasBias, TrackRunningStatistics) = switches;
         _minRank = minRank;
         _maxRank = maxRank;
         _expectedShape = expectedShape;
 
-        int parameters = affine ? numFeatures : 0;
-        _weight = new T[parameters];
-        _bias = new T[parameters];
-        _weightGradient = new T[parameters];
-        _biasGradient = new T[parameters];
-        int running = trackRunningStatistics ? numFeatures : 0;
+        _weight = new T[HasWeight ? numFeatures : 0];
+        _bias = new T[HasBias ? numFeatures : 0];
+        _weightGradient = new T[_weight.Length];
+        _biasGradient = new T[_bias.Length];
+        int running = TrackRunningStatistics ? numFeatures : 0;
         _runningMean = new T[running];
         _runningVariance = new T[running];
         _variance = new double[numFeatures];
@@ -129,12 +133,21 @@ public abstract partial class BatchNormBase<T>
     /// </remarks>
     public double? Momentum { get; }
 
-    /// <summary>Whether the layer has a learnable <see cref="Weight"/> and <see cref="Bias"/>.</summary>
+    /// <summary>Whether the layer has a learnable <see cref="Weight"/> and <see cref="Bias"/> (both).</summary>
     /// <remarks>
-    /// Fixed at construction (PyTorch: <c>affine</c>). When <see langword="false"/>, <see cref="Weight"/>,
-    /// <see cref="Bias"/> and their gradients are empty and the layer computes with weight 1 and bias 0.
+    /// Fixed at construction (PyTorch: <c>affine</c>): <see cref="HasWeight"/> and <see cref="HasBias"/>. When
+    /// <see langword="false"/> for a layer created with <c>affine: false</c>, <see cref="Weight"/>, <see cref="Bias"/>
+    /// and their gradients are empty and the layer computes with weight 1 and bias 0.
     /// </remarks>
-    public bool Affine { get; }
+    public bool Affine => HasWeight && HasBias;
+
+    /// <summary>Whether the layer has a learnable <see cref="Weight"/> (Keras: <c>scale</c>, Flax: <c>use_scale</c>); otherwise it is empty and counts as 1.</summary>
+    /// <remarks>Fixed at construction; a checkpoint of the layer holds <c>weight</c> exactly when this is <see langword="true"/>.</remarks>
+    public bool HasWeight { get; }
+
+    /// <summary>Whether the layer has a learnable <see cref="Bias"/> (Keras: <c>center</c>, Flax: <c>use_bias</c>); otherwise it is empty and counts as 0.</summary>
+    /// <remarks>Fixed at construction; a checkpoint of the layer holds <c>bias</c> exactly when this is <see langword="true"/>.</remarks>
+    public bool HasBias { get; }
 
     /// <summary>Whether the layer keeps running statistics (PyTorch: <c>track_running_stats</c>).</summary>
     /// <remarks>

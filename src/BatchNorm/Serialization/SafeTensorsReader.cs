@@ -229,17 +229,8 @@ public sealed partial class SafeTensorsReader
         T[]? runningMean = null;
         T[]? runningVariance = null;
         long? numBatchesTracked = null;
-        if (layer.Affine)
-        {
-            weight = ReadChannels<T>(prefix + BatchNormStateKeys.Weight, layer.NumFeatures);
-            bias = ReadChannels<T>(prefix + BatchNormStateKeys.Bias, layer.NumFeatures);
-        }
-        else
-        {
-            const string Reason = "is present, but the layer has no weight or bias (Affine is false).";
-            RejectPresent(prefix + BatchNormStateKeys.Weight, Reason);
-            RejectPresent(prefix + BatchNormStateKeys.Bias, Reason);
-        }
+        weight = ReadParameter<T>(layer.HasWeight, prefix + BatchNormStateKeys.Weight, layer.NumFeatures);
+        bias = ReadParameter<T>(layer.HasBias, prefix + BatchNormStateKeys.Bias, layer.NumFeatures);
 
         if (layer.TrackRunningStatistics)
         {
@@ -334,6 +325,19 @@ public sealed partial class SafeTensorsReader
         }
 
         return count;
+    }
+
+    /// <summary>A learnable parameter's values when the layer has it; otherwise null, after refusing a tensor of that name.</summary>
+    private T[]? ReadParameter<T>(bool present, string name, int channels)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (present)
+        {
+            return ReadChannels<T>(name, channels);
+        }
+
+        RejectPresent(name, "is present, but the layer has no such parameter (created with affine: false, or without it).");
+        return null;
     }
 
     private void RejectPresent(string name, string reason)

@@ -129,9 +129,7 @@ public sealed class SafeTensorsWriter
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(prefix);
-        string[] keys = layer.Affine
-            ? [BatchNormStateKeys.Weight, BatchNormStateKeys.Bias]
-            : [];
+        string[] keys = [.. layer.HasWeight ? [BatchNormStateKeys.Weight] : Array.Empty<string>(), .. layer.HasBias ? [BatchNormStateKeys.Bias] : Array.Empty<string>()];
         if (layer.TrackRunningStatistics)
         {
             keys = [.. keys, BatchNormStateKeys.RunningMean, BatchNormStateKeys.RunningVariance, BatchNormStateKeys.NumBatchesTracked];
@@ -143,9 +141,13 @@ public sealed class SafeTensorsWriter
         }
 
         long[] channels = [layer.NumFeatures];
-        if (layer.Affine)
+        if (layer.HasWeight)
         {
             Add<T>(prefix + BatchNormStateKeys.Weight, layer.Weight, channels);
+        }
+
+        if (layer.HasBias)
+        {
             Add<T>(prefix + BatchNormStateKeys.Bias, layer.Bias, channels);
         }
 
