@@ -229,6 +229,11 @@ public static class BatchNormFolding
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
+        if (layer.NumFeatures == 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("The lazy layer has no channel count yet (NumFeatures is 0): run a forward or load a checkpoint first.");
+        }
+
         if (!layer.TrackRunningStatistics)
         {
             ThrowHelper.ThrowInvalidOperation(

@@ -52,6 +52,26 @@ public sealed class BatchNorm3d<T> : BatchNormBase<T>
     {
     }
 
+    /// <summary>
+    /// Creates a lazy layer (PyTorch: <c>LazyBatchNorm3d</c>): <see cref="BatchNormBase{T}.NumFeatures"/> is 0, and the
+    /// parameters and running statistics empty, until the first successful forward takes the channel count from its shape
+    /// (or a checkpoint load from its tensors) and initializes them as the constructor would.
+    /// </summary>
+    /// <param name="epsilon">The value added to the variance; zero or more.</param>
+    /// <param name="momentum">The weight of each batch in the running statistics, in [0, 1]; <see langword="null"/> for a cumulative moving average.</param>
+    /// <param name="affine">Whether the layer has a learnable weight and bias.</param>
+    /// <param name="trackRunningStatistics">Whether the layer keeps running statistics for evaluation.</param>
+    /// <returns>The layer, in training mode.</returns>
+    /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="epsilon"/> is negative or NaN, or <paramref name="momentum"/> is NaN or outside [0, 1].</exception>
+    /// <exception cref="System.NotSupportedException"><typeparamref name="T"/> is neither <see cref="float"/> nor <see cref="double"/>.</exception>
+    public static BatchNorm3d<T> CreateLazy(double epsilon = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStatistics = true) =>
+        new(epsilon, momentum, new ParameterSwitches(affine, affine, trackRunningStatistics, Lazy: true));
+
+    private BatchNorm3d(double epsilon, double? momentum, ParameterSwitches switches)
+        : base(0, epsilon, momentum, switches, 5, 5, "of rank 5 (N, C, D, H, W)")
+    {
+    }
+
     /// <summary>Creates the layer with a framework's conventions (<see cref="BatchNormConvention.Keras"/>, say), affine and tracking running statistics.</summary>
     /// <param name="numFeatures">The number of channels <c>C</c>.</param>
     /// <param name="convention">The epsilon, momentum and running-variance estimator.</param>

@@ -53,6 +53,7 @@ public abstract partial class BatchNormBase<T>
 
         BatchNormLayout layout = ValidateShape(shape, memoryFormat);
         BatchNormKernels.ValidateForward<T, TData>(input, output, layout, _weight, _bias, Epsilon);
+        EnsureFeatures(layout.Channels);
 
         // Before the output is written: it may be the very memory of the input.
         _saved.TakeInput(input, layout);
@@ -188,7 +189,7 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormLayout layout = BatchNormLayout.FromShape(shape, memoryFormat);
-        if (layout.Channels != NumFeatures)
+        if (layout.Channels != NumFeatures && NumFeatures != 0) // a lazy layer takes its first shape's
         {
             ThrowHelper.ThrowArgument(
                 nameof(shape),

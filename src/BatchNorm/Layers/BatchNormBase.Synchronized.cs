@@ -80,6 +80,7 @@ public abstract partial class BatchNormBase<T>
         {
             layout = ValidateShape(shape, memoryFormat);
             BatchNormKernels.ValidateForward<T, TData>(input, output, layout, _weight, _bias, Epsilon);
+            EnsureFeatures(layout.Channels);
             if (layout.ValuesPerChannel > 0)
             {
                 BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);

@@ -214,7 +214,7 @@ public abstract partial class BatchNormBase<T>
                 $"Expected at most int.MaxValue elements, but {Format(lengths)} has {tensor.FlattenedLength}.");
         }
 
-        if (buffer[1] != NumFeatures)
+        if (buffer[1] != NumFeatures && NumFeatures != 0) // a lazy layer takes its first shape's
         {
             ThrowHelper.ThrowArgument(
                 paramName,

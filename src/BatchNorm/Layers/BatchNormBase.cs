@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 
@@ -47,12 +48,12 @@ public abstract partial class BatchNormBase<T>
     private readonly int _maxRank;
     private readonly string _expectedShape;
 
-    private readonly T[] _weight;
-    private readonly T[] _bias;
-    private readonly T[] _weightGradient;
-    private readonly T[] _biasGradient;
-    private readonly T[] _runningMean;
-    private readonly T[] _runningVariance;
+    private T[] _weight;
+    private T[] _bias;
+    private T[] _weightGradient;
+    private T[] _biasGradient;
+    private T[] _runningMean;
+    private T[] _runningVariance;
     private long _numBatchesTracked;
     private int _maxDegreeOfParallelism = -1;
     private BatchNormMemoryFormat _memoryFormat;
@@ -61,8 +62,8 @@ public abstract partial class BatchNormBase<T>
     private long _nonFiniteBatchCount;
 
     // What the last successful Forward saved for Backward; _variance is a forward's scratch.
-    private readonly SavedForward<T> _saved;
-    private readonly double[] _variance;
+    private SavedForward<T> _saved;
+    private double[] _variance;
 
     private protected BatchNormBase(
         int numFeatures, double epsilon, double? momentum, bool affine, bool trackRunningStatistics, int minRank, int maxRank, string expectedShape)
@@ -78,7 +79,7 @@ public abstract partial class BatchNormBase<T>
             ThrowHelper.ThrowNotSupportedType(typeof(T));
         }
 
-        if (numFeatures <= 0)
+        if (numFeatures <= 0 && !(switches.Lazy && numFeatures == 0))
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(numFeatures), numFeatures, "Expected one or more features (channels).");
         }
@@ -93,14 +94,20 @@ public abstract partial class BatchNormBase<T>
             ThrowHelper.ThrowArgumentOutOfRange(nameof(momentum), momentum, "Expected a momentum in [0, 1], or null for a cumulative moving average.");
         }
 
-        NumFeatures = numFeatures;
         Epsilon = epsilon;
         Momentum = momentum;
-        (HasWeight, HasBias, TrackRunningStatistics) = switches;
+        (HasWeight, HasBias, TrackRunningStatistics, _) = switches;
         _minRank = minRank;
         _maxRank = maxRank;
         _expectedShape = expectedShape;
+        Allocate(numFeatures);
+    }
 
+    /// <summary>The per-channel arrays for <paramref name="numFeatures"/> channels (none yet for a lazy layer's 0), at their initial values.</summary>
+    [MemberNotNull(nameof(_weight), nameof(_bias), nameof(_weightGradient), nameof(_biasGradient), nameof(_runningMean), nameof(_runningVariance), nameof(_variance), nameof(_saved))]
+    private void Allocate(int numFeatures)
+    {
+        NumFeatures = numFeatures;
         _weight = new T[HasWeight ? numFeatures : 0];
         _bias = new T[HasBias ? numFeatures : 0];
         _weightGradient = new T[_weight.Length];
@@ -113,9 +120,22 @@ public abstract partial class BatchNormBase<T>
         ResetParameters();
     }
 
-    /// <summary>The number of channels <c>C</c> (PyTorch: <c>num_features</c>).</summary>
-    /// <remarks>Fixed at construction; every shape must have it in dimension 1, and every per-channel span has this length (or is empty).</remarks>
-    public int NumFeatures { get; }
+    /// <summary>Gives a lazy layer its channel count (from its first forward's shape or a checkpoint); a layer that has one keeps it.</summary>
+    internal void EnsureFeatures(int channels)
+    {
+        if (NumFeatures == 0 && channels > 0)
+        {
+            Allocate(channels);
+        }
+    }
+
+    /// <summary>The number of channels <c>C</c> (PyTorch: <c>num_features</c>); 0 for a lazy layer until its first forward.</summary>
+    /// <remarks>
+    /// Fixed at construction, or for a layer made by <c>CreateLazy</c> (PyTorch: <c>LazyBatchNorm2d</c>) at its first
+    /// successful forward (dimension 1 of that shape) or checkpoint load; every shape must then have it in dimension 1,
+    /// and every per-channel span has this length (or is empty).
+    /// </remarks>
+    public int NumFeatures { get; private set; }
 
     /// <summary>The value added to the variance for numerical stability (PyTorch: <c>eps</c>).</summary>
     /// <remarks>

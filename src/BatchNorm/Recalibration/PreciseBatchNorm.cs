@@ -22,7 +22,7 @@ public static class PreciseBatchNorm
     /// <param name="forward">Runs the model's forward on batch <c>k</c> (no backward is needed); it must call every layer's <c>Forward</c> at least once.</param>
     /// <param name="statistics">The exact pooled statistics of all the values (the default), or fvcore's average of the batches' statistics.</param>
     /// <exception cref="ArgumentNullException"><paramref name="layers"/>, one of them, or <paramref name="forward"/> is null.</exception>
-    /// <exception cref="ArgumentException">A layer keeps no running statistics, has <see cref="BatchNormBase{T}.FrozenStatistics"/> set, or appears twice.</exception>
+    /// <exception cref="ArgumentException">A layer keeps no running statistics, has <see cref="BatchNormBase{T}.FrozenStatistics"/> set, is lazy without a channel count yet, or appears twice.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batches"/> is below 1, or <paramref name="statistics"/> is not defined.</exception>
     /// <exception cref="InvalidOperationException">A layer saw no batch (the message names its index).</exception>
     /// <remarks>
@@ -102,7 +102,8 @@ public static class PreciseBatchNorm
         for (int i = 0; i < layers.Count; i++)
         {
             BatchNormBase<T> layer = layers[i] ?? throw new ArgumentNullException(nameof(layers), $"Layer {i} is null.");
-            string? problem = !layer.TrackRunningStatistics ? "keeps no running statistics"
+            string? problem = layer.NumFeatures == 0 ? "is lazy and has no channel count yet"
+                : !layer.TrackRunningStatistics ? "keeps no running statistics"
                 : layer.FrozenStatistics ? "has frozen statistics"
                 : !seen.Add(layer) ? "appears twice"
                 : null;

@@ -229,13 +229,14 @@ public sealed partial class SafeTensorsReader
         T[]? runningMean = null;
         T[]? runningVariance = null;
         long? numBatchesTracked = null;
-        weight = ReadParameter<T>(layer.HasWeight, prefix + BatchNormStateKeys.Weight, layer.NumFeatures);
-        bias = ReadParameter<T>(layer.HasBias, prefix + BatchNormStateKeys.Bias, layer.NumFeatures);
+        int channels = layer.NumFeatures > 0 ? layer.NumFeatures : ChannelsInFile(layer, prefix);
+        weight = ReadParameter<T>(layer.HasWeight, prefix + BatchNormStateKeys.Weight, channels);
+        bias = ReadParameter<T>(layer.HasBias, prefix + BatchNormStateKeys.Bias, channels);
 
         if (layer.TrackRunningStatistics)
         {
-            runningMean = ReadChannels<T>(prefix + BatchNormStateKeys.RunningMean, layer.NumFeatures);
-            runningVariance = ReadChannels<T>(prefix + BatchNormStateKeys.RunningVariance, layer.NumFeatures);
+            runningMean = ReadChannels<T>(prefix + BatchNormStateKeys.RunningMean, channels);
+            runningVariance = ReadChannels<T>(prefix + BatchNormStateKeys.RunningVariance, channels);
             numBatchesTracked = ReadCountIfPresent(prefix + BatchNormStateKeys.NumBatchesTracked);
         }
         else
@@ -247,6 +248,7 @@ public sealed partial class SafeTensorsReader
         }
 
         // Nothing below can fail.
+        layer.EnsureFeatures(channels);
         weight?.CopyTo(layer.Weight);
         bias?.CopyTo(layer.Bias);
         runningMean?.CopyTo(layer.RunningMean);
@@ -325,6 +327,26 @@ public sealed partial class SafeTensorsReader
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// A lazy layer's channel count as the file gives it: the length of the first one-dimensional tensor among those the
+    /// layer needs (weight, bias, running mean); 0 when there is none (the reads then say what is wrong).
+    /// </summary>
+    private int ChannelsInFile<T>(BatchNormBase<T> layer, string prefix)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        (bool Needed, string Key)[] candidates =
+            [(layer.HasWeight, BatchNormStateKeys.Weight), (layer.HasBias, BatchNormStateKeys.Bias), (layer.TrackRunningStatistics, BatchNormStateKeys.RunningMean)];
+        foreach ((bool needed, string key) in candidates)
+        {
+            if (needed && _byName.TryGetValue(prefix + key, out SafeTensorInfo? info) && info.Shape.Count == 1 && info.Shape[0] is > 0 and <= int.MaxValue)
+            {
+                return (int)info.Shape[0];
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>A learnable parameter's values when the layer has it; otherwise null, after refusing a tensor of that name.</summary>

@@ -129,6 +129,11 @@ public sealed class SafeTensorsWriter
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(prefix);
+        if (layer.NumFeatures == 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("The lazy layer has no channel count yet (NumFeatures is 0), so it has no state to save: run a forward first.");
+        }
+
         string[] keys = [.. layer.HasWeight ? [BatchNormStateKeys.Weight] : Array.Empty<string>(), .. layer.HasBias ? [BatchNormStateKeys.Bias] : Array.Empty<string>()];
         if (layer.TrackRunningStatistics)
         {
