@@ -1,12 +1,34 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Numerics;
+using BatchNorm.Kernels;
 
 namespace BatchNorm;
 
 public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>
+    /// Adds this call's parameter gradients from its per-channel Σdy and Σdy·(x − mean) (<see cref="ParameterGradients"/>):
+    /// the plain weight gradient, or after a renormalized forward the one with its <c>r</c> and <c>d</c>
+    /// (<paramref name="corrections"/>, empty otherwise). Each gradient the layer has, on its own.
+    /// </summary>
+    private void AddParameterGradients(ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyCentered, ReadOnlySpan<double> corrections)
+    {
+        int channels = NumFeatures;
+        for (int c = 0; c < _weightGradient.Length; c++)
+        {
+            _weightGradient[c] = corrections.IsEmpty
+                ? ParameterGradients.Weight(_weightGradient[c], sumDyCentered[c], _saved.InverseStd[c])
+                : ParameterGradients.RenormalizedWeight(_weightGradient[c], sumDyCentered[c], _saved.InverseStd[c], corrections[c], corrections[channels + c], sumDy[c]);
+        }
+
+        for (int c = 0; c < _biasGradient.Length; c++)
+        {
+            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], sumDy[c]);
+        }
+    }
+
     /// <summary>
     /// Throws unless a forward has succeeded and <paramref name="shape"/> is its shape (naming <paramref name="paramName"/>);
     /// returns its layout, in the memory format that forward used.

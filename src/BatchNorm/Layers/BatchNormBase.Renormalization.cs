@@ -92,12 +92,7 @@ public abstract partial class BatchNormBase<T>
                 input, gradOutput, gradInput, layout, _renormalizedWeight, _saved.Mean, _saved.InverseStd, _sumDy, _sumDyCentered, layout.ValuesPerChannel, _maxDegreeOfParallelism);
         }
 
-        for (int c = 0; c < _weightGradient.Length; c++)
-        {
-            _weightGradient[c] = ParameterGradients.RenormalizedWeight(
-                _weightGradient[c], _sumDyCentered[c], _saved.InverseStd[c], corrections[c], corrections[channels + c], _sumDy[c]);
-            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _sumDy[c]);
-        }
+        AddParameterGradients(_sumDy, _sumDyCentered, corrections);
     }
 
     /// <summary>Channel c's weight, 1 without one.</summary>

@@ -157,10 +157,6 @@ public abstract partial class BatchNormBase<T>
         }
 
         // The parameter gradients are this replica's own share, as the kernel would add them.
-        for (int c = 0; c < _weightGradient.Length; c++)
-        {
-            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], _synchronized.LocalSumDyX[c], _saved.InverseStd[c]);
-            _biasGradient[c] = ParameterGradients.Bias(_biasGradient[c], _synchronized.LocalSumDy[c]);
-        }
+        AddParameterGradients(_synchronized.LocalSumDy, _synchronized.LocalSumDyX, corrections: []);
     }
 }

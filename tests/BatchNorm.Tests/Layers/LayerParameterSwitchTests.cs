@@ -56,6 +56,30 @@ public abstract class LayerParameterSwitchTests<T>
         }
     }
 
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void SynchronizedAndRenormalizedBackwards_AddEachGradientTheLayerHas(bool hasWeight, bool hasBias)
+    {
+        int[] shape = [4, 3];
+        T[] x = TestData.Gaussian<T>(5, 12, 1, 2), dy = TestData.Gaussian<T>(6, 12);
+        var plain = new BatchNorm1d<T>(3, 1e-5, 0.1, hasWeight, hasBias, trackRunningStatistics: true);
+        var renormalized = new BatchNorm1d<T>(3, 1e-5, 0.1, hasWeight, hasBias, trackRunningStatistics: true) { Renormalization = new BatchRenormalization() };
+        using var group = new BatchNorm.Distributed.InProcessCommunicatorGroup(1);
+        var synchronized = new BatchNorm1d<T>(3, 1e-5, 0.1, hasWeight, hasBias, trackRunningStatistics: true) { Communicator = group.Communicators[0] };
+        foreach (BatchNormBase<T> layer in new BatchNormBase<T>[] { plain, renormalized, synchronized })
+        {
+            layer.Forward(x, shape, new T[12]);
+            layer.Backward(x, shape, dy, new T[12]);
+        }
+
+        foreach (BatchNormBase<T> layer in new BatchNormBase<T>[] { renormalized, synchronized })
+        {
+            Expect.Close<T>(TestData.ToDouble<T>(plain.WeightGradient), layer.WeightGradient, Tolerances.For<T>(), "weight gradient", 1);
+            Expect.Close<T>(TestData.ToDouble<T>(plain.BiasGradient), layer.BiasGradient, Tolerances.For<T>(), "bias gradient", 1);
+        }
+    }
+
     [Fact]
     public void Checkpoints_HoldExactlyTheParametersALayerHas()
     {
