@@ -115,6 +115,35 @@ internal static unsafe class ForwardPass
         ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward);
     }
 
+    /// <summary>
+    /// Normalizes a block of <typeparamref name="TData"/> data: directly, or for 16-bit data of a float layer's long runs
+    /// with the conversions in registers (<see cref="SixteenBitRuns"/>), else staged.
+    /// </summary>
+    private static void NormalizeData<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+    {
+        if (typeof(T) == typeof(float) && !KernelPlan.UsesColumns<T>(layout) && (typeof(TData) == typeof(Half) || typeof(TData) == typeof(BFloat16)))
+        {
+            ref readonly ChannelConstants<float> f = ref Unsafe.As<ChannelConstants<T>, ChannelConstants<float>>(ref Unsafe.AsRef(in k));
+            if (SixteenBitRuns.TakesAll(f, block.Width))
+            {
+                if (typeof(TData) == typeof(Half))
+                {
+                    SixteenBitRuns.Normalize<Half, HalfBits>((Half*)x, (Half*)y, layout, block, f);
+                }
+                else
+                {
+                    SixteenBitRuns.Normalize<BFloat16, BFloat16Bits>((BFloat16*)x, (BFloat16*)y, layout, block, f);
+                }
+
+                return;
+            }
+        }
+
+        Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), x, null, y, layout, block, k);
+    }
+
     /// <summary><see cref="NormalizeBlock{T}"/> as a pass <see cref="Staging{T, TData}"/> can run on staged pieces.</summary>
     private readonly struct NormalizePass<T> : IBlockPass<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -139,7 +168,7 @@ internal static unsafe class ForwardPass
         public readonly void Run(int chunk)
         {
             ElementBlock block = Partition[chunk];
-            Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), X, null, Y, Layout, block, Constants.From(block.C0));
+            NormalizeData(X, Y, Layout, block, Constants.From(block.C0));
         }
     }
 
@@ -210,7 +239,7 @@ internal static unsafe class ForwardPass
             bool* exact = stackalloc bool[KernelPlan.MaxBlock];
             var k = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             Coefficients(c0, width, mean, invStd, k);
-            Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), X, null, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k);
+            NormalizeData(X, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k);
         }
 
         private readonly void ChannelStatistics(int c0, int width, double* mean, double* invStd)
