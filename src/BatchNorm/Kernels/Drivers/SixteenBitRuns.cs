@@ -5,60 +5,207 @@ using System.Runtime.CompilerServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// The normalize pass of a float layer on runs of 16-bit data with the conversions in registers: each vector of 16-bit
-/// values widened, normalized as <see cref="NormalizeOperator{T}"/> computes it (the same operations, so the same bits),
-/// and narrowed, with no staging buffer. Blocks with a channel that needs the wide form go through
+/// The element passes of a float layer on long runs of 16-bit data with the conversions in registers: each vector of
+/// 16-bit values widened, computed as the float operators compute it (the same operations, so the same bits) and
+/// narrowed, with no staging buffer. Column-path blocks, and blocks with a channel that needs the wide form, go through
 /// <see cref="Staging{T, TData}"/>.
 /// </summary>
 internal static unsafe class SixteenBitRuns
 {
-    /// <summary>Whether <see cref="Normalize{TData, TFormat}"/> takes every channel of a block of <paramref name="width"/> channels.</summary>
-    public static bool TakesAll(in ChannelConstants<float> k, int width) => new ReadOnlySpan<bool>(k.Exact, width).IndexOf(false) < 0;
+    /// <summary>
+    /// Normalizes a block as <c>ForwardPass</c> does when it can here: a float layer, 16-bit data, long runs and every
+    /// channel's constants exact in float; otherwise returns false and the caller stages.
+    /// </summary>
+    public static bool TryNormalize<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+    {
+        if (!Applies<T, TData>(layout, k, block.Width))
+        {
+            return false;
+        }
 
-    /// <summary>y = (x - center) * scale + shift over the runs of a block, as <c>ForwardPass.NormalizeBlock</c> walks them.</summary>
+        ref readonly ChannelConstants<float> f = ref Unsafe.As<ChannelConstants<T>, ChannelConstants<float>>(ref Unsafe.AsRef(in k));
+        if (typeof(TData) == typeof(Half))
+        {
+            Walk<Half, HalfBits, NormalizeRun<Half, HalfBits>>((Half*)x, null, (Half*)y, layout, block, f);
+        }
+        else
+        {
+            Walk<BFloat16, BFloat16Bits, NormalizeRun<BFloat16, BFloat16Bits>>((BFloat16*)x, null, (BFloat16*)y, layout, block, f);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The input gradient of a block as <c>BackwardPass</c> computes it, when it can here (as for
+    /// <see cref="TryNormalize{T, TData}"/>): in training <c>dy * a + (((x - center) * invStd) * k + d)</c>, in
+    /// evaluation <c>dy * a</c>.
+    /// </summary>
+    public static bool TryInputGradient<T, TData>(TData* dy, TData* x, TData* dx, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g, bool training)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+    {
+        if (!Applies<T, TData>(layout, g, block.Width))
+        {
+            return false;
+        }
+
+        ref readonly ChannelConstants<float> f = ref Unsafe.As<ChannelConstants<T>, ChannelConstants<float>>(ref Unsafe.AsRef(in g));
+        if (typeof(TData) == typeof(Half) && training)
+        {
+            Walk<Half, HalfBits, InputGradientRun<Half, HalfBits>>((Half*)dy, (Half*)x, (Half*)dx, layout, block, f);
+        }
+        else if (typeof(TData) == typeof(Half))
+        {
+            Walk<Half, HalfBits, ScaleRun<Half, HalfBits>>((Half*)dy, null, (Half*)dx, layout, block, f);
+        }
+        else if (training)
+        {
+            Walk<BFloat16, BFloat16Bits, InputGradientRun<BFloat16, BFloat16Bits>>((BFloat16*)dy, (BFloat16*)x, (BFloat16*)dx, layout, block, f);
+        }
+        else
+        {
+            Walk<BFloat16, BFloat16Bits, ScaleRun<BFloat16, BFloat16Bits>>((BFloat16*)dy, null, (BFloat16*)dx, layout, block, f);
+        }
+
+        return true;
+    }
+
+    private static bool Applies<T, TData>(BatchNormLayout layout, in ChannelConstants<T> k, int width)
+        where T : unmanaged
+        where TData : unmanaged =>
+        typeof(T) == typeof(float) && (typeof(TData) == typeof(Half) || typeof(TData) == typeof(BFloat16))
+        && !KernelPlan.UsesColumns<T>(layout) && new ReadOnlySpan<bool>(k.Exact, width).IndexOf(false) < 0;
+
+    /// <summary>Runs <typeparamref name="TRun"/> over the runs of a block, sample by sample, channel by channel, as the passes walk them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Normalize<TData, TFormat>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<float> k)
+    private static void Walk<TData, TFormat, TRun>(TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<float> k)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
+        where TRun : struct, IRun<TData>
     {
         (int n0, int n1, int c0, int width) = block;
         int s = layout.SpatialSize;
         long stride = (long)layout.Channels * s, first = (n0 * stride) + ((long)c0 * s);
-        float* center = k.Values(NormalizeCoefficients.Center), scale = k.Values(NormalizeCoefficients.Scale), shift = k.Values(NormalizeCoefficients.Shift);
         for (int i = 0; i < n1 - n0; i++)
         {
             for (int j = 0; j < width; j++)
             {
                 long at = first + (i * stride) + ((long)j * s);
-                Run<TData, TFormat>(x + at, y + at, s, center[j], scale[j], shift[j]);
+                TRun.Run(a + at, b == null ? null : b + at, destination + at, s, k, j);
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Run<TData, TFormat>(TData* x, TData* y, int length, float center, float scale, float shift)
+    /// <summary>One run's element loop: vectors of 16-bit values widened, computed in float, narrowed; then the tail.</summary>
+    private interface IRun<TData>
+        where TData : unmanaged
+    {
+        static abstract void Run(TData* a, TData* b, TData* destination, int length, in ChannelConstants<float> k, int j);
+    }
+
+    /// <summary>y = (x - center) * scale + shift, as <see cref="NormalizeOperator{T}"/>.</summary>
+    private readonly struct NormalizeRun<TData, TFormat> : IRun<TData>
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
     {
-        var c = new Vector<float>(center);
-        var a = new Vector<float>(scale);
-        var b = new Vector<float>(shift);
-        ushort* source = (ushort*)x, destination = (ushort*)y;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Run(TData* x, TData* unused, TData* y, int length, in ChannelConstants<float> k, int j)
         {
-            for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+            float center = k.Values(NormalizeCoefficients.Center)[j], scale = k.Values(NormalizeCoefficients.Scale)[j], shift = k.Values(NormalizeCoefficients.Shift)[j];
+            Vector<float> c = new(center), a = new(scale), b = new(shift);
+            ushort* source = (ushort*)x, destination = (ushort*)y;
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
             {
-                Vector.Widen(Vector.Load(source + i), out Vector<uint> low, out Vector<uint> high);
-                Vector<float> lowY = (Vector.AsVectorSingle(TFormat.Widen(low)) - c) * a + b;
-                Vector<float> highY = (Vector.AsVectorSingle(TFormat.Widen(high)) - c) * a + b;
-                Vector.Store(Vector.Narrow(TFormat.Narrow(Vector.AsVectorUInt32(lowY)), TFormat.Narrow(Vector.AsVectorUInt32(highY))), destination + i);
+                for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+                {
+                    (Vector<float> low, Vector<float> high) = Load<TData, TFormat>(source + i);
+                    Store<TData, TFormat>((low - c) * a + b, (high - c) * a + b, destination + i);
+                }
+            }
+
+            for (; i < length; i++)
+            {
+                y[i] = TFormat.FromSingle((TFormat.ToSingle(x[i]) - center) * scale + shift);
             }
         }
+    }
 
-        for (; i < length; i++)
+    /// <summary>dx = dy * a + (((x - center) * invStd) * k + d), as <see cref="InputGradientOperator{T}"/>.</summary>
+    private readonly struct InputGradientRun<TData, TFormat> : IRun<TData>
+        where TData : unmanaged
+        where TFormat : ISixteenBitFormat<TData>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Run(TData* dy, TData* x, TData* dx, int length, in ChannelConstants<float> g, int j)
         {
-            y[i] = TFormat.FromSingle((TFormat.ToSingle(x[i]) - center) * scale + shift);
+            float a = g.Values(InputGradientCoefficients.A)[j], center = g.Values(InputGradientCoefficients.Center)[j];
+            float invStd = g.Values(InputGradientCoefficients.InvStd)[j], k = g.Values(InputGradientCoefficients.K)[j], d = g.Values(InputGradientCoefficients.D)[j];
+            Vector<float> va = new(a), vc = new(center), vi = new(invStd), vk = new(k), vd = new(d);
+            ushort* gradient = (ushort*)dy, input = (ushort*)x, destination = (ushort*)dx;
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+                {
+                    (Vector<float> dyLow, Vector<float> dyHigh) = Load<TData, TFormat>(gradient + i);
+                    (Vector<float> xLow, Vector<float> xHigh) = Load<TData, TFormat>(input + i);
+                    Store<TData, TFormat>(dyLow * va + (((xLow - vc) * vi) * vk + vd), dyHigh * va + (((xHigh - vc) * vi) * vk + vd), destination + i);
+                }
+            }
+
+            for (; i < length; i++)
+            {
+                dx[i] = TFormat.FromSingle(TFormat.ToSingle(dy[i]) * a + (((TFormat.ToSingle(x[i]) - center) * invStd) * k + d));
+            }
         }
     }
+
+    /// <summary>The evaluation input gradient dx = dy * a (as <c>TensorPrimitives.Multiply</c> computes it for float data).</summary>
+    private readonly struct ScaleRun<TData, TFormat> : IRun<TData>
+        where TData : unmanaged
+        where TFormat : ISixteenBitFormat<TData>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Run(TData* dy, TData* unused, TData* dx, int length, in ChannelConstants<float> g, int j)
+        {
+            float a = g.Values(InputGradientCoefficients.A)[j];
+            Vector<float> va = new(a);
+            ushort* gradient = (ushort*)dy, destination = (ushort*)dx;
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+                {
+                    (Vector<float> low, Vector<float> high) = Load<TData, TFormat>(gradient + i);
+                    Store<TData, TFormat>(low * va, high * va, destination + i);
+                }
+            }
+
+            for (; i < length; i++)
+            {
+                dx[i] = TFormat.FromSingle(TFormat.ToSingle(dy[i]) * a);
+            }
+        }
+    }
+
+    /// <summary>A vector of 16-bit values as the two float vectors they widen to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<float> Low, Vector<float> High) Load<TData, TFormat>(ushort* source)
+        where TData : unmanaged
+        where TFormat : ISixteenBitFormat<TData>
+    {
+        Vector.Widen(Vector.Load(source), out Vector<uint> low, out Vector<uint> high);
+        return (Vector.AsVectorSingle(TFormat.Widen(low)), Vector.AsVectorSingle(TFormat.Widen(high)));
+    }
+
+    /// <summary>Two float vectors rounded once to the 16-bit format and stored as one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TData, TFormat>(Vector<float> low, Vector<float> high, ushort* destination)
+        where TData : unmanaged
+        where TFormat : ISixteenBitFormat<TData> =>
+        Vector.Store(Vector.Narrow(TFormat.Narrow(Vector.AsVectorUInt32(low)), TFormat.Narrow(Vector.AsVectorUInt32(high))), destination);
 }

@@ -195,10 +195,15 @@ internal static unsafe class BackwardPass
 
         /// <summary>
         /// The input gradient of <paramref name="block"/>, with constants <paramref name="g"/> indexed from its first
-        /// channel (<see cref="InputGradientPass{T}"/>); in evaluation <c>x</c> is not read.
+        /// channel (<see cref="SixteenBitRuns"/> or <see cref="InputGradientPass{T}"/>); in evaluation <c>x</c> is not read.
         /// </summary>
-        public readonly void InputGradient(ElementBlock block, in ChannelConstants<T> g) =>
-            Staging<T, TData>.ForThread().ElementPass(new InputGradientPass<T>(Training), Dy, Training ? X : null, Dx, Layout, block, g);
+        public readonly void InputGradient(ElementBlock block, in ChannelConstants<T> g)
+        {
+            if (!SixteenBitRuns.TryInputGradient(Dy, X, Dx, Layout, block, g, Training))
+            {
+                Staging<T, TData>.ForThread().ElementPass(new InputGradientPass<T>(Training), Dy, Training ? X : null, Dx, Layout, block, g);
+            }
+        }
 
         private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
         {

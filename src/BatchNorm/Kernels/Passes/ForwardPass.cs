@@ -115,33 +115,15 @@ internal static unsafe class ForwardPass
         ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward);
     }
 
-    /// <summary>
-    /// Normalizes a block of <typeparamref name="TData"/> data: directly, or for 16-bit data of a float layer's long runs
-    /// with the conversions in registers (<see cref="SixteenBitRuns"/>), else staged.
-    /// </summary>
+    /// <summary>Normalizes a block of <typeparamref name="TData"/> data: in registers where <see cref="SixteenBitRuns"/> can, else staged (directly for T data).</summary>
     private static void NormalizeData<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
-        if (typeof(T) == typeof(float) && !KernelPlan.UsesColumns<T>(layout) && (typeof(TData) == typeof(Half) || typeof(TData) == typeof(BFloat16)))
+        if (!SixteenBitRuns.TryNormalize(x, y, layout, block, k))
         {
-            ref readonly ChannelConstants<float> f = ref Unsafe.As<ChannelConstants<T>, ChannelConstants<float>>(ref Unsafe.AsRef(in k));
-            if (SixteenBitRuns.TakesAll(f, block.Width))
-            {
-                if (typeof(TData) == typeof(Half))
-                {
-                    SixteenBitRuns.Normalize<Half, HalfBits>((Half*)x, (Half*)y, layout, block, f);
-                }
-                else
-                {
-                    SixteenBitRuns.Normalize<BFloat16, BFloat16Bits>((BFloat16*)x, (BFloat16*)y, layout, block, f);
-                }
-
-                return;
-            }
+            Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), x, null, y, layout, block, k);
         }
-
-        Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), x, null, y, layout, block, k);
     }
 
     /// <summary><see cref="NormalizeBlock{T}"/> as a pass <see cref="Staging{T, TData}"/> can run on staged pieces.</summary>
