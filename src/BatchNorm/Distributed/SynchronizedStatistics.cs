@@ -17,11 +17,14 @@ internal sealed class SynchronizedStatistics
     private double[] _receive = [];
     private double[] _sums = [];
 
+    private double[] _localSumDy = [];
+    private double[] _localSumDyX = [];
+
     /// <summary>This replica's Σdy per channel, as <see cref="ReduceSums"/> was given it.</summary>
-    public double[] LocalSumDy { get; private set; } = [];
+    public double[] LocalSumDy => _localSumDy;
 
     /// <summary>This replica's Σdy·(x − mean) per channel, as <see cref="ReduceSums"/> was given it.</summary>
-    public double[] LocalSumDyX { get; private set; } = [];
+    public double[] LocalSumDyX => _localSumDyX;
 
     /// <summary>
     /// The forward's collective: all-gathers each replica's <c>(count, mean, M2)</c> per channel (or its rejection), then
@@ -31,8 +34,8 @@ internal sealed class SynchronizedStatistics
     public long GatherStatistics(ICollectiveCommunicator communicator, ExceptionDispatchInfo? rejection, int count, double[] mean, double[] variance)
     {
         int size = communicator.Size;
-        Ensure(ref _send, StatisticsMerge.ValuesPerChannel * mean.Length);
-        Ensure(ref _receive, StatisticsMerge.ValuesPerChannel * mean.Length * size);
+        ScratchArrays.Ensure(ref _send, StatisticsMerge.ValuesPerChannel * mean.Length);
+        ScratchArrays.Ensure(ref _receive, StatisticsMerge.ValuesPerChannel * mean.Length * size);
         if (rejection is null)
         {
             StatisticsMerge.Pack(_send, count, mean, variance);
@@ -58,11 +61,11 @@ internal sealed class SynchronizedStatistics
     /// <summary>Buffers for this replica's Σdy and Σdy·(x − mean), cleared, for the backward's reduction to fill before <see cref="ReduceSums"/>.</summary>
     public void PrepareSums(int channels)
     {
-        Ensure(ref _sums, (2 * channels) + 1);
-        LocalSumDy = Ensured(LocalSumDy, channels);
-        LocalSumDyX = Ensured(LocalSumDyX, channels);
-        LocalSumDy.AsSpan().Clear();
-        LocalSumDyX.AsSpan().Clear();
+        ScratchArrays.Ensure(ref _sums, (2 * channels) + 1);
+        ScratchArrays.Ensure(ref _localSumDy, channels);
+        ScratchArrays.Ensure(ref _localSumDyX, channels);
+        _localSumDy.AsSpan().Clear();
+        _localSumDyX.AsSpan().Clear();
     }
 
     /// <summary>
@@ -95,14 +98,4 @@ internal sealed class SynchronizedStatistics
 
         return sums.Slice(0, 2 * channels);
     }
-
-    private static void Ensure(ref double[] buffer, int length)
-    {
-        if (buffer.Length != length)
-        {
-            buffer = new double[length];
-        }
-    }
-
-    private static double[] Ensured(double[] buffer, int length) => buffer.Length == length ? buffer : new double[length];
 }

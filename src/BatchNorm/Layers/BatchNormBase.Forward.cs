@@ -189,13 +189,18 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormLayout layout = BatchNormLayout.FromShape(shape, memoryFormat);
-        if (layout.Channels != NumFeatures && NumFeatures != 0) // a lazy layer takes its first shape's
-        {
-            ThrowHelper.ThrowArgument(
-                nameof(shape),
-                $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {layout.Channels} in {BatchNormLayout.Format(shape)}.");
-        }
+        ThrowIfOtherChannels(shape, nameof(shape));
 
         return layout;
+    }
+
+    /// <summary>Throws unless <paramref name="shape"/> (of rank 2 or more) has <see cref="NumFeatures"/> channels; a lazy layer takes any.</summary>
+    private void ThrowIfOtherChannels(ReadOnlySpan<int> shape, string paramName)
+    {
+        if (shape[1] != NumFeatures && NumFeatures != 0)
+        {
+            ThrowHelper.ThrowArgument(
+                paramName, $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {shape[1]} in {BatchNormLayout.Format(shape)}.");
+        }
     }
 }

@@ -43,7 +43,7 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
-    /// <summary>The ghost-batch training forward: every ghost batch's statistics first, then each normalized, then one update.</summary>
+    /// <summary>The ghost-batch training forward: each ghost batch normalized with its own statistics, then one update.</summary>
     private void ForwardGhostBatches<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, BatchNormLayout layout, Span<TData> output)
         where TData : unmanaged
     {
@@ -62,29 +62,41 @@ public abstract partial class BatchNormBase<T>
 
         int ghosts = layout.BatchSize / size, length = ghost.Length;
         double[] statistics = _saved.NextGhostStatistics(ghosts);
-        Ensure(ref _ghostVariance, ghosts * channels);
+        ScratchArrays.Ensure(ref _ghostVariance, ghosts * channels);
+
+        // As the plain forward: one fused pass per ghost batch, unless a non-finite batch must be refused before any
+        // output is written (then every ghost batch's statistics first).
+        bool statisticsFirst = _nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw;
         for (int g = 0; g < ghosts; g++)
         {
-            BatchNormKernels.ComputeStatistics<T, TData>(
-                input.Slice(g * length, length), ghost, statistics.AsSpan(2 * g * channels, channels), _ghostVariance.AsSpan(g * channels, channels), _maxDegreeOfParallelism);
+            Span<double> mean = GhostMean(statistics, g, channels), inverseStd = GhostInverseStd(statistics, g, channels);
+            Span<double> variance = _ghostVariance.AsSpan(g * channels, channels);
+            if (statisticsFirst)
+            {
+                BatchNormKernels.ComputeStatistics<T, TData>(input.Slice(g * length, length), ghost, mean, variance, _maxDegreeOfParallelism);
+            }
+            else
+            {
+                BatchNormKernels.ForwardTraining<T, TData>(
+                    input.Slice(g * length, length), output.Slice(g * length, length), ghost, _weight, _bias, Epsilon, mean, variance, inverseStd, _maxDegreeOfParallelism);
+            }
         }
 
         AverageGhostStatistics(statistics, ghosts);
-        if (_nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
+        if (statisticsFirst)
         {
             ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
-        }
-
-        for (int g = 0; g < ghosts; g++)
-        {
-            Span<double> mean = statistics.AsSpan(2 * g * channels, channels), inverseStd = statistics.AsSpan(((2 * g) + 1) * channels, channels);
-            for (int c = 0; c < channels; c++)
+            for (int g = 0; g < ghosts; g++)
             {
-                inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_ghostVariance[(g * channels) + c], Epsilon);
-            }
+                Span<double> mean = GhostMean(statistics, g, channels), inverseStd = GhostInverseStd(statistics, g, channels);
+                for (int c = 0; c < channels; c++)
+                {
+                    inverseStd[c] = BatchNormKernels.InverseStandardDeviation(_ghostVariance[(g * channels) + c], Epsilon);
+                }
 
-            BatchNormKernels.Normalize<T, TData>(
-                input.Slice(g * length, length), output.Slice(g * length, length), ghost, _weight, _bias, mean, inverseStd, _maxDegreeOfParallelism);
+                BatchNormKernels.Normalize<T, TData>(
+                    input.Slice(g * length, length), output.Slice(g * length, length), ghost, _weight, _bias, mean, inverseStd, _maxDegreeOfParallelism);
+            }
         }
 
         FoldIntoRunningStatistics(ghost.ValuesPerChannel);
@@ -108,6 +120,12 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
+    /// <summary>Ghost batch g's mean (and, below, inverse standard deviation) in the saved layout (<see cref="SavedForward{T}.GhostStatistics"/>).</summary>
+    private static Span<double> GhostMean(double[] statistics, int g, int channels) => statistics.AsSpan(2 * g * channels, channels);
+
+    /// <inheritdoc cref="GhostMean"/>
+    private static Span<double> GhostInverseStd(double[] statistics, int g, int channels) => statistics.AsSpan(((2 * g) + 1) * channels, channels);
+
     /// <summary>The backward of a ghost-batch forward: each ghost batch's plain backward with its own statistics.</summary>
     private void BackwardGhostBatches<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
         where TData : unmanaged
@@ -118,14 +136,15 @@ public abstract partial class BatchNormBase<T>
         double[] statistics = _saved.GhostStatistics;
         for (int g = 0; g < ghosts; g++)
         {
+            Span<double> mean = GhostMean(statistics, g, channels), inverseStd = GhostInverseStd(statistics, g, channels);
             BatchNormKernels.BackwardTraining<T, TData>(
                 input.Slice(g * length, length),
                 gradOutput.Slice(g * length, length),
                 gradInput.IsEmpty ? Span<TData>.Empty : gradInput.Slice(g * length, length),
                 ghost,
                 _weight,
-                statistics.AsSpan(2 * g * channels, channels),
-                statistics.AsSpan(((2 * g) + 1) * channels, channels),
+                mean,
+                inverseStd,
                 _weightGradient,
                 _biasGradient,
                 _maxDegreeOfParallelism);

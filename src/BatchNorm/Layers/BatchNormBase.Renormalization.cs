@@ -51,8 +51,8 @@ public abstract partial class BatchNormBase<T>
             ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
         }
 
-        Ensure(ref _renormalizedScale, channels);
-        Ensure(ref _renormalizedShift, channels);
+        ScratchArrays.Ensure(ref _renormalizedScale, channels);
+        ScratchArrays.Ensure(ref _renormalizedShift, channels);
         double[] corrections = _saved.NextRenormalization;
         for (int c = 0; c < channels; c++)
         {
@@ -74,9 +74,9 @@ public abstract partial class BatchNormBase<T>
         where TData : unmanaged
     {
         int channels = NumFeatures;
-        Ensure(ref _sumDy, channels);
-        Ensure(ref _sumDyCentered, channels);
-        Ensure(ref _renormalizedWeight, channels);
+        ScratchArrays.Ensure(ref _sumDy, channels);
+        ScratchArrays.Ensure(ref _sumDyCentered, channels);
+        ScratchArrays.Ensure(ref _renormalizedWeight, channels);
         Array.Clear(_sumDy);
         Array.Clear(_sumDyCentered);
         BatchNormKernels.BackwardReduce<T, TData>(input, gradOutput, layout, _saved.Mean, _sumDy, _sumDyCentered, _maxDegreeOfParallelism);
@@ -97,12 +97,4 @@ public abstract partial class BatchNormBase<T>
 
     /// <summary>Channel c's weight, 1 without one.</summary>
     private double WeightOf(int c) => HasWeight ? double.CreateTruncating(_weight[c]) : 1;
-
-    private static void Ensure<TValue>(ref TValue[] buffer, int length)
-    {
-        if (buffer.Length != length)
-        {
-            buffer = new TValue[length];
-        }
-    }
 }

@@ -214,12 +214,7 @@ public abstract partial class BatchNormBase<T>
                 $"Expected at most int.MaxValue elements, but {Format(lengths)} has {tensor.FlattenedLength}.");
         }
 
-        if (buffer[1] != NumFeatures && NumFeatures != 0) // a lazy layer takes its first shape's
-        {
-            ThrowHelper.ThrowArgument(
-                paramName,
-                $"Expected {NumFeatures} channels (NumFeatures) in dimension 1, but got {buffer[1]} in {Format(lengths)}.");
-        }
+        ThrowIfOtherChannels(buffer[..lengths.Length], paramName);
 
         return buffer[..lengths.Length];
     }

@@ -78,12 +78,7 @@ internal sealed class SavedForward<T>
     /// <summary>Where a forward of <paramref name="ghosts"/> ghost batches puts their statistics (laid out as <see cref="GhostStatistics"/>) before it commits.</summary>
     public double[] NextGhostStatistics(int ghosts)
     {
-        int length = 2 * ghosts * _mean.Length;
-        if (_nextGhostStatistics.Length != length)
-        {
-            _nextGhostStatistics = new double[length];
-        }
-
+        ScratchArrays.Ensure(ref _nextGhostStatistics, 2 * ghosts * _mean.Length);
         return _nextGhostStatistics;
     }
 
