@@ -99,7 +99,8 @@ public static partial class BatchNormKernels
         Span<double> mean,
         Span<double> variance,
         Span<double> inverseStandardDeviation,
-        int maxDegreeOfParallelism = -1)
+        int maxDegreeOfParallelism = -1,
+        scoped in Renormalize<T> renormalization = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -126,7 +127,26 @@ public static partial class BatchNormKernels
             {
                 Input = input, Output = output, Layout = layout, Weight = weight, Bias = bias, Epsilon = epsilon,
                 Statistics = StatisticsSource.Batch, Mean = mean, Variance = variance, InverseStd = inverseStandardDeviation,
+                RunningMean = renormalization.RunningMean, RunningVariance = renormalization.RunningVariance,
+                Renormalization = renormalization.Corrections, RMax = renormalization.RMax, DMax = renormalization.DMax,
             },
             maxDegreeOfParallelism);
+    }
+
+    /// <summary>
+    /// Batch renormalization for the training forward's core: the running statistics it corrects toward, the clipping,
+    /// and where each channel's <c>r</c> and <c>d</c> go (<c>2C</c> values); empty <see cref="Corrections"/> for none.
+    /// </summary>
+    internal readonly ref struct Renormalize<T>(ReadOnlySpan<T> runningMean, ReadOnlySpan<T> runningVariance, double rMax, double dMax, Span<double> corrections)
+    {
+        public ReadOnlySpan<T> RunningMean { get; } = runningMean;
+
+        public ReadOnlySpan<T> RunningVariance { get; } = runningVariance;
+
+        public double RMax { get; } = rMax;
+
+        public double DMax { get; } = dMax;
+
+        public Span<double> Corrections { get; } = corrections;
     }
 }

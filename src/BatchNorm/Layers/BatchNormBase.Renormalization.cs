@@ -40,24 +40,43 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
-    /// <summary>The renormalized training forward: batch statistics, r and d per channel, the corrected normalize, the update.</summary>
+    /// <summary>
+    /// The renormalized training forward: one fused pass (statistics, r and d per channel, the corrected normalize), or
+    /// statistics first where a non-finite batch must be refused before any output; then the update.
+    /// </summary>
     private void ForwardRenormalized<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, BatchNormLayout layout, Span<TData> output)
         where TData : unmanaged
     {
-        int channels = NumFeatures;
-        BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
-        if (_nonFiniteStatisticsPolicy == NonFiniteStatisticsPolicy.Throw)
+        double[] corrections = _saved.NextRenormalization;
+        if (_nonFiniteStatisticsPolicy != NonFiniteStatisticsPolicy.Throw)
         {
+            BatchNormKernels.ForwardTraining<T, TData>(
+                input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism,
+                new BatchNormKernels.Renormalize<T>(_runningMean, _runningVariance, _renormalization!.RMax, _renormalization.DMax, corrections));
+        }
+        else
+        {
+            BatchNormKernels.ComputeStatistics<T, TData>(input, layout, _saved.NextMean, _variance, _maxDegreeOfParallelism);
             ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
+            NormalizeRenormalized(input, layout, output, corrections);
         }
 
+        FoldIntoRunningStatistics(layout.ValuesPerChannel);
+        _saved.CommitRenormalized(output, shape, layout);
+    }
+
+    /// <summary>Normalizes with the batch statistics already in the scratch mean and variance, corrected by r and d (computed here).</summary>
+    private void NormalizeRenormalized<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, Span<TData> output, double[] corrections)
+        where TData : unmanaged
+    {
+        int channels = NumFeatures;
         ScratchArrays.Ensure(ref _renormalizedScale, channels);
         ScratchArrays.Ensure(ref _renormalizedShift, channels);
-        double[] corrections = _saved.NextRenormalization;
         for (int c = 0; c < channels; c++)
         {
-            (double r, double d) = _renormalization!.Corrections(
-                _saved.NextMean[c], _variance[c], double.CreateTruncating(_runningMean[c]), double.CreateTruncating(_runningVariance[c]), Epsilon);
+            (double r, double d) = BatchRenormalization.Corrections(
+                _saved.NextMean[c], _variance[c], double.CreateTruncating(_runningMean[c]), double.CreateTruncating(_runningVariance[c]), Epsilon,
+                _renormalization!.RMax, _renormalization.DMax);
             (corrections[c], corrections[channels + c]) = (r, d);
             _saved.NextInverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
             _renormalizedScale[c] = r * _saved.NextInverseStd[c];
@@ -65,8 +84,6 @@ public abstract partial class BatchNormBase<T>
         }
 
         BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _renormalizedShift, _saved.NextMean, _renormalizedScale, _maxDegreeOfParallelism);
-        FoldIntoRunningStatistics(layout.ValuesPerChannel);
-        _saved.CommitRenormalized(output, shape, layout);
     }
 
     /// <summary>The backward of a renormalized forward: the sums, the input gradient with weight γ·r, the parameter gradients.</summary>

@@ -55,12 +55,14 @@ public sealed class BatchRenormalization
     }
 
     /// <summary>
-    /// One channel's <c>r</c> and <c>d</c> from its batch mean and biased variance and its running mean and variance.
-    /// NaN statistics give NaN (<see cref="Math.Clamp(double, double, double)"/> keeps NaN).
+    /// One channel's <c>r</c> and <c>d</c> from its batch mean and biased variance and its running mean and variance,
+    /// clipped by <paramref name="rMax"/> and <paramref name="dMax"/>. NaN statistics give NaN
+    /// (<see cref="Math.Clamp(double, double, double)"/> keeps NaN).
     /// </summary>
-    internal (double R, double D) Corrections(double batchMean, double batchVariance, double runningMean, double runningVariance, double epsilon)
+    internal static (double R, double D) Corrections(
+        double batchMean, double batchVariance, double runningMean, double runningVariance, double epsilon, double rMax, double dMax)
     {
         double sigma = Math.Sqrt(runningVariance + epsilon), batchSigma = Math.Sqrt(batchVariance + epsilon);
-        return (Math.Clamp(batchSigma / sigma, 1 / RMax, RMax), Math.Clamp((batchMean - runningMean) / sigma, -DMax, DMax));
+        return (Math.Clamp(batchSigma / sigma, 1 / rMax, rMax), Math.Clamp((batchMean - runningMean) / sigma, -dMax, dMax));
     }
 }

@@ -96,6 +96,32 @@ public abstract class LayerRenormalizationTests<T>
         }
     }
 
+    [Theory]
+    [InlineData(new[] { 6, 4, 5 })]
+    [InlineData(new[] { 4, 3, 40, 40 })]
+    [InlineData(new[] { 64, 8 })]
+    public void TheFusedPass_AndTheStatisticsFirstPath_GiveTheSameResults(int[] shape)
+    {
+        // The fused pass serves every policy but Throw, which takes the statistics first to refuse a non-finite batch.
+        BatchNormBase<T> first = Renormalized(shape), checkedFirst = Renormalized(shape);
+        checkedFirst.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+        int length = TestData.Length(shape);
+        for (int step = 0; step < 3; step++)
+        {
+            T[] x = TestData.Gaussian<T>(step, length, 2 + step, 1 + step), y1 = new T[length], y2 = new T[length];
+            first.Forward(x, shape, y1);
+            checkedFirst.Forward(x, shape, y2);
+            Expect.Close<T>(TestData.ToDouble<T>(y1), y2, Tolerances.For<T>(), $"output, step {step}");
+            Expect.BitwiseEqual<T>(first.RunningVariance, checkedFirst.RunningVariance, $"running variance, step {step}");
+        }
+
+        T[] poisoned = TestData.Gaussian<T>(9, length);
+        poisoned[0] = T.NaN;
+        T[] mean = checkedFirst.RunningMean.ToArray();
+        Assert.Throws<ArgumentException>(() => checkedFirst.Forward(poisoned, shape, new T[length]));
+        Expect.BitwiseEqual<T>(mean, checkedFirst.RunningMean, "running mean after a refused batch");
+    }
+
     [Fact]
     public void RMaxOneAndDMaxZero_IsPlainBatchNorm()
     {
@@ -133,6 +159,13 @@ public abstract class LayerRenormalizationTests<T>
         long tracked = layer.NumBatchesTracked;
         Assert.Throws<NotSupportedException>(() => layer.Forward(x, [4, 3], y));
         Assert.Equal(tracked, layer.NumBatchesTracked);
+    }
+
+    private static BatchNormBase<T> Renormalized(int[] shape)
+    {
+        BatchNormBase<T> layer = TestData.CreateLayer<T>(shape.Length, shape[1]);
+        layer.Renormalization = new BatchRenormalization { RMax = 1.5, DMax = 0.5 };
+        return layer;
     }
 
     /// <summary>Ioffe's batch renormalization in double, from the paper's formulas; the loss Σ g·y with r and d frozen.</summary>

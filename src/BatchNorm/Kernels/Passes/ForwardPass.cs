@@ -22,7 +22,7 @@ internal static unsafe class ForwardPass
         bool fused = !request.Output.IsEmpty && batch && KernelPlan.FusesPasses<T>(layout);
         fixed (TData* x = request.Input, y = request.Output)
         fixed (T* w = request.Weight, b = request.Bias, rm = request.RunningMean, rv = request.RunningVariance)
-        fixed (double* m = request.Mean, v = request.Variance, s = request.InverseStd, gm = request.GivenMean, gs = request.GivenInverseStd)
+        fixed (double* m = request.Mean, v = request.Variance, s = request.InverseStd, gm = request.GivenMean, gs = request.GivenInverseStd, rd = request.Renormalization)
         {
             var body = new StatisticsChunk<T, TData>
             {
@@ -36,6 +36,9 @@ internal static unsafe class ForwardPass
                 Variance = v,
                 InverseStd = given ? gs : s,
                 Epsilon = request.Epsilon,
+                Corrections = request.Renormalization.IsEmpty ? null : rd,
+                RMax = request.RMax,
+                DMax = request.DMax,
                 Layout = layout,
                 Block = KernelPlan.ChannelsPerChunk<T>(layout, fused),
                 Source = request.Statistics,
@@ -176,6 +179,11 @@ internal static unsafe class ForwardPass
         public double Epsilon;
         public BatchNormLayout Layout;
         public int Block;
+
+        /// <summary>When not null, batch renormalization: each channel's r and d go here (<see cref="ForwardRequest{T, TData}.Renormalization"/>).</summary>
+        public double* Corrections;
+        public double RMax;
+        public double DMax;
 
         /// <summary>Where the statistics come from; for <see cref="StatisticsSource.Given"/>, <see cref="Mean"/> and <see cref="InverseStd"/> hold them.</summary>
         public StatisticsSource Source;
@@ -325,8 +333,17 @@ internal static unsafe class ForwardPass
             for (int j = 0; j < width; j++)
             {
                 int c = c0 + j;
-                double scale = (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd[j];
+                double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+                double scale = weight * invStd[j];
                 double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
+                if (Corrections != null)
+                {
+                    // y = ((x - mean) * invStd * r + d) * weight + bias, as the layer's statistics-first path computes it.
+                    (double r, double d) = BatchRenormalization.Corrections(
+                        mean[j], Variance[c], double.CreateTruncating(RunningMean[c]), double.CreateTruncating(RunningVariance[c]), Epsilon, RMax, DMax);
+                    (Corrections[c], Corrections[Layout.Channels + c]) = (r, d);
+                    (scale, bias) = (weight * (r * invStd[j]), (d * weight) + bias);
+                }
 
                 // Batch statistics bound every |x - mean| by sqrt(M * var); running or given ones bound nothing.
                 double spread = Source == StatisticsSource.Batch ? Math.Sqrt(Layout.ValuesPerChannel * Variance[c]) : 0;

@@ -31,4 +31,13 @@ internal ref struct ForwardRequest<T, TData>
     public Span<double> Mean;
     public Span<double> Variance;
     public Span<double> InverseStd;
+
+    /// <summary>
+    /// With <see cref="StatisticsSource.Batch"/>: when not empty, batch renormalization (<see cref="BatchRenormalization"/>)
+    /// toward <see cref="RunningMean"/> and <see cref="RunningVariance"/>, clipped by <see cref="RMax"/> and
+    /// <see cref="DMax"/>; receives each channel's <c>r</c> (the first <c>C</c> values) and <c>d</c> (the next <c>C</c>).
+    /// </summary>
+    public Span<double> Renormalization;
+    public double RMax;
+    public double DMax;
 }
