@@ -99,7 +99,8 @@ public static partial class BatchNormKernels
         ReadOnlySpan<double> inverseStandardDeviation,
         Span<T> weightGradient,
         Span<T> biasGradient,
-        int maxDegreeOfParallelism = -1)
+        int maxDegreeOfParallelism = -1,
+        ReadOnlySpan<double> renormalization = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -114,7 +115,7 @@ public static partial class BatchNormKernels
             {
                 Input = input, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Weight = weight,
                 Statistics = StatisticsSource.Batch, Mean = mean, InverseStd = inverseStandardDeviation,
-                WeightGradient = weightGradient, BiasGradient = biasGradient,
+                WeightGradient = weightGradient, BiasGradient = biasGradient, Renormalization = renormalization,
             },
             maxDegreeOfParallelism);
     }

@@ -9,18 +9,14 @@ public abstract partial class BatchNormBase<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>
-    /// Adds this call's parameter gradients from its per-channel Σdy and Σdy·(x − mean) (<see cref="ParameterGradients"/>):
-    /// the plain weight gradient, or after a renormalized forward the one with its <c>r</c> and <c>d</c>
-    /// (<paramref name="corrections"/>, empty otherwise). Each gradient the layer has, on its own.
+    /// Adds this call's parameter gradients from its per-channel Σdy and Σdy·(x − mean) (<see cref="ParameterGradients"/>),
+    /// each gradient the layer has on its own (the synchronized backward's local share).
     /// </summary>
-    private void AddParameterGradients(ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyCentered, ReadOnlySpan<double> corrections)
+    private void AddParameterGradients(ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyCentered)
     {
-        int channels = NumFeatures;
         for (int c = 0; c < _weightGradient.Length; c++)
         {
-            _weightGradient[c] = corrections.IsEmpty
-                ? ParameterGradients.Weight(_weightGradient[c], sumDyCentered[c], _saved.InverseStd[c])
-                : ParameterGradients.RenormalizedWeight(_weightGradient[c], sumDyCentered[c], _saved.InverseStd[c], corrections[c], corrections[channels + c], sumDy[c]);
+            _weightGradient[c] = ParameterGradients.Weight(_weightGradient[c], sumDyCentered[c], _saved.InverseStd[c]);
         }
 
         for (int c = 0; c < _biasGradient.Length; c++)

@@ -11,9 +11,6 @@ public abstract partial class BatchNormBase<T>
     private BatchRenormalization? _renormalization;
     private double[] _renormalizedScale = [];
     private T[] _renormalizedShift = [];
-    private T[] _renormalizedWeight = [];
-    private double[] _sumDy = [];
-    private double[] _sumDyCentered = [];
 
     /// <summary>
     /// Batch renormalization (<see cref="BatchRenormalization"/>), or <see langword="null"/> (the default) for plain batch
@@ -86,31 +83,11 @@ public abstract partial class BatchNormBase<T>
         BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _renormalizedShift, _saved.NextMean, _renormalizedScale, _maxDegreeOfParallelism);
     }
 
-    /// <summary>The backward of a renormalized forward: the sums, the input gradient with weight γ·r, the parameter gradients.</summary>
+    /// <summary>The backward of a renormalized forward: the plain fused backward with r and d held constant.</summary>
     private void BackwardRenormalized<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
-        where TData : unmanaged
-    {
-        int channels = NumFeatures;
-        ScratchArrays.Ensure(ref _sumDy, channels);
-        ScratchArrays.Ensure(ref _sumDyCentered, channels);
-        ScratchArrays.Ensure(ref _renormalizedWeight, channels);
-        Array.Clear(_sumDy);
-        Array.Clear(_sumDyCentered);
-        BatchNormKernels.BackwardReduce<T, TData>(input, gradOutput, layout, _saved.Mean, _sumDy, _sumDyCentered, _maxDegreeOfParallelism);
-        double[] corrections = _saved.Renormalization;
-        for (int c = 0; c < channels; c++)
-        {
-            _renormalizedWeight[c] = T.CreateTruncating(WeightOf(c) * corrections[c]);
-        }
-
-        if (!gradInput.IsEmpty && layout.Length > 0)
-        {
-            BatchNormKernels.BackwardElementwise<T, TData>(
-                input, gradOutput, gradInput, layout, _renormalizedWeight, _saved.Mean, _saved.InverseStd, _sumDy, _sumDyCentered, layout.ValuesPerChannel, _maxDegreeOfParallelism);
-        }
-
-        AddParameterGradients(_sumDy, _sumDyCentered, corrections);
-    }
+        where TData : unmanaged =>
+        BatchNormKernels.BackwardTraining<T, TData>(
+            input, gradOutput, gradInput, layout, _weight, _saved.Mean, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism, _saved.Renormalization);
 
     /// <summary>Channel c's weight, 1 without one.</summary>
     private double WeightOf(int c) => HasWeight ? double.CreateTruncating(_weight[c]) : 1;

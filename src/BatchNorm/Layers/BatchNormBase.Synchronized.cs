@@ -157,6 +157,6 @@ public abstract partial class BatchNormBase<T>
         }
 
         // The parameter gradients are this replica's own share, as the kernel would add them.
-        AddParameterGradients(_synchronized.LocalSumDy, _synchronized.LocalSumDyX, corrections: []);
+        AddParameterGradients(_synchronized.LocalSumDy, _synchronized.LocalSumDyX);
     }
 }

@@ -24,7 +24,7 @@ internal static unsafe class BackwardPass
         fixed (T* w = request.Weight, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (T* dw = request.WeightGradient, db = request.BiasGradient)
         fixed (double* m = request.Mean, s = request.InverseStd, sdy = request.SumDy, sdyx = request.SumDyX, gdy = request.GivenSumDy, gdyx = request.GivenSumDyX)
-        fixed (double* xc = request.XHatCenter, xs = request.XHatInverseStd, ga = request.GradientScale)
+        fixed (double* xc = request.XHatCenter, xs = request.XHatInverseStd, ga = request.GradientScale, rd = request.Renormalization)
         {
             var body = new SumsChunk<T, TData>
             {
@@ -48,6 +48,7 @@ internal static unsafe class BackwardPass
                 GradientScale = request.XHatCenter.IsEmpty ? null : ga,
                 Sums = request.Sums,
                 Count = request.Count,
+                Corrections = request.Renormalization.IsEmpty ? null : rd,
             };
             bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
             body.Block = KernelPlan.ChannelsPerChunk<T>(layout, fused);
@@ -127,6 +128,9 @@ internal static unsafe class BackwardPass
         public double* XHatCenter;
         public double* XHatInverseStd;
         public double* GradientScale;
+
+        /// <summary>When not null, the r and d of a renormalized forward (<see cref="BackwardRequest{T, TData}.Renormalization"/>).</summary>
+        public double* Corrections;
 
         /// <summary>Whether the sums are computed or given (over <see cref="Count"/> values, say across replicas).</summary>
         public SumsSource Sums;
@@ -284,9 +288,12 @@ internal static unsafe class BackwardPass
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Finish(int c, double mean, double invStd, double sumDy, double sumDyX, in ChannelConstants<T> g, int j)
         {
+            double r = Corrections == null ? 1 : Corrections[c];
             if (WeightGradient != null)
             {
-                WeightGradient[c] = ParameterGradients.Weight(WeightGradient[c], sumDyX, invStd);
+                WeightGradient[c] = Corrections == null
+                    ? ParameterGradients.Weight(WeightGradient[c], sumDyX, invStd)
+                    : ParameterGradients.RenormalizedWeight(WeightGradient[c], sumDyX, invStd, r, Corrections[Layout.Channels + c], sumDy);
             }
 
             if (BiasGradient != null)
@@ -294,7 +301,7 @@ internal static unsafe class BackwardPass
                 BiasGradient[c] = ParameterGradients.Bias(BiasGradient[c], sumDy);
             }
 
-            double a = GradientScale != null ? GradientScale[c] : (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * invStd;
+            double a = GradientScale != null ? GradientScale[c] : (Weight == null ? 1 : double.CreateTruncating(Weight[c])) * (Corrections == null ? invStd : r * invStd);
             double count = Sums == SumsSource.Given ? Count : Layout.ValuesPerChannel;
             InputGradientCoefficients.Store(g, j, mean, invStd, a, sumDy, sumDyX, count, Training);
         }

@@ -48,4 +48,11 @@ internal ref struct BackwardRequest<T, TData>
     public ReadOnlySpan<double> GivenSumDy;
     public ReadOnlySpan<double> GivenSumDyX;
     public long Count;
+
+    /// <summary>
+    /// After a renormalized forward (<see cref="BatchRenormalization"/>): each channel's <c>r</c> (the first <c>C</c>
+    /// values) and <c>d</c> (the next <c>C</c>), held constant; <c>dx</c>'s scale is then weight·r·invStd and the weight
+    /// gradient <c>r·Σdy·x̂ + d·Σdy</c>. Empty otherwise.
+    /// </summary>
+    public ReadOnlySpan<double> Renormalization;
 }
