@@ -35,8 +35,26 @@ public abstract partial class BatchNormBase<T>
     /// </remarks>
     public void Forward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, Span<T> output) => Forward(input, shape, output, MemoryFormat);
 
-    /// <summary>The span <c>Forward</c> on data in <paramref name="memoryFormat"/>, whatever <see cref="MemoryFormat"/> says (the tensor overloads' way in).</summary>
+    /// <summary>
+    /// The span <c>Forward</c> on data in <paramref name="memoryFormat"/>, whatever <see cref="MemoryFormat"/> says (the
+    /// tensor overloads' way in). A lazy layer's first forward that throws leaves it lazy, whatever check threw.
+    /// </summary>
     private void Forward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
+        where TData : unmanaged
+    {
+        bool lazy = NumFeatures == 0;
+        try
+        {
+            ForwardOnce(input, shape, output, memoryFormat);
+        }
+        catch when (lazy)
+        {
+            Allocate(0);
+            throw;
+        }
+    }
+
+    private void ForwardOnce<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
         where TData : unmanaged
     {
         if (SynchronizesForward)

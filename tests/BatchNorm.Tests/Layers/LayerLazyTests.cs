@@ -41,6 +41,15 @@ public abstract class LayerLazyTests<T>
         BatchNorm1d<T> layer = BatchNorm1d<T>.CreateLazy(affine: false);
         Assert.Throws<ArgumentException>(() => layer.Forward(new T[12], [4, 3], new T[11]));
         Assert.Equal(0, layer.NumFeatures);
+
+        // Checks that come after the channel count is known (too few values; a non-finite batch refused) leave it lazy too.
+        Assert.Throws<ArgumentException>(() => layer.Forward(new T[3], [1, 3], new T[3]));
+        layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+        T[] poisoned = TestData.Gaussian<T>(4, 12);
+        poisoned[5] = T.NaN;
+        Assert.Throws<ArgumentException>(() => layer.Forward(poisoned, [4, 3], new T[12]));
+        Assert.Equal(0, layer.NumFeatures);
+        layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Propagate;
         layer.Forward(Tensor.Create(TestData.Gaussian<T>(3, 12), [4, 3]), Tensor.Create(new T[12], [4, 3]));
         Assert.Equal((3, 0, 3), (layer.NumFeatures, layer.Weight.Length, layer.RunningMean.Length));
     }
