@@ -104,7 +104,8 @@ public static partial class BatchNormKernels
         double epsilon,
         Span<T> weightGradient,
         Span<T> biasGradient,
-        int maxDegreeOfParallelism = -1)
+        int maxDegreeOfParallelism = -1,
+        scoped in ActivationTail<T, TData> tail = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -121,6 +122,7 @@ public static partial class BatchNormKernels
                 Input = input, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Weight = weight,
                 Statistics = StatisticsSource.Running, RunningMean = runningMean, RunningVariance = runningVariance, Epsilon = epsilon,
                 WeightGradient = weightGradient, BiasGradient = biasGradient,
+                Activation = tail.Activation, Residual = tail.Residual, Bias = tail.Bias, ExactFlags = tail.ExactFlags, MaskedGradient = tail.MaskedGradient,
             },
             maxDegreeOfParallelism);
     }

@@ -100,7 +100,8 @@ public static partial class BatchNormKernels
         Span<T> weightGradient,
         Span<T> biasGradient,
         int maxDegreeOfParallelism = -1,
-        ReadOnlySpan<double> renormalization = default)
+        ReadOnlySpan<double> renormalization = default,
+        scoped in ActivationTail<T, TData> tail = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -116,6 +117,7 @@ public static partial class BatchNormKernels
                 Input = input, GradOutput = gradOutput, GradInput = gradInput, Layout = layout, Weight = weight,
                 Statistics = StatisticsSource.Batch, Mean = mean, InverseStd = inverseStandardDeviation,
                 WeightGradient = weightGradient, BiasGradient = biasGradient, Renormalization = renormalization,
+                Activation = tail.Activation, Residual = tail.Residual, Bias = tail.Bias, ExactFlags = tail.ExactFlags, MaskedGradient = tail.MaskedGradient,
             },
             maxDegreeOfParallelism);
     }

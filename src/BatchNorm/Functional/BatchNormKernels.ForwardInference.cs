@@ -90,7 +90,8 @@ public static partial class BatchNormKernels
         ReadOnlySpan<T> runningMean,
         ReadOnlySpan<T> runningVariance,
         double epsilon,
-        int maxDegreeOfParallelism = -1)
+        int maxDegreeOfParallelism = -1,
+        scoped in ActivationTail<T, TData> tail = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -104,6 +105,7 @@ public static partial class BatchNormKernels
             {
                 Input = input, Output = output, Layout = layout, Weight = weight, Bias = bias, Epsilon = epsilon,
                 Statistics = StatisticsSource.Running, RunningMean = runningMean, RunningVariance = runningVariance,
+                Activation = tail.Activation, Residual = tail.Residual, ExactFlags = tail.ExactFlags,
             },
             maxDegreeOfParallelism);
     }

@@ -100,7 +100,8 @@ public static partial class BatchNormKernels
         Span<double> variance,
         Span<double> inverseStandardDeviation,
         int maxDegreeOfParallelism = -1,
-        scoped in Renormalize<T> renormalization = default)
+        scoped in Renormalize<T> renormalization = default,
+        scoped in ActivationTail<T, TData> tail = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -129,6 +130,7 @@ public static partial class BatchNormKernels
                 Statistics = StatisticsSource.Batch, Mean = mean, Variance = variance, InverseStd = inverseStandardDeviation,
                 RunningMean = renormalization.RunningMean, RunningVariance = renormalization.RunningVariance,
                 Renormalization = renormalization.Corrections, RMax = renormalization.RMax, DMax = renormalization.DMax,
+                Activation = tail.Activation, Residual = tail.Residual, ExactFlags = tail.ExactFlags,
             },
             maxDegreeOfParallelism);
     }

@@ -43,7 +43,8 @@ public static partial class BatchNormKernels
         ReadOnlySpan<T> bias,
         ReadOnlySpan<double> mean,
         ReadOnlySpan<double> inverseStandardDeviation,
-        int maxDegreeOfParallelism = -1)
+        int maxDegreeOfParallelism = -1,
+        scoped in ActivationTail<T, TData> tail = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
@@ -57,6 +58,7 @@ public static partial class BatchNormKernels
             {
                 Input = input, Output = output, Layout = layout, Weight = weight, Bias = bias,
                 Statistics = StatisticsSource.Given, GivenMean = mean, GivenInverseStd = inverseStandardDeviation,
+                Activation = tail.Activation, Residual = tail.Residual, ExactFlags = tail.ExactFlags,
             },
             maxDegreeOfParallelism);
     }

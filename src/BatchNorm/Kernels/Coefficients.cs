@@ -65,6 +65,48 @@ internal static unsafe class NormalizeCoefficients
 }
 
 /// <summary>
+/// What a channel's normalize constants take beside its statistics: the weight and bias (null: 1 and 0), a renormalized
+/// forward's <c>r</c> (first <see cref="Channels"/> values) and <c>d</c> (next) or null, and per-channel flags whether
+/// <c>T</c> held the constants: written (a forward) or, with <see cref="ReadsFlags"/>, read (the backward's mask, which
+/// must compute every value as its forward did).
+/// </summary>
+internal unsafe struct NormalizeParameters<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T* Weight;
+    public T* Bias;
+    public double* Corrections;
+    public int Channels;
+    public bool* Flags;
+    public bool ReadsFlags;
+
+    /// <summary>Stores channel c's constants at j of <paramref name="k"/> (see <see cref="NormalizeCoefficients.Store{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public readonly void Store(in ChannelConstants<T> k, int j, int c, double mean, double invStd, double spread)
+    {
+        double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
+        double scale = weight * invStd;
+        double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
+        if (Corrections != null)
+        {
+            // y = ((x - mean) * invStd * r + d) * weight + bias, as the layer's statistics-first path computes it.
+            (double r, double d) = (Corrections[c], Corrections[Channels + c]);
+            (scale, bias) = (weight * (r * invStd), (d * weight) + bias);
+        }
+
+        NormalizeCoefficients.Store(k, j, mean, scale, bias, spread);
+        if (Flags != null && ReadsFlags)
+        {
+            k.Exact[j] = Flags[c];
+        }
+        else if (Flags != null)
+        {
+            Flags[c] = k.Exact[j];
+        }
+    }
+}
+
+/// <summary>
 /// The constants of the input gradient, <c>dx = dy * a + ((x - mean) * invStd) * k + d</c> with <c>a = weight * invStd</c>,
 /// <c>k = -a * invStd * Σdy·(x - mean) / M</c> and <c>d = -a * Σdy / M</c> (in evaluation, where the statistics are
 /// constants, <c>k = d = 0</c> and the center is 0, as <c>dx = dy * a</c> does not read x). In <c>T</c> the

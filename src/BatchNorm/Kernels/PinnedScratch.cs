@@ -27,13 +27,16 @@ internal static unsafe class PinnedScratch
     /// <summary>The per-channel x̂ center, inverse weight and gradient scale of a backward from the output.</summary>
     public const int FromOutput = 4;
 
-    /// <summary>The pieces of 16-bit data widened by <see cref="Staging{T, TData}"/>: its first tensor (and output), and its second.</summary>
+    /// <summary>The pieces of 16-bit data widened by <see cref="Staging{T, TData}"/>: its first tensor (and output), its second and its third.</summary>
     public const int StagedA = 5;
 
     /// <inheritdoc cref="StagedA"/>
     public const int StagedB = 6;
 
-    private const int SlotCount = 7;
+    /// <inheritdoc cref="StagedA"/>
+    public const int StagedC = 7;
+
+    private const int SlotCount = 8;
 
     /// <summary>At least <paramref name="length"/> values in slot <paramref name="slot"/>; the contents are undefined.</summary>
     public static TValue* Get<TValue>(int slot, long length)

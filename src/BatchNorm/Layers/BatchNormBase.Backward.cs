@@ -85,6 +85,10 @@ public abstract partial class BatchNormBase<T>
 
     /// <summary>The span <c>Backward</c> of data of element type <typeparamref name="TData"/>: <typeparamref name="T"/> or a 16-bit type.</summary>
     private void Backward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput)
+        where TData : unmanaged => Backward(input, shape, gradOutput, gradInput, new Residual<TData>());
+
+    /// <summary>The backward of every overload, with the residual of a <see cref="ForwardWithResidual"/> or none.</summary>
+    private void Backward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput, Residual<TData> residual)
         where TData : unmanaged
     {
         if (_saved.Communicator is not null)
@@ -95,6 +99,7 @@ public abstract partial class BatchNormBase<T>
 
         BatchNormLayout layout = CheckSavedShape(shape);
         ThrowIfInputChanged(input, layout, gradOutput, gradInput);
+        ActivationTail<T, TData> tail = BackwardTail(input, gradOutput, gradInput, residual);
         if (_saved.Renormalized)
         {
             BackwardRenormalized(input, layout, gradOutput, gradInput);
@@ -106,12 +111,12 @@ public abstract partial class BatchNormBase<T>
         else if (_saved.BatchStatistics)
         {
             BatchNormKernels.BackwardTraining<T, TData>(
-                input, gradOutput, gradInput, layout, _weight, _saved.Mean, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+                input, gradOutput, gradInput, layout, _weight, _saved.Mean, _saved.InverseStd, _weightGradient, _biasGradient, _maxDegreeOfParallelism, default, tail);
         }
         else
         {
             BatchNormKernels.BackwardInference<T, TData>(
-                input, gradOutput, gradInput, layout, _weight, _saved.RunningMean, _saved.RunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism);
+                input, gradOutput, gradInput, layout, _weight, _saved.RunningMean, _saved.RunningVariance, Epsilon, _weightGradient, _biasGradient, _maxDegreeOfParallelism, tail);
         }
     }
 
@@ -165,6 +170,12 @@ public abstract partial class BatchNormBase<T>
         if (_saved.Renormalized || _saved.GhostBatches > 0)
         {
             ThrowHelper.ThrowNotSupported("BackwardFromOutput does not support a renormalized or ghost-batch forward; call Backward with the input.");
+        }
+
+        if (_saved.Activation != BatchNormActivation.None || _saved.HasResidual)
+        {
+            ThrowHelper.ThrowNotSupported(
+                "BackwardFromOutput cannot differentiate a forward with a fused Activation or a residual (the output no longer determines xhat); run that forward out of place and call Backward with the input.");
         }
 
         BatchNormLayout layout = CheckSavedShape(shape);

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Numerics;
+using BatchNorm.Kernels;
 
 namespace BatchNorm;
 
@@ -40,12 +41,16 @@ public abstract partial class BatchNormBase<T>
     /// tensor overloads' way in). A lazy layer's first forward that throws leaves it lazy, whatever check threw.
     /// </summary>
     private void Forward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
+        where TData : unmanaged => Forward(input, shape, output, memoryFormat, new Residual<TData>());
+
+    /// <summary>The forward of every overload, with a residual to add before the <see cref="Activation"/> or none.</summary>
+    private void Forward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat, Residual<TData> residual)
         where TData : unmanaged
     {
         bool lazy = NumFeatures == 0;
         try
         {
-            ForwardOnce(input, shape, output, memoryFormat);
+            ForwardOnce(input, shape, output, memoryFormat, residual);
         }
         catch when (lazy)
         {
@@ -54,11 +59,17 @@ public abstract partial class BatchNormBase<T>
         }
     }
 
-    private void ForwardOnce<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat)
+    private void ForwardOnce<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat, Residual<TData> residual)
         where TData : unmanaged
     {
+        bool fusedTail = _activation != BatchNormActivation.None || residual.Present;
         if (SynchronizesForward)
         {
+            if (fusedTail)
+            {
+                ThrowHelper.ThrowNotSupported("A fused Activation and ForwardWithResidual are not supported on a synchronized layer; set Activation to None, or Communicator to null.");
+            }
+
             if (_renormalization is not null || _virtualBatchSize is not null)
             {
                 ThrowHelper.ThrowNotSupported(
@@ -71,15 +82,18 @@ public abstract partial class BatchNormBase<T>
 
         BatchNormLayout layout = ValidateShape(shape, memoryFormat);
         BatchNormKernels.ValidateForward<T, TData>(input, output, layout, _weight, _bias, Epsilon);
+        residual.Validate(input, output);
         EnsureFeatures(layout.Channels);
+        var tail = new ActivationTail<T, TData> { Activation = _activation, Residual = residual.Values, ExactFlags = _saved.NextExactFlags };
 
         // Before the output is written: it may be the very memory of the input.
         _saved.TakeInput(input, layout);
+        _saved.TakeTail(_activation, residual.Present);
         SmallBatch way = UsesBatchStatistics ? SmallBatchWay(layout.ValuesPerChannel, nameof(input)) : SmallBatch.RunningStatistics;
         if (way == SmallBatch.RunningStatistics)
         {
             BatchNormKernels.ForwardInference<T, TData>(
-                input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism);
+                input, output, layout, _weight, _bias, _runningMean, _runningVariance, Epsilon, _maxDegreeOfParallelism, tail);
             _saved.CommitRunning(output, shape, layout);
             return;
         }
@@ -87,6 +101,12 @@ public abstract partial class BatchNormBase<T>
         bool update = IsTraining && TrackRunningStatistics && way == SmallBatch.Normal;
         if (update && (_renormalization is not null || _virtualBatchSize is not null))
         {
+            if (fusedTail)
+            {
+                ThrowHelper.ThrowNotSupported(
+                    "A fused Activation and ForwardWithResidual are not supported with batch renormalization or ghost batches (VirtualBatchSize); set Activation to None.");
+            }
+
             if (_renormalization is not null && _virtualBatchSize is not null)
             {
                 ThrowHelper.ThrowNotSupported("Batch renormalization and ghost batches (VirtualBatchSize) together are not supported; set one of them to null.");
@@ -115,13 +135,13 @@ public abstract partial class BatchNormBase<T>
                 ThrowIfNonFinite(_saved.NextMean, _variance, nameof(input));
             }
 
-            NormalizeWithBatchStatistics(input, layout, output);
+            NormalizeWithBatchStatistics(input, layout, output, tail);
         }
         else
         {
             // Validates every argument before it writes anything.
             BatchNormKernels.ForwardTraining<T, TData>(
-                input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism);
+                input, output, layout, _weight, _bias, Epsilon, _saved.NextMean, _variance, _saved.NextInverseStd, _maxDegreeOfParallelism, default, tail);
         }
 
         if (update)
@@ -132,8 +152,8 @@ public abstract partial class BatchNormBase<T>
         _saved.CommitBatch(output, shape, layout, communicator: null, globalCount: 0);
     }
 
-    /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first).</summary>
-    private void NormalizeWithBatchStatistics<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, Span<TData> output)
+    /// <summary>Normalizes with the batch statistics already in the scratch mean and variance (their inverse std first), then the fused <paramref name="tail"/>.</summary>
+    private void NormalizeWithBatchStatistics<TData>(ReadOnlySpan<TData> input, BatchNormLayout layout, Span<TData> output, scoped in ActivationTail<T, TData> tail = default)
         where TData : unmanaged
     {
         for (int c = 0; c < NumFeatures; c++)
@@ -141,7 +161,7 @@ public abstract partial class BatchNormBase<T>
             _saved.NextInverseStd[c] = BatchNormKernels.InverseStandardDeviation(_variance[c], Epsilon);
         }
 
-        BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _bias, _saved.NextMean, _saved.NextInverseStd, _maxDegreeOfParallelism);
+        BatchNormKernels.Normalize<T, TData>(input, output, layout, _weight, _bias, _saved.NextMean, _saved.NextInverseStd, _maxDegreeOfParallelism, tail);
     }
 
     /// <summary>

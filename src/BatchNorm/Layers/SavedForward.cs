@@ -36,6 +36,9 @@ internal sealed class SavedForward<T>
     private double[] _nextRenormalization;
     private double[] _ghostStatistics = [];
     private double[] _nextGhostStatistics = [];
+    private bool[] _exactFlags;
+    private bool[] _nextExactFlags;
+    private (BatchNormActivation Activation, bool Residual) _nextTail;
     private T[] _inputFingerprint;
     private T[] _outputFingerprint;
     private T[] _nextInputFingerprint;
@@ -53,6 +56,7 @@ internal sealed class SavedForward<T>
         _inverseStd = new double[channels];
         _nextMean = new double[channels];
         _nextInverseStd = new double[channels];
+        (_exactFlags, _nextExactFlags) = (new bool[channels], new bool[channels]);
         _renormalization = new double[2 * channels];
         _nextRenormalization = new double[2 * channels];
         int fingerprint = channels * ForwardFingerprint.PerChannel;
@@ -81,6 +85,21 @@ internal sealed class SavedForward<T>
         ScratchArrays.Ensure(ref _nextGhostStatistics, 2 * ghosts * _mean.Length);
         return _nextGhostStatistics;
     }
+
+    /// <summary>The fused activation of the saved forward (<see cref="BatchNormBase{T}.Activation"/>).</summary>
+    public BatchNormActivation Activation { get; private set; }
+
+    /// <summary>Whether the saved forward added a residual (<c>ForwardWithResidual</c>).</summary>
+    public bool HasResidual { get; private set; }
+
+    /// <summary>Per channel, whether the saved forward's constants fit T (see the kernels' <c>ExactFlags</c>): what its backward's mask repeats.</summary>
+    public bool[] ExactFlags => _exactFlags;
+
+    /// <summary>Where a forward writes its flags before it commits.</summary>
+    public bool[] NextExactFlags => _nextExactFlags;
+
+    /// <summary>Takes the fused tail of the forward under way: committed with it.</summary>
+    public void TakeTail(BatchNormActivation activation, bool residual) => _nextTail = (activation, residual);
 
     /// <summary>Where a forward computes its batch means before it commits.</summary>
     public double[] NextMean => _nextMean;
@@ -201,5 +220,7 @@ internal sealed class SavedForward<T>
         _rank = shape.Length;
         MemoryFormat = layout.MemoryFormat;
         BatchStatistics = batchStatistics;
+        (Activation, HasResidual) = _nextTail;
+        (_exactFlags, _nextExactFlags) = (_nextExactFlags, _exactFlags);
     }
 }

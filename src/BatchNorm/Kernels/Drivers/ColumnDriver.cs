@@ -14,18 +14,19 @@ internal static unsafe class ColumnDriver
     /// <summary>
     /// y[r, j] = (x[r, j] - center[j]) * scale[j] + shift[j], the constants per column in <paramref name="e"/> at
     /// <paramref name="slots"/>: the vector loop where every column's constants fit <typeparamref name="T"/>, else
-    /// <see cref="NormalizeMixed{T}"/>.
+    /// <see cref="NormalizeMixed{T, TMode}"/>; then the <paramref name="tail"/>'s epilogue, its tensors indexed as x.
     /// </summary>
-    public static void Normalize<T>(T* x, T* y, ColumnExtent extent, in ChannelConstants<T> e, NormalizeSlots slots)
+    public static void Normalize<T, TMode>(T* x, T* y, ColumnExtent extent, in ChannelConstants<T> e, NormalizeSlots slots, Epilogue<T, TMode> tail)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TMode : struct, IEpilogueMode
     {
         if (AllExact(e, extent.Width))
         {
-            ApplyRows(new NormalizeColumns<T>(x, e.Values(slots.Center), e.Values(slots.Scale), e.Values(slots.Shift)), y, extent);
+            ApplyRows(new NormalizeColumns<T, TMode>(x, e.Values(slots.Center), e.Values(slots.Scale), e.Values(slots.Shift), tail), y, extent);
         }
         else
         {
-            NormalizeMixed(x, y, extent, e, slots);
+            NormalizeMixed(x, y, extent, e, slots, tail);
         }
     }
 
@@ -54,23 +55,24 @@ internal static unsafe class ColumnDriver
         where T : unmanaged => new ReadOnlySpan<bool>(e.Exact, width).IndexOf(false) < 0;
 
     /// <summary>
-    /// <see cref="Normalize{T}"/> one element at a time, for columns some of which the vector loop cannot take
+    /// <see cref="Normalize{T, TMode}"/> one element at a time, for columns some of which the vector loop cannot take
     /// (<c>Exact[j]</c> false): those are computed in <see cref="double"/> from the wide constants; the others exactly as
     /// the vector loop would, so a column's result never depends on its neighbours.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void NormalizeMixed<T>(T* x, T* y, ColumnExtent extent, in ChannelConstants<T> e, NormalizeSlots slots)
+    private static void NormalizeMixed<T, TMode>(T* x, T* y, ColumnExtent extent, in ChannelConstants<T> e, NormalizeSlots slots, Epilogue<T, TMode> tail)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TMode : struct, IEpilogueMode
     {
         T* center = e.Values(slots.Center), scale = e.Values(slots.Scale), shift = e.Values(slots.Shift);
         double* mean = e.Wide(slots.WideCenter), wideScale = e.Wide(slots.Scale), bias = e.Wide(slots.Shift);
-        for (int r = 0; r < extent.Rows; r++, x += extent.Stride, y += extent.Stride)
+        for (int r = 0; r < extent.Rows; r++, x += extent.Stride, y += extent.Stride, tail = tail.At(extent.Stride))
         {
             for (int j = 0; j < extent.Width; j++)
             {
                 y[j] = e.Exact[j]
-                    ? new NormalizeOperator<T>(x + j, center[j], scale[j], shift[j]).Scalar(0)
-                    : new WideNormalizeOperator<T>(x + j, mean[j], wideScale[j], bias[j]).Scalar(0);
+                    ? new NormalizeOperator<T, TMode>(x + j, center[j], scale[j], shift[j], tail.At(j)).Scalar(0)
+                    : new WideNormalizeOperator<T, TMode>(x + j, mean[j], wideScale[j], bias[j], tail.At(j)).Scalar(0);
             }
         }
     }

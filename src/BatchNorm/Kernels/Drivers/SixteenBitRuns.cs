@@ -106,7 +106,7 @@ internal static unsafe class SixteenBitRuns
         static abstract void Run(TData* a, TData* b, TData* destination, int length, in ChannelConstants<float> k, int j);
     }
 
-    /// <summary>y = (x - center) * scale + shift, as <see cref="NormalizeOperator{T}"/>.</summary>
+    /// <summary>y = (x - center) * scale + shift, as <see cref="NormalizeOperator{T, TMode}"/>.</summary>
     private readonly struct NormalizeRun<TData, TFormat> : IRun<TData>
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>

@@ -6,12 +6,12 @@ namespace BatchNorm.Kernels;
 
 /// <summary>
 /// An element pass over one <see cref="ElementBlock"/> of dense <typeparamref name="T"/> tensors: <c>a</c> (and
-/// <c>b</c>) read, <c>destination</c> written, which may be the memory of <c>a</c>.
+/// <c>b</c>, <c>c</c> where not null) read, <c>destination</c> written, which may be the memory of <c>a</c>.
 /// </summary>
 internal unsafe interface IBlockPass<T>
     where T : unmanaged
 {
-    void Run(T* a, T* b, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k);
+    void Run(T* a, T* b, T* c, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k);
 }
 
 /// <summary>
@@ -36,12 +36,14 @@ internal readonly unsafe struct Staging<T, TData>
 
     private readonly T* _a;
     private readonly T* _b;
+    private readonly T* _c;
     private readonly int _capacity;
 
-    private Staging(T* a, T* b, int capacity)
+    private Staging(T* a, T* b, T* c, int capacity)
     {
         _a = a;
         _b = b;
+        _c = c;
         _capacity = capacity;
     }
 
@@ -62,7 +64,8 @@ internal readonly unsafe struct Staging<T, TData>
         }
 
         int capacity = Math.Max(PieceElements, KernelPlan.RowBlock * rowWidth);
-        return new Staging<T, TData>(PinnedScratch.Get<T>(PinnedScratch.StagedA, capacity), PinnedScratch.Get<T>(PinnedScratch.StagedB, capacity), capacity);
+        return new Staging<T, TData>(
+            PinnedScratch.Get<T>(PinnedScratch.StagedA, capacity), PinnedScratch.Get<T>(PinnedScratch.StagedB, capacity), PinnedScratch.Get<T>(PinnedScratch.StagedC, capacity), capacity);
     }
 
     /// <summary><see cref="RunReduction.Accumulate{T, TSums}"/> over a run of <typeparamref name="TData"/>.</summary>
@@ -79,7 +82,8 @@ internal readonly unsafe struct Staging<T, TData>
         for (int i = 0; i < length; i += PieceElements)
         {
             int count = Math.Min(PieceElements, length - i);
-            T* staged = Widen(a + i, b + i, count, 1, 0);
+            Widen(a + i, _a, count, 1, 0);
+            T* staged = b == a ? _a : Widen(b + i, _b, count, 1, 0);
             RunReduction.Accumulate<T, TSums>(_a, staged, count, constant, ref sums);
         }
     }
@@ -101,24 +105,26 @@ internal readonly unsafe struct Staging<T, TData>
         for (int r = 0; r < rows.Count; r += group)
         {
             int count = Math.Min(group, rows.Count - r);
-            T* staged = Widen(rows.A + (r * rows.Stride), rows.B + (r * rows.Stride), rows.Width, count, rows.Stride);
+            Widen(rows.A + (r * rows.Stride), _a, rows.Width, count, rows.Stride);
+            T* staged = rows.B == rows.A ? _a : Widen(rows.B + (r * rows.Stride), _b, rows.Width, count, rows.Stride);
             ColumnReduction.Add<T, TSums>(new ColumnRows<T>(_a, staged, rows.Width, count, rows.Width), constant, first, second);
         }
     }
 
     /// <summary>
     /// Runs <paramref name="pass"/> over <paramref name="block"/> of the <paramref name="layout"/> tensors at
-    /// <paramref name="a"/>, <paramref name="b"/> (or null) and <paramref name="destination"/>; staged, a piece at a time,
+    /// <paramref name="a"/>, <paramref name="b"/> and <paramref name="c"/> (each but a may be null) and
+    /// <paramref name="destination"/>; staged, a piece at a time,
     /// each piece a dense tensor of its own: whole samples of the block's channels where they fit, else a sample's
     /// channels, else pieces of a run.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void ElementPass<TPass>(TPass pass, TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+    public void ElementPass<TPass>(TPass pass, TData* a, TData* b, TData* c, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
         where TPass : struct, IBlockPass<T>
     {
         if (IsNative)
         {
-            pass.Run((T*)a, (T*)b, (T*)destination, layout, block, k);
+            pass.Run((T*)a, (T*)b, (T*)c, (T*)destination, layout, block, k);
             return;
         }
 
@@ -137,9 +143,11 @@ internal readonly unsafe struct Staging<T, TData>
                 {
                     int length = Math.Min(run, s - e);
                     long at = (n * stride) + ((long)(block.C0 + j) * s) + e;
-                    T* staged = Widen(a + at, b == null ? null : b + at, width * length, rows, stride);
+                    Widen(a + at, _a, width * length, rows, stride);
+                    T* stagedB = b == null ? null : Widen(b + at, _b, width * length, rows, stride);
+                    T* stagedC = c == null ? null : Widen(c + at, _c, width * length, rows, stride);
                     var piece = new BatchNormLayout(rows, width, length);
-                    pass.Run(_a, staged, _a, piece, ElementBlock.AllSamples(piece, 0, width), k.From(j));
+                    pass.Run(_a, stagedB, stagedC, _a, piece, ElementBlock.AllSamples(piece, 0, width), k.From(j));
                     Narrow(destination + at, width * length, rows, stride);
                 }
             }
@@ -148,22 +156,17 @@ internal readonly unsafe struct Staging<T, TData>
 
     /// <summary>
     /// Widens <paramref name="rows"/> rows of <paramref name="length"/> elements, <paramref name="stride"/> apart, of
-    /// <paramref name="a"/> (and <paramref name="b"/>) into dense rows of the buffers; returns where <c>b</c>'s are (those
-    /// of <c>a</c> when <c>b</c> is <c>a</c>).
+    /// <paramref name="source"/> into dense rows of <paramref name="buffer"/>, and returns it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private T* Widen(TData* a, TData* b, int length, int rows, long stride)
+    private static T* Widen(TData* source, T* buffer, int length, int rows, long stride)
     {
         for (int r = 0; r < rows; r++)
         {
-            ElementConversions.Widen(a + (r * stride), _a + (r * length), length);
-            if (b != a && b != null)
-            {
-                ElementConversions.Widen(b + (r * stride), _b + (r * length), length);
-            }
+            ElementConversions.Widen(source + (r * stride), buffer + (r * length), length);
         }
 
-        return b == a ? _a : _b;
+        return buffer;
     }
 
     /// <summary>Narrows the dense rows of buffer <c>a</c> into <paramref name="rows"/> rows, <paramref name="stride"/> apart, at <paramref name="destination"/>.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace BatchNorm.Kernels;
 
@@ -25,6 +26,9 @@ internal static unsafe class BackwardPass
         fixed (T* dw = request.WeightGradient, db = request.BiasGradient)
         fixed (double* m = request.Mean, s = request.InverseStd, sdy = request.SumDy, sdyx = request.SumDyX, gdy = request.GivenSumDy, gdyx = request.GivenSumDyX)
         fixed (double* xc = request.XHatCenter, xs = request.XHatInverseStd, ga = request.GradientScale, rd = request.Renormalization)
+        fixed (TData* dz = request.MaskedGradient, residual = request.Residual)
+        fixed (T* b = request.Bias)
+        fixed (bool* flags = request.ExactFlags)
         {
             var body = new SumsChunk<T, TData>
             {
@@ -50,6 +54,23 @@ internal static unsafe class BackwardPass
                 Count = request.Count,
                 Corrections = request.Renormalization.IsEmpty ? null : rd,
             };
+            if (request.Activation != BatchNormActivation.None && (KernelPlan.UsesColumns<T>(layout) || !body.NeedsSums))
+            {
+                // Short runs: the mask in a pass of its own, then the backward of dz.
+                ForwardPass.Run(MaskRequest(request), maxDegreeOfParallelism);
+                body.Dy = dz;
+            }
+            else if (request.Activation != BatchNormActivation.None)
+            {
+                // Long runs: each run masked into dz as the sums reach it, and read back from cache.
+                body.Dz = dz;
+                body.Tail = new FusedTail<TData>(FusedTail<TData>.KindOf(request.Activation, residual != null, gradient: true), residual, dy);
+                body.Parameters = new NormalizeParameters<T>
+                {
+                    Weight = w, Bias = b, Corrections = body.Corrections, Channels = layout.Channels, Flags = flags, ReadsFlags = true,
+                };
+            }
+
             bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
             body.Block = KernelPlan.ChannelsPerChunk<T>(layout, fused);
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
@@ -62,7 +83,7 @@ internal static unsafe class BackwardPass
                     mean[c] = body.Statistics(c).Mean;
                 }
 
-                body.Blocks = ColumnBlocks.Reduce<T, TData, GradientProducts>(dy, x, layout, rowBlocks, mean, maxDegreeOfParallelism);
+                body.Blocks = ColumnBlocks.Reduce<T, TData, GradientProducts>(body.Dy, x, layout, rowBlocks, mean, maxDegreeOfParallelism);
             }
 
             long work = body.NeedsSums && rowBlocks == 0 ? 2 * layout.Length : layout.Channels;
@@ -77,6 +98,23 @@ internal static unsafe class BackwardPass
             var pass = new InputGradientChunk<T, TData> { Body = body, Partition = new ElementPartition<T>(layout) };
             ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
         }
+    }
+
+    /// <summary>The forward pass that writes the activation's gradient of dy into the masked gradient (see <see cref="BackwardRequest{T, TData}.Activation"/>).</summary>
+    private static ForwardRequest<T, TData> MaskRequest<T, TData>(in BackwardRequest<T, TData> request)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+    {
+        bool training = request.Statistics == StatisticsSource.Batch;
+        return new ForwardRequest<T, TData>
+        {
+            Input = request.Input, Output = request.MaskedGradient, Layout = request.Layout, Weight = request.Weight, Bias = request.Bias,
+            Statistics = training ? StatisticsSource.Given : StatisticsSource.Running, GivenMean = request.Mean, GivenInverseStd = request.InverseStd,
+            RunningMean = request.RunningMean, RunningVariance = request.RunningVariance, Epsilon = request.Epsilon,
+            Renormalization = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(request.Renormalization), request.Renormalization.Length),
+            Activation = request.Activation, Residual = request.Residual, MaskedGradient = request.GradOutput,
+            ExactFlags = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(request.ExactFlags), request.ExactFlags.Length),
+        };
     }
 
     /// <summary>The element pass of an unfused backward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
@@ -142,6 +180,17 @@ internal static unsafe class BackwardPass
         /// <summary>The column sums already reduced in row blocks, or empty (each chunk reduces its rows).</summary>
         public ColumnBlocks Blocks;
 
+        /// <summary>
+        /// When not null, the masked gradient: each run of dy is masked into it (<see cref="Tail"/>, with the forward's
+        /// constants from <see cref="Parameters"/>) before the sums read it, and the input gradient reads it for dy.
+        /// </summary>
+        public TData* Dz;
+        public FusedTail<TData> Tail;
+        public NormalizeParameters<T> Parameters;
+
+        /// <summary>The gradient the sums and the input gradient read: the masked one, or dy.</summary>
+        private readonly TData* Gradient => Dz != null ? Dz : Dy;
+
         public readonly bool NeedsSums => Sums == SumsSource.Computed && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
 
         private readonly bool Training => Source == StatisticsSource.Batch;
@@ -168,7 +217,16 @@ internal static unsafe class BackwardPass
                 }
                 else
                 {
-                    ChannelSums(c0, width, mean, sumDy, sumDyX);
+                    T* ft = stackalloc T[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+                    double* fd = stackalloc double[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
+                    bool* fe = stackalloc bool[KernelPlan.MaxBlock];
+                    var f = new ChannelConstants<T>(ft, fd, fe, KernelPlan.MaxBlock);
+                    for (int j = 0; j < width && Dz != null; j++)
+                    {
+                        Parameters.Store(f, j, c0 + j, mean[j], invStd[j], spread: 0);
+                    }
+
+                    ChannelSums(c0, width, mean, sumDy, sumDyX, f);
                 }
             }
 
@@ -203,13 +261,15 @@ internal static unsafe class BackwardPass
         /// </summary>
         public readonly void InputGradient(ElementBlock block, in ChannelConstants<T> g)
         {
-            if (!SixteenBitRuns.TryInputGradient(Dy, X, Dx, Layout, block, g, Training))
+            TData* dy = Gradient;
+            if (!SixteenBitRuns.TryInputGradient(dy, X, Dx, Layout, block, g, Training))
             {
-                Staging<T, TData>.ForThread().ElementPass(new InputGradientPass<T>(Training), Dy, Training ? X : null, Dx, Layout, block, g);
+                Staging<T, TData>.ForThread().ElementPass(new InputGradientPass<T>(Training), dy, Training ? X : null, null, Dx, Layout, block, g);
             }
         }
 
-        private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
+        /// <summary>The sums of a block run by run; with <see cref="Dz"/>, each run masked first with the forward's constants <paramref name="f"/>.</summary>
+        private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX, in ChannelConstants<T> f)
         {
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
@@ -222,7 +282,12 @@ internal static unsafe class BackwardPass
                 for (int j = 0; j < width; j++)
                 {
                     long at = first + i * stride + j * s;
-                    staging.AccumulateRun<GradientProducts>(Dy + at, X + at, s, mean[j], ref sums[j]);
+                    if (Dz != null)
+                    {
+                        ForwardPass.NormalizeData(X, Dz, Layout, new ElementBlock(i, i + 1, c0 + j, 1), f.From(j), Tail);
+                    }
+
+                    staging.AccumulateRun<GradientProducts>(Gradient + at, X + at, s, mean[j], ref sums[j]);
                 }
             }
 
@@ -316,7 +381,7 @@ internal static unsafe class BackwardPass
     {
         [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run(T* gradOutput, T* input, T* gradInput, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g)
+        public void Run(T* gradOutput, T* input, T* unused, T* gradInput, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g)
         {
             (int n0, int n1, int c0, int width) = block;
             int s = layout.SpatialSize;
@@ -341,7 +406,7 @@ internal static unsafe class BackwardPass
                         else if (!g.Exact[j])
                         {
                             // Evaluation: dx = (dy - 0) * a + 0, as the column loop's evaluation slots compute it.
-                            RunDriver.ApplyScalar(new WideNormalizeOperator<T>(dy + at, wk[j], wa[j], wd[j]), dx + at, (nuint)s);
+                            RunDriver.ApplyScalar(new WideNormalizeOperator<T, PlainMode>(dy + at, wk[j], wa[j], wd[j], default), dx + at, (nuint)s);
                         }
                         else if (training)
                         {
@@ -372,7 +437,7 @@ internal static unsafe class BackwardPass
             else
             {
                 // Evaluation: dx = (dy - 0) * a + 0, the normalize loop with zero center and d.
-                ColumnDriver.Normalize(dy, dx, extent, e, NormalizeSlots.Evaluation);
+                ColumnDriver.Normalize(dy, dx, extent, e, NormalizeSlots.Evaluation, default(Epilogue<T, PlainMode>));
             }
         }
     }

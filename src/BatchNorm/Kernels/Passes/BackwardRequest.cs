@@ -55,4 +55,17 @@ internal ref struct BackwardRequest<T, TData>
     /// gradient <c>r·Σdy·x̂ + d·Σdy</c>. Empty otherwise.
     /// </summary>
     public ReadOnlySpan<double> Renormalization;
+
+    /// <summary>
+    /// The activation the forward fused (with <see cref="Residual"/> when not empty): when not
+    /// <see cref="BatchNormActivation.None"/>, <c>dy</c> is first masked into <see cref="MaskedGradient"/> (the gradient
+    /// before the activation, <c>dz</c>), the mask recomputed with the forward's statistics, weight, <see cref="Bias"/>,
+    /// <see cref="Renormalization"/> and <see cref="ExactFlags"/>; the rest of the pass differentiates batch norm with
+    /// <c>dz</c>.
+    /// </summary>
+    public BatchNormActivation Activation;
+    public ReadOnlySpan<TData> Residual;
+    public ReadOnlySpan<T> Bias;
+    public ReadOnlySpan<bool> ExactFlags;
+    public Span<TData> MaskedGradient;
 }

@@ -23,25 +23,31 @@ internal static unsafe class ForwardPass
         fixed (TData* x = request.Input, y = request.Output)
         fixed (T* w = request.Weight, b = request.Bias, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (double* m = request.Mean, v = request.Variance, s = request.InverseStd, gm = request.GivenMean, gs = request.GivenInverseStd, rd = request.Renormalization)
+        fixed (TData* residual = request.Residual, gradient = request.MaskedGradient)
+        fixed (bool* flags = request.ExactFlags)
         {
+            EpilogueKind kind = FusedTail<TData>.KindOf(request.Activation, !request.Residual.IsEmpty, !request.MaskedGradient.IsEmpty);
             var body = new StatisticsChunk<T, TData>
             {
                 X = x,
                 Y = request.Output.IsEmpty ? null : y,
-                Weight = w,
-                Bias = b,
+                Parameters = new NormalizeParameters<T>
+                {
+                    Weight = w, Bias = b, Corrections = request.Renormalization.IsEmpty ? null : rd, Channels = layout.Channels,
+                    Flags = flags, ReadsFlags = !request.MaskedGradient.IsEmpty,
+                },
                 RunningMean = rm,
                 RunningVariance = rv,
                 Mean = given ? gm : m,
                 Variance = v,
                 InverseStd = given ? gs : s,
                 Epsilon = request.Epsilon,
-                Corrections = request.Renormalization.IsEmpty ? null : rd,
                 RMax = request.RMax,
                 DMax = request.DMax,
                 Layout = layout,
                 Block = KernelPlan.ChannelsPerChunk<T>(layout, fused),
                 Source = request.Statistics,
+                Tail = new FusedTail<TData>(kind, residual, gradient),
             };
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
             int rowBlocks = batch ? KernelPlan.RowBlocks<T>(layout) : 0;
@@ -66,18 +72,20 @@ internal static unsafe class ForwardPass
 
             body.Constants = ChannelConstants<T>.ForEveryChannel(layout.Channels);
             ParallelChunks.Run(body, chunks, work, maxDegreeOfParallelism);
-            var pass = new NormalizeChunk<T, TData> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout) };
+            var pass = new NormalizeChunk<T, TData> { X = x, Y = y, Layout = layout, Constants = body.Constants, Partition = new ElementPartition<T>(layout), Tail = body.Tail };
             ParallelChunks.Run(pass, pass.Partition.Count, layout.Length, maxDegreeOfParallelism);
         }
     }
 
     /// <summary>
-    /// Normalizes <paramref name="block"/>, with constants <paramref name="k"/> indexed from its first channel: run by
-    /// run, or (for short runs) row by row over the block's contiguous segment with per-element constants.
+    /// Normalizes <paramref name="block"/>, with constants <paramref name="k"/> indexed from its first channel, then
+    /// applies the <paramref name="tail"/>'s epilogue (its tensors indexed as x): run by run, or (for short runs) row by
+    /// row over the block's contiguous segment with per-element constants.
     /// </summary>
     [SkipLocalsInit] // the column scratch is written before it is read, and only where S > 1
-    private static void NormalizeBlock<T>(T* x, T* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+    private static void NormalizeBlock<T, TMode>(T* x, T* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k, Epilogue<T, TMode> tail)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TMode : struct, IEpilogueMode
     {
         (int n0, int n1, int c0, int width) = block;
         int s = layout.SpatialSize;
@@ -85,6 +93,7 @@ internal static unsafe class ForwardPass
         long first = n0 * stride + (long)c0 * s;
         x += first;
         y += first;
+        tail = tail.At(first);
         if (!KernelPlan.UsesColumns<T>(layout))
         {
             T* center = k.Values(NormalizeCoefficients.Center), scale = k.Values(NormalizeCoefficients.Scale), shift = k.Values(NormalizeCoefficients.Shift);
@@ -96,11 +105,11 @@ internal static unsafe class ForwardPass
                     long at = i * stride + j * s;
                     if (k.Exact[j])
                     {
-                        RunDriver.Apply(new NormalizeOperator<T>(x + at, center[j], scale[j], shift[j]), y + at, (nuint)s);
+                        RunDriver.Apply(new NormalizeOperator<T, TMode>(x + at, center[j], scale[j], shift[j], tail.At(at)), y + at, (nuint)s);
                     }
                     else
                     {
-                        RunDriver.ApplyScalar(new WideNormalizeOperator<T>(x + at, mean[j], wideScale[j], bias[j]), y + at, (nuint)s);
+                        RunDriver.ApplyScalar(new WideNormalizeOperator<T, TMode>(x + at, mean[j], wideScale[j], bias[j], tail.At(at)), y + at, (nuint)s);
                     }
                 }
             }
@@ -115,27 +124,56 @@ internal static unsafe class ForwardPass
         bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
         ChannelConstants<T> e = k.PerElement(width, s, t, d, exact);
 
-        ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward);
+        ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward, tail);
     }
 
-    /// <summary>Normalizes a block of <typeparamref name="TData"/> data: in registers where <see cref="SixteenBitRuns"/> can, else staged (directly for T data).</summary>
-    private static void NormalizeData<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+    /// <summary>
+    /// Normalizes a block of <typeparamref name="TData"/> data with the <paramref name="tail"/>'s epilogue: in registers
+    /// where <see cref="SixteenBitRuns"/> can, else staged (directly for T data).
+    /// </summary>
+    public static void NormalizeData<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k, FusedTail<TData> tail)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
-        if (!SixteenBitRuns.TryNormalize(x, y, layout, block, k))
+        switch (tail.Kind)
         {
-            Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T>), x, null, y, layout, block, k);
+            case EpilogueKind.Plain when SixteenBitRuns.TryNormalize(x, y, layout, block, k):
+                return;
+            case EpilogueKind.Plain:
+                Stage<T, TData, PlainMode>(x, y, layout, block, k, tail);
+                return;
+            case EpilogueKind.Relu:
+                Stage<T, TData, ReluMode>(x, y, layout, block, k, tail);
+                return;
+            case EpilogueKind.Add:
+                Stage<T, TData, AddMode>(x, y, layout, block, k, tail);
+                return;
+            case EpilogueKind.AddRelu:
+                Stage<T, TData, AddReluMode>(x, y, layout, block, k, tail);
+                return;
+            case EpilogueKind.ReluGradient:
+                Stage<T, TData, ReluGradientMode>(x, y, layout, block, k, tail);
+                return;
+            default:
+                Stage<T, TData, AddReluGradientMode>(x, y, layout, block, k, tail);
+                return;
         }
     }
 
-    /// <summary><see cref="NormalizeBlock{T}"/> as a pass <see cref="Staging{T, TData}"/> can run on staged pieces.</summary>
-    private readonly struct NormalizePass<T> : IBlockPass<T>
+    private static void Stage<T, TData, TMode>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k, FusedTail<TData> tail)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+        where TMode : struct, IEpilogueMode =>
+        Staging<T, TData>.ForThread().ElementPass(default(NormalizePass<T, TMode>), x, tail.Residual, tail.GradOutput, y, layout, block, k);
+
+    /// <summary><see cref="NormalizeBlock{T, TMode}"/> as a pass <see cref="Staging{T, TData}"/> can run on staged pieces: <c>b</c> the residual, <c>c</c> the gradient.</summary>
+    private readonly struct NormalizePass<T, TMode> : IBlockPass<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TMode : struct, IEpilogueMode
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run(T* a, T* b, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k) =>
-            NormalizeBlock(a, destination, layout, block, k);
+        public void Run(T* a, T* b, T* c, T* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k) =>
+            NormalizeBlock(a, destination, layout, block, k, new Epilogue<T, TMode>(b, c));
     }
 
     /// <summary>The element pass of an unfused forward: one chunk of <see cref="ElementPartition{T}"/>.</summary>
@@ -148,12 +186,13 @@ internal static unsafe class ForwardPass
         public BatchNormLayout Layout;
         public ChannelConstants<T> Constants;
         public ElementPartition<T> Partition;
+        public FusedTail<TData> Tail;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
         {
             ElementBlock block = Partition[chunk];
-            NormalizeData(X, Y, Layout, block, Constants.From(block.C0));
+            NormalizeData(X, Y, Layout, block, Constants.From(block.C0), Tail);
         }
     }
 
@@ -169,8 +208,12 @@ internal static unsafe class ForwardPass
     {
         public TData* X;
         public TData* Y;
-        public T* Weight;
-        public T* Bias;
+
+        /// <summary>
+        /// The weight, bias and flags; with batch statistics and renormalization (<see cref="NormalizeParameters{T}.Corrections"/>
+        /// not null), each channel's r and d are computed into them, toward <see cref="RunningMean"/> and <see cref="RunningVariance"/>.
+        /// </summary>
+        public NormalizeParameters<T> Parameters;
         public T* RunningMean;
         public T* RunningVariance;
         public double* Mean;
@@ -180,8 +223,6 @@ internal static unsafe class ForwardPass
         public BatchNormLayout Layout;
         public int Block;
 
-        /// <summary>When not null, batch renormalization: each channel's r and d go here (<see cref="ForwardRequest{T, TData}.Renormalization"/>).</summary>
-        public double* Corrections;
         public double RMax;
         public double DMax;
 
@@ -193,6 +234,9 @@ internal static unsafe class ForwardPass
 
         /// <summary>The column sums already reduced in row blocks, or empty (each chunk reduces its rows).</summary>
         public ColumnBlocks Blocks;
+
+        /// <summary>The epilogue of the normalize pass.</summary>
+        public FusedTail<TData> Tail;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int chunk)
@@ -229,7 +273,7 @@ internal static unsafe class ForwardPass
             bool* exact = stackalloc bool[KernelPlan.MaxBlock];
             var k = new ChannelConstants<T>(t, d, exact, KernelPlan.MaxBlock);
             Coefficients(c0, width, mean, invStd, k);
-            NormalizeData(X, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k);
+            NormalizeData(X, Y, Layout, ElementBlock.AllSamples(Layout, c0, width), k, Tail);
         }
 
         private readonly void ChannelStatistics(int c0, int width, double* mean, double* invStd)
@@ -333,21 +377,15 @@ internal static unsafe class ForwardPass
             for (int j = 0; j < width; j++)
             {
                 int c = c0 + j;
-                double weight = Weight == null ? 1 : double.CreateTruncating(Weight[c]);
-                double scale = weight * invStd[j];
-                double bias = Bias == null ? 0 : double.CreateTruncating(Bias[c]);
-                if (Corrections != null)
+                if (Parameters.Corrections != null && Source == StatisticsSource.Batch)
                 {
-                    // y = ((x - mean) * invStd * r + d) * weight + bias, as the layer's statistics-first path computes it.
-                    (double r, double d) = BatchRenormalization.Corrections(
+                    (Parameters.Corrections[c], Parameters.Corrections[Layout.Channels + c]) = BatchRenormalization.Corrections(
                         mean[j], Variance[c], double.CreateTruncating(RunningMean[c]), double.CreateTruncating(RunningVariance[c]), Epsilon, RMax, DMax);
-                    (Corrections[c], Corrections[Layout.Channels + c]) = (r, d);
-                    (scale, bias) = (weight * (r * invStd[j]), (d * weight) + bias);
                 }
 
                 // Batch statistics bound every |x - mean| by sqrt(M * var); running or given ones bound nothing.
                 double spread = Source == StatisticsSource.Batch ? Math.Sqrt(Layout.ValuesPerChannel * Variance[c]) : 0;
-                NormalizeCoefficients.Store(k, j, mean[j], scale, bias, spread);
+                Parameters.Store(k, j, c, mean[j], invStd[j], spread);
             }
         }
     }

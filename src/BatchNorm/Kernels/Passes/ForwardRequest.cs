@@ -40,4 +40,21 @@ internal ref struct ForwardRequest<T, TData>
     public Span<double> Renormalization;
     public double RMax;
     public double DMax;
+
+    /// <summary>The fused activation, applied to the normalized value plus <see cref="Residual"/> (when not empty).</summary>
+    public BatchNormActivation Activation;
+    public ReadOnlySpan<TData> Residual;
+
+    /// <summary>
+    /// When not empty, the backward's mask: the output receives the activation's gradient of this <c>dy</c> (0 where
+    /// the forward clipped), recomputed with the forward's statistics, parameters, <see cref="Renormalization"/> (then read,
+    /// not computed) and <see cref="ExactFlags"/>.
+    /// </summary>
+    public ReadOnlySpan<TData> MaskedGradient;
+
+    /// <summary>
+    /// When not empty, per channel whether its constants fit <c>T</c> (else it was computed wide): written by a forward,
+    /// read by the backward's mask so that it computes each value exactly as the forward did.
+    /// </summary>
+    public Span<bool> ExactFlags;
 }
