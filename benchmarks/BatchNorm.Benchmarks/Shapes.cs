@@ -56,6 +56,15 @@ public static class Shapes
             ? list.Split(',')
             : Program.Quick ? s_upToCacheSize.Take(1) : s_dramBound;
 
+    /// <summary>
+    /// The shapes of <see cref="FusedActivations"/>: one within the cache, the DRAM-bound (N, C, H, W) one and it
+    /// channels-last; or the quick run's first shape, or those of <c>BATCHNORM_SHAPES</c>.
+    /// </summary>
+    public static IEnumerable<string> Fused =>
+        Environment.GetEnvironmentVariable("BATCHNORM_SHAPES") is { Length: > 0 } list
+            ? list.Split(',')
+            : Program.Quick ? s_upToCacheSize.Take(1) : [s_upToCacheSize[0], s_dramBound[0], s_dramBound[^1]];
+
     /// <summary>All shapes but the DRAM-bound ones: tensors of up to 25.7 MB, within the last-level cache's size.
     /// </summary>
     public static IReadOnlyList<string> UpToCacheSize => s_upToCacheSize;

@@ -22,6 +22,9 @@ public sealed class LayerVariantAllocationTests(ITestOutputHelper output)
     [InlineData("biased running variance")]
     [InlineData("small batch, running statistics")]
     [InlineData("small batch, skip update")]
+    [InlineData("fused relu")]
+    [InlineData("fused relu, short runs")]
+    [InlineData("residual add and relu")]
     public void SteadyState_AllocatesNothing(string variant)
     {
         Action cycle = Cycle(variant);
@@ -68,6 +71,16 @@ public sealed class LayerVariantAllocationTests(ITestOutputHelper output)
             case "frozen statistics":
                 layer.FrozenStatistics = true;
                 break;
+            case "fused relu":
+                layer.Activation = BatchNormActivation.Relu;
+                break;
+            case "fused relu, short runs":
+                layer.Activation = BatchNormActivation.Relu;
+                shape = [length / 6, 6, 1, 1];
+                break;
+            case "residual add and relu":
+                layer.Activation = BatchNormActivation.Relu;
+                return ResidualCycle(layer, x, dy);
             case "biased running variance":
                 layer.RunningVarianceEstimator = RunningVarianceEstimator.Biased;
                 break;
@@ -85,6 +98,19 @@ public sealed class LayerVariantAllocationTests(ITestOutputHelper output)
             layer.Backward(x, shape, dy, dx);
             layer.Eval();
             layer.Forward(x, shape, y);
+        };
+    }
+
+    private static Action ResidualCycle(BatchNorm2d<float> layer, float[] x, float[] dy)
+    {
+        float[] residual = TestData.Gaussian<float>(5, x.Length), y = new float[x.Length], dx = new float[x.Length], dResidual = new float[x.Length];
+        return () =>
+        {
+            layer.Train();
+            layer.ForwardWithResidual(x, residual, s_shape, y);
+            layer.BackwardWithResidual(x, residual, s_shape, dy, dx, dResidual);
+            layer.Eval();
+            layer.ForwardWithResidual(x, residual, s_shape, y);
         };
     }
 
