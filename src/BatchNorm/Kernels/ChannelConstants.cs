@@ -80,12 +80,13 @@ internal readonly unsafe struct ChannelConstants<T>
 
     /// <summary>
     /// Room for the constants of every channel of a separate element pass, in the calling thread's
-    /// <see cref="PinnedScratch"/> (valid until its next call).
+    /// <see cref="PinnedScratch"/> (valid until its next call): slots <paramref name="slot"/> (and its flags) and
+    /// <paramref name="wideSlot"/>.
     /// </summary>
-    public static ChannelConstants<T> ForEveryChannel(int channels) => new(
-        PinnedScratch.Get<T>(PinnedScratch.Constants, Count * channels),
-        PinnedScratch.Get<double>(PinnedScratch.WideConstants, Count * channels),
-        PinnedScratch.Get<bool>(PinnedScratch.Constants, channels),
+    public static ChannelConstants<T> ForEveryChannel(int channels, int slot = PinnedScratch.Constants, int wideSlot = PinnedScratch.WideConstants) => new(
+        PinnedScratch.Get<T>(slot, Count * channels),
+        PinnedScratch.Get<double>(wideSlot, Count * channels),
+        PinnedScratch.Get<bool>(slot, channels),
         channels);
 
     /// <summary>perElement[j * s + e] = perChannel[j] for j below <paramref name="width"/> and e below <paramref name="s"/>.</summary>

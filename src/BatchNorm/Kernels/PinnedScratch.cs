@@ -36,7 +36,13 @@ internal static unsafe class PinnedScratch
     /// <inheritdoc cref="StagedA"/>
     public const int StagedC = 7;
 
-    private const int SlotCount = 8;
+    /// <summary>The forward's constants of every channel that a backward's mask recomputes (<see cref="GradientMask{T, TData}"/>), and their wide forms.</summary>
+    public const int MaskConstants = 8;
+
+    /// <inheritdoc cref="MaskConstants"/>
+    public const int WideMaskConstants = 9;
+
+    private const int SlotCount = 10;
 
     /// <summary>At least <paramref name="length"/> values in slot <paramref name="slot"/>; the contents are undefined.</summary>
     public static TValue* Get<TValue>(int slot, long length)

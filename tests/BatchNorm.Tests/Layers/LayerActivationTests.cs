@@ -41,6 +41,10 @@ public abstract class LayerActivationTests<T>
             data.Add([2, 70, 3, 3], BatchNormMemoryFormat.ChannelsLast, true, Mode.Training);
             data.Add([4, 64, 9, 9], BatchNormMemoryFormat.ChannelsLast, false, Mode.Training);
             data.Add([2, 5, 4, 3, 2], BatchNormMemoryFormat.ChannelsLast, true, Mode.Evaluation);
+
+            // Rows wider than a reduction in row blocks takes: each chunk of channels reduces its own columns.
+            data.Add([4, 1000, 9], BatchNormMemoryFormat.ChannelsFirst, true, Mode.Training);
+            data.Add([8, 8500], BatchNormMemoryFormat.ChannelsFirst, false, Mode.Frozen);
             return data;
         }
     }
@@ -93,10 +97,35 @@ public abstract class LayerActivationTests<T>
     [InlineData(new[] { 4, 3, 7 })]
     [InlineData(new[] { 2, 3, 1100 })]
     [InlineData(new[] { 2, 2, 72, 72 })]
+    [InlineData(new[] { 4, 1000, 9 })]
     public void SixteenBitData_AreTheWidenedLayersResultsRoundedOnce(int[] shape)
     {
         SixteenBitTwins<Half>(shape);
         SixteenBitTwins<BFloat16>(shape);
+    }
+
+    [Theory]
+    [InlineData(new[] { 64, 6 })]
+    [InlineData(new[] { 2, 3, 1100 })]
+    public void AnEvaluationBackwardWithoutParameters_IsThePlainOneOfTheMaskedGradient(int[] shape)
+    {
+        // No parameter gradients and no batch statistics: no sums, so the mask takes a pass of its own.
+        BatchNormBase<T> fused = TestData.CreateLayer<T>(shape.Length, shape[1], affine: false), plain = TestData.CreateLayer<T>(shape.Length, shape[1], affine: false);
+        fused.Activation = BatchNormActivation.Relu;
+        fused.Eval();
+        plain.Eval();
+        int length = TestData.Length(shape);
+        T[] x = TestData.Gaussian<T>(1, length, 0.2), dy = TestData.Gaussian<T>(2, length), y = new T[length], dx = new T[length], dz = new T[length], plainDx = new T[length];
+        fused.Forward(x, shape, y);
+        plain.Forward(x, shape, dz);
+        for (int i = 0; i < length; i++)
+        {
+            dz[i] = dz[i] <= T.Zero ? T.Zero : dy[i];
+        }
+
+        fused.Backward(x, shape, dy, dx);
+        plain.Backward(x, shape, dz, plainDx);
+        Expect.BitwiseEqual<T>(plainDx, dx, "input gradient");
     }
 
     [Fact]

@@ -37,10 +37,12 @@ internal readonly unsafe struct ColumnBlocks
     /// Reduces <paramref name="a"/> (and <paramref name="b"/>) over the rows of every column, about the channel constants
     /// <paramref name="channelConstant"/>, in <paramref name="rowBlocks"/> blocks on up to
     /// <paramref name="maxDegreeOfParallelism"/> threads; the partial sums live in the calling thread's
-    /// <see cref="PinnedScratch"/> until its next call.
+    /// <see cref="PinnedScratch"/> until its next call. With a <paramref name="mask"/>, <paramref name="a"/> is its dz,
+    /// each group of rows masked just before it is read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ColumnBlocks Reduce<T, TData, TSums>(TData* a, TData* b, BatchNormLayout layout, int rowBlocks, double* channelConstant, int maxDegreeOfParallelism)
+    public static ColumnBlocks Reduce<T, TData, TSums>(
+        TData* a, TData* b, BatchNormLayout layout, int rowBlocks, double* channelConstant, int maxDegreeOfParallelism, in GradientMask<T, TData> mask = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
         where TSums : ITwoSums
@@ -50,7 +52,7 @@ internal readonly unsafe struct ColumnBlocks
         double* constant = partials + (2L * rowBlocks * width);
         ChannelConstants<T>.Expand(channelConstant, layout.Channels, layout.SpatialSize, constant);
         var blocks = new ColumnBlocks(partials, width, rowBlocks, (layout.BatchSize + rowBlocks - 1) / rowBlocks);
-        var body = new BlockTask<T, TData, TSums> { A = a, B = b, Layout = layout, Constant = constant, Blocks = blocks };
+        var body = new BlockTask<T, TData, TSums> { A = a, B = b, Layout = layout, Constant = constant, Blocks = blocks, Mask = mask };
         ParallelChunks.Run(body, rowBlocks, TSums.Streams * (long)layout.Length, maxDegreeOfParallelism);
         return blocks;
     }
@@ -92,6 +94,7 @@ internal readonly unsafe struct ColumnBlocks
         public BatchNormLayout Layout;
         public double* Constant;
         public ColumnBlocks Blocks;
+        public GradientMask<T, TData> Mask;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int block)
@@ -100,7 +103,8 @@ internal readonly unsafe struct ColumnBlocks
             int rows = Math.Clamp(Layout.BatchSize - r0, 0, Blocks.Rows);
             long first = (long)r0 * width;
             var rowsOfBlock = new ColumnRows<TData>(A + first, B + first, width, rows, width);
-            Staging<T, TData>.ForThread(width).AccumulateColumns<TSums>(rowsOfBlock, Constant, Blocks.First(block), Blocks.Second(block));
+            GradientMask<T, TData> mask = Mask.IsEmpty ? default : Mask.Region(r0, 0, Layout.Channels);
+            Staging<T, TData>.ForThread(width).AccumulateColumns<TSums>(rowsOfBlock, Constant, Blocks.First(block), Blocks.Second(block), mask);
         }
     }
 }

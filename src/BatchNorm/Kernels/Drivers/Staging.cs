@@ -88,12 +88,15 @@ internal readonly unsafe struct Staging<T, TData>
         }
     }
 
-    /// <summary><see cref="ColumnReduction.Accumulate{T, TSums}"/> over rows of <typeparamref name="TData"/>.</summary>
+    /// <summary>
+    /// <see cref="ColumnReduction.Accumulate{T, TSums}"/> over rows of <typeparamref name="TData"/>; with a
+    /// <paramref name="mask"/> (whose dz <c>rows.A</c> is), each group of rows masked just before it is read.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AccumulateColumns<TSums>(in ColumnRows<TData> rows, double* constant, double* first, double* second)
+    public void AccumulateColumns<TSums>(in ColumnRows<TData> rows, double* constant, double* first, double* second, in GradientMask<T, TData> mask = default)
         where TSums : ITwoSums
     {
-        if (IsNative)
+        if (IsNative && mask.IsEmpty)
         {
             ColumnReduction.Accumulate<T, TSums>(new ColumnRows<T>((T*)rows.A, (T*)rows.B, rows.Stride, rows.Count, rows.Width), constant, first, second);
             return;
@@ -101,12 +104,24 @@ internal readonly unsafe struct Staging<T, TData>
 
         new Span<double>(first, rows.Width).Clear();
         new Span<double>(second, rows.Width).Clear();
-        int group = _capacity / Math.Max(rows.Width, 1);
+        int group = Math.Max(1, (IsNative ? PieceElements : _capacity) / Math.Max(rows.Width, 1));
         for (int r = 0; r < rows.Count; r += group)
         {
             int count = Math.Min(group, rows.Count - r);
-            Widen(rows.A + (r * rows.Stride), _a, rows.Width, count, rows.Stride);
-            T* staged = rows.B == rows.A ? _a : Widen(rows.B + (r * rows.Stride), _b, rows.Width, count, rows.Stride);
+            if (!mask.IsEmpty)
+            {
+                mask.Rows(r, count);
+            }
+
+            TData* a = rows.A + (r * rows.Stride), b = rows.B + (r * rows.Stride);
+            if (IsNative)
+            {
+                ColumnReduction.Add<T, TSums>(new ColumnRows<T>((T*)a, (T*)b, rows.Stride, count, rows.Width), constant, first, second);
+                continue;
+            }
+
+            Widen(a, _a, rows.Width, count, rows.Stride);
+            T* staged = rows.B == rows.A ? _a : Widen(b, _b, rows.Width, count, rows.Stride);
             ColumnReduction.Add<T, TSums>(new ColumnRows<T>(_a, staged, rows.Width, count, rows.Width), constant, first, second);
         }
     }

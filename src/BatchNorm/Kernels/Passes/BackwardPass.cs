@@ -54,21 +54,21 @@ internal static unsafe class BackwardPass
                 Count = request.Count,
                 Corrections = request.Renormalization.IsEmpty ? null : rd,
             };
-            if (request.Activation != BatchNormActivation.None && (KernelPlan.UsesColumns<T>(layout) || !body.NeedsSums))
+            if (request.Activation != BatchNormActivation.None && !body.NeedsSums)
             {
-                // Short runs: the mask in a pass of its own, then the backward of dz.
+                // No sums to take it along: the mask in a pass of its own, then dx from dz.
                 ForwardPass.Run(MaskRequest(request), maxDegreeOfParallelism);
                 body.Dy = dz;
             }
             else if (request.Activation != BatchNormActivation.None)
             {
-                // Long runs: each run masked into dz as the sums reach it, and read back from cache.
-                body.Dz = dz;
-                body.Tail = new FusedTail<TData>(FusedTail<TData>.KindOf(request.Activation, residual != null, gradient: true), residual, dy);
-                body.Parameters = new NormalizeParameters<T>
+                // Each block of dy is masked into dz just before the sums read it back from cache; dx is computed from dz.
+                var parameters = new NormalizeParameters<T>
                 {
                     Weight = w, Bias = b, Corrections = body.Corrections, Channels = layout.Channels, Flags = flags, ReadsFlags = true,
                 };
+                var tail = new FusedTail<TData>(FusedTail<TData>.KindOf(request.Activation, residual != null, gradient: true), residual, dy);
+                body.Mask = new GradientMask<T, TData>(x, dz, tail, ForwardConstants(body, parameters), layout);
             }
 
             bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
@@ -83,7 +83,7 @@ internal static unsafe class BackwardPass
                     mean[c] = body.Statistics(c).Mean;
                 }
 
-                body.Blocks = ColumnBlocks.Reduce<T, TData, GradientProducts>(body.Dy, x, layout, rowBlocks, mean, maxDegreeOfParallelism);
+                body.Blocks = ColumnBlocks.Reduce<T, TData, GradientProducts>(body.Gradient, x, layout, rowBlocks, mean, maxDegreeOfParallelism, body.Mask);
             }
 
             long work = body.NeedsSums && rowBlocks == 0 ? 2 * layout.Length : layout.Channels;
@@ -98,6 +98,22 @@ internal static unsafe class BackwardPass
             var pass = new InputGradientChunk<T, TData> { Body = body, Partition = new ElementPartition<T>(layout) };
             ParallelChunks.Run(pass, pass.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
         }
+    }
+
+    /// <summary>The forward's normalize constants of every channel, as its statistics chunks computed them (with its saved flags).</summary>
+    private static ChannelConstants<T> ForwardConstants<T, TData>(in SumsChunk<T, TData> body, in NormalizeParameters<T> parameters)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged
+    {
+        int channels = body.Layout.Channels;
+        var k = ChannelConstants<T>.ForEveryChannel(channels, PinnedScratch.MaskConstants, PinnedScratch.WideMaskConstants);
+        for (int c = 0; c < channels; c++)
+        {
+            (double mean, double invStd) = body.Statistics(c);
+            parameters.Store(k, c, c, mean, invStd, spread: 0);
+        }
+
+        return k;
     }
 
     /// <summary>The forward pass that writes the activation's gradient of dy into the masked gradient (see <see cref="BackwardRequest{T, TData}.Activation"/>).</summary>
@@ -180,16 +196,11 @@ internal static unsafe class BackwardPass
         /// <summary>The column sums already reduced in row blocks, or empty (each chunk reduces its rows).</summary>
         public ColumnBlocks Blocks;
 
-        /// <summary>
-        /// When not null, the masked gradient: each run of dy is masked into it (<see cref="Tail"/>, with the forward's
-        /// constants from <see cref="Parameters"/>) before the sums read it, and the input gradient reads it for dy.
-        /// </summary>
-        public TData* Dz;
-        public FusedTail<TData> Tail;
-        public NormalizeParameters<T> Parameters;
+        /// <summary>When not empty, each block of dy is masked into its dz before the sums read it, and the input gradient reads dz.</summary>
+        public GradientMask<T, TData> Mask;
 
         /// <summary>The gradient the sums and the input gradient read: the masked one, or dy.</summary>
-        private readonly TData* Gradient => Dz != null ? Dz : Dy;
+        public readonly TData* Gradient => Mask.IsEmpty ? Dy : Mask.Dz;
 
         public readonly bool NeedsSums => Sums == SumsSource.Computed && (Training || WeightGradient != null || BiasGradient != null || SumDy != null);
 
@@ -217,16 +228,7 @@ internal static unsafe class BackwardPass
                 }
                 else
                 {
-                    T* ft = stackalloc T[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
-                    double* fd = stackalloc double[ChannelConstants<T>.Count * KernelPlan.MaxBlock];
-                    bool* fe = stackalloc bool[KernelPlan.MaxBlock];
-                    var f = new ChannelConstants<T>(ft, fd, fe, KernelPlan.MaxBlock);
-                    for (int j = 0; j < width && Dz != null; j++)
-                    {
-                        Parameters.Store(f, j, c0 + j, mean[j], invStd[j], spread: 0);
-                    }
-
-                    ChannelSums(c0, width, mean, sumDy, sumDyX, f);
+                    ChannelSums(c0, width, mean, sumDy, sumDyX);
                 }
             }
 
@@ -268,8 +270,8 @@ internal static unsafe class BackwardPass
             }
         }
 
-        /// <summary>The sums of a block run by run; with <see cref="Dz"/>, each run masked first with the forward's constants <paramref name="f"/>.</summary>
-        private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX, in ChannelConstants<T> f)
+        /// <summary>The sums of a block run by run; with a <see cref="Mask"/>, each run masked first.</summary>
+        private readonly void ChannelSums(int c0, int width, double* mean, double* sumDy, double* sumDyX)
         {
             int s = Layout.SpatialSize, n = s == 0 ? 0 : Layout.BatchSize;
             long stride = (long)Layout.Channels * s;
@@ -282,9 +284,9 @@ internal static unsafe class BackwardPass
                 for (int j = 0; j < width; j++)
                 {
                     long at = first + i * stride + j * s;
-                    if (Dz != null)
+                    if (!Mask.IsEmpty)
                     {
-                        ForwardPass.NormalizeData(X, Dz, Layout, new ElementBlock(i, i + 1, c0 + j, 1), f.From(j), Tail);
+                        Mask.Apply(new ElementBlock(i, i + 1, c0 + j, 1));
                     }
 
                     staging.AccumulateRun<GradientProducts>(Gradient + at, X + at, s, mean[j], ref sums[j]);
@@ -309,8 +311,9 @@ internal static unsafe class BackwardPass
             if (Blocks.IsEmpty)
             {
                 ChannelConstants<T>.Expand(mean, width, s, meanE);
-                var rows = new ColumnRows<TData>(Dy + first, X + first, stride, Layout.BatchSize, width * s);
-                Staging<T, TData>.ForThread(rows.Width).AccumulateColumns<GradientProducts>(rows, meanE, sumDyE, sumDyXE);
+                var rows = new ColumnRows<TData>(Gradient + first, X + first, stride, Layout.BatchSize, width * s);
+                GradientMask<T, TData> mask = Mask.IsEmpty ? default : Mask.Region(0, c0, width);
+                Staging<T, TData>.ForThread(rows.Width).AccumulateColumns<GradientProducts>(rows, meanE, sumDyE, sumDyXE, mask);
             }
             else
             {
