@@ -2,7 +2,6 @@ using System;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace BatchNorm.Kernels;
 
@@ -54,21 +53,21 @@ internal static unsafe class BackwardPass
                 Count = request.Count,
                 Corrections = request.Renormalization.IsEmpty ? null : rd,
             };
-            if (request.Activation != BatchNormActivation.None && !body.NeedsSums)
+            if (request.Activation != BatchNormActivation.None)
             {
-                // No sums to take it along: the mask in a pass of its own, then dx from dz.
-                ForwardPass.Run(MaskRequest(request), maxDegreeOfParallelism);
-                body.Dy = dz;
-            }
-            else if (request.Activation != BatchNormActivation.None)
-            {
-                // Each block of dy is masked into dz just before the sums read it back from cache; dx is computed from dz.
+                // Each block of dy is masked into dz just before the sums read it back from cache (without sums, in a pass
+                // of its own); dx is computed from dz.
                 var parameters = new NormalizeParameters<T>
                 {
                     Weight = w, Bias = b, Corrections = body.Corrections, Channels = layout.Channels, Flags = flags, ReadsFlags = true,
                 };
                 var tail = new FusedTail<TData>(FusedTail<TData>.KindOf(request.Activation, residual != null, gradient: true), residual, dy);
                 body.Mask = new GradientMask<T, TData>(x, dz, tail, ForwardConstants(body, parameters), layout);
+                if (!body.NeedsSums)
+                {
+                    var masking = new MaskChunk<T, TData> { Mask = body.Mask, Partition = new ElementPartition<T>(layout) };
+                    ParallelChunks.Run(masking, masking.Partition.Count, 2 * layout.Length, maxDegreeOfParallelism);
+                }
             }
 
             bool fused = body.Dx != null && body.NeedsSums && KernelPlan.FusesPasses<T>(layout);
@@ -116,21 +115,15 @@ internal static unsafe class BackwardPass
         return k;
     }
 
-    /// <summary>The forward pass that writes the activation's gradient of dy into the masked gradient (see <see cref="BackwardRequest{T, TData}.Activation"/>).</summary>
-    private static ForwardRequest<T, TData> MaskRequest<T, TData>(in BackwardRequest<T, TData> request)
+    /// <summary>A backward's mask in a pass of its own (no sums to take it along): one chunk of <see cref="ElementPartition{T}"/>.</summary>
+    private struct MaskChunk<T, TData> : IChunkBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
     {
-        bool training = request.Statistics == StatisticsSource.Batch;
-        return new ForwardRequest<T, TData>
-        {
-            Input = request.Input, Output = request.MaskedGradient, Layout = request.Layout, Weight = request.Weight, Bias = request.Bias,
-            Statistics = training ? StatisticsSource.Given : StatisticsSource.Running, GivenMean = request.Mean, GivenInverseStd = request.InverseStd,
-            RunningMean = request.RunningMean, RunningVariance = request.RunningVariance, Epsilon = request.Epsilon,
-            Renormalization = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(request.Renormalization), request.Renormalization.Length),
-            Activation = request.Activation, Residual = request.Residual, MaskedGradient = request.GradOutput,
-            ExactFlags = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(request.ExactFlags), request.ExactFlags.Length),
-        };
+        public GradientMask<T, TData> Mask;
+        public ElementPartition<T> Partition;
+
+        public readonly void Run(int chunk) => Mask.Apply(Partition[chunk]);
     }
 
     /// <summary>The element pass of an unfused backward: one chunk of <see cref="ElementPartition{T}"/>.</summary>

@@ -23,10 +23,10 @@ internal static unsafe class ForwardPass
         fixed (TData* x = request.Input, y = request.Output)
         fixed (T* w = request.Weight, b = request.Bias, rm = request.RunningMean, rv = request.RunningVariance)
         fixed (double* m = request.Mean, v = request.Variance, s = request.InverseStd, gm = request.GivenMean, gs = request.GivenInverseStd, rd = request.Renormalization)
-        fixed (TData* residual = request.Residual, gradient = request.MaskedGradient)
+        fixed (TData* residual = request.Residual)
         fixed (bool* flags = request.ExactFlags)
         {
-            EpilogueKind kind = FusedTail<TData>.KindOf(request.Activation, !request.Residual.IsEmpty, !request.MaskedGradient.IsEmpty);
+            EpilogueKind kind = FusedTail<TData>.KindOf(request.Activation, !request.Residual.IsEmpty, gradient: false);
             var body = new StatisticsChunk<T, TData>
             {
                 X = x,
@@ -34,7 +34,7 @@ internal static unsafe class ForwardPass
                 Parameters = new NormalizeParameters<T>
                 {
                     Weight = w, Bias = b, Corrections = request.Renormalization.IsEmpty ? null : rd, Channels = layout.Channels,
-                    Flags = flags, ReadsFlags = !request.MaskedGradient.IsEmpty,
+                    Flags = flags,
                 },
                 RunningMean = rm,
                 RunningVariance = rv,
@@ -47,7 +47,7 @@ internal static unsafe class ForwardPass
                 Layout = layout,
                 Block = KernelPlan.ChannelsPerChunk<T>(layout, fused),
                 Source = request.Statistics,
-                Tail = new FusedTail<TData>(kind, residual, gradient),
+                Tail = new FusedTail<TData>(kind, residual, null),
             };
             int chunks = (layout.Channels + body.Block - 1) / body.Block;
             int rowBlocks = batch ? KernelPlan.RowBlocks<T>(layout) : 0;
@@ -377,7 +377,7 @@ internal static unsafe class ForwardPass
             for (int j = 0; j < width; j++)
             {
                 int c = c0 + j;
-                if (Parameters.Corrections != null && Source == StatisticsSource.Batch)
+                if (Parameters.Corrections != null)
                 {
                     (Parameters.Corrections[c], Parameters.Corrections[Layout.Channels + c]) = BatchRenormalization.Corrections(
                         mean[j], Variance[c], double.CreateTruncating(RunningMean[c]), double.CreateTruncating(RunningVariance[c]), Epsilon, RMax, DMax);

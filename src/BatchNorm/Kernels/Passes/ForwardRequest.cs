@@ -46,15 +46,8 @@ internal ref struct ForwardRequest<T, TData>
     public ReadOnlySpan<TData> Residual;
 
     /// <summary>
-    /// When not empty, the backward's mask: the output receives the activation's gradient of this <c>dy</c> (0 where
-    /// the forward clipped), recomputed with the forward's statistics, parameters, <see cref="Renormalization"/> (then read,
-    /// not computed) and <see cref="ExactFlags"/>.
-    /// </summary>
-    public ReadOnlySpan<TData> MaskedGradient;
-
-    /// <summary>
-    /// When not empty, per channel whether its constants fit <c>T</c> (else it was computed wide): written by a forward,
-    /// read by the backward's mask so that it computes each value exactly as the forward did.
+    /// When not empty, receives per channel whether its constants fit <c>T</c> (else it was computed wide): the backward's
+    /// mask (<see cref="GradientMask{T, TData}"/>) reads them, so that it computes each value exactly as the forward did.
     /// </summary>
     public Span<bool> ExactFlags;
 }
