@@ -172,7 +172,8 @@ public abstract class LayerActivationTests<T>
     [Fact]
     public void Gradients_MatchCentralDifferences()
     {
-        // Loss Σ g·relu(BN(x) + residual) in training, in double: central differences in x, the residual and the weight.
+        // The output against the double reference; the loss Σ g·relu(BN(x) + residual) in training: central differences
+        // in x, the residual and the weight.
         int[] shape = [5, 3, 4];
         int length = TestData.Length(shape);
         var layer = new BatchNorm1d<double>(3) { Activation = BatchNormActivation.Relu };
@@ -180,9 +181,19 @@ public abstract class LayerActivationTests<T>
         weight.CopyTo(layer.Weight);
         bias.CopyTo(layer.Bias);
         double[] x = TestData.Gaussian(7, length, 1, 1.5), residual = TestData.Gaussian(8, length), g = TestData.Gaussian(9, length);
-        double[] dx = new double[length], dResidual = new double[length];
-        layer.ForwardWithResidual(x, residual, shape, new double[length]);
+        double[] y = new double[length], dx = new double[length], dResidual = new double[length];
+        layer.ForwardWithResidual(x, residual, shape, y);
         layer.BackwardWithResidual(x, residual, shape, g, dx, dResidual);
+        var reference = new ReferenceBatchNorm(3);
+        weight.CopyTo(reference.Weight, 0);
+        bias.CopyTo(reference.Bias, 0);
+        double[] expected = reference.Forward(x, shape);
+        for (int i = 0; i < length; i++)
+        {
+            expected[i] = Math.Max(expected[i] + residual[i], 0);
+        }
+
+        Expect.Close<double>(expected, y, Tolerances.For<double>(), "output against the double reference");
 
         const double h = 1e-6;
         for (int i = 0; i < length; i++)
