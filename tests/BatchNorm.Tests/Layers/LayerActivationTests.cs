@@ -154,6 +154,21 @@ public abstract class LayerActivationTests<T>
     }
 
     [Fact]
+    public void TheBackward_DifferentiatesWhatItsForwardComputed_WhateverActivationSaysBy()
+    {
+        int[] shape = [6, 4, 5];
+        BatchNormBase<T> changed = Layer(shape, BatchNormMemoryFormat.ChannelsFirst, Mode.Training), kept = Layer(shape, BatchNormMemoryFormat.ChannelsFirst, Mode.Training);
+        changed.Activation = kept.Activation = BatchNormActivation.Relu;
+        T[] x = TestData.Gaussian<T>(1, 120), dy = TestData.Gaussian<T>(2, 120), y = new T[120], dx1 = new T[120], dx2 = new T[120];
+        changed.Forward(x, shape, y);
+        kept.Forward(x, shape, y);
+        changed.Activation = BatchNormActivation.None;
+        changed.Backward(x, shape, dy, dx1);
+        kept.Backward(x, shape, dy, dx2);
+        Expect.BitwiseEqual<T>(dx2, dx1, "input gradient");
+    }
+
+    [Fact]
     public void NaN_PropagatesForward_AndPassesTheGradient_AsPyTorch()
     {
         // relu(NaN) is NaN, and threshold_backward passes dy where the value is not <= 0.
