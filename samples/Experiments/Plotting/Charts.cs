@@ -68,7 +68,7 @@ public static class Charts
                 double value = digit * Math.Pow(10, power);
                 if (digit is 1 or 2 or 5)
                 {
-                    ticks.AddMajor(Math.Log10(value), value.ToString("G3", CultureInfo.InvariantCulture));
+                    ticks.AddMajor(Math.Log10(value), Label(value));
                 }
                 else
                 {
@@ -79,6 +79,10 @@ public static class Charts
 
         axis.TickGenerator = ticks;
     }
+
+    /// <summary>A tick label: 0.05, 20, 5e-5, 2e4.</summary>
+    private static string Label(double value) =>
+        value is >= 1e-3 and < 1e4 ? value.ToString("G4", CultureInfo.InvariantCulture) : value.ToString("0e0", CultureInfo.InvariantCulture);
 
     /// <summary>Shows the legend in a corner.</summary>
     public static void Legend(Plot plot, Alignment alignment = Alignment.LowerRight)
