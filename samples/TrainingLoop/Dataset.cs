@@ -1,4 +1,5 @@
 using System;
+using BatchNorm.Samples.Network;
 
 namespace TrainingLoop;
 
@@ -40,7 +41,7 @@ public sealed class Dataset
             {
                 int row = (k * perClass) + i;
                 double r = (double)i / perClass;
-                double t = (4.0 * (k + r)) + (noise * Gaussian(random));
+                double t = (4.0 * (k + r)) + (noise * Gaussian.Sample(random));
                 features[row * FeatureCount] = (float)(r * Math.Sin(t));
                 features[(row * FeatureCount) + 1] = (float)(r * Math.Cos(t));
                 labels[row] = k;
@@ -48,13 +49,5 @@ public sealed class Dataset
         }
 
         return new Dataset(features, labels, classes);
-    }
-
-    /// <summary>A standard normal sample (Box–Muller).</summary>
-    public static double Gaussian(Random random)
-    {
-        double u = 1.0 - random.NextDouble();
-        double v = random.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u)) * Math.Cos(2.0 * Math.PI * v);
     }
 }

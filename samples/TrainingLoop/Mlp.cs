@@ -1,5 +1,6 @@
 using System;
 using BatchNorm;
+using BatchNorm.Samples.Network;
 
 namespace TrainingLoop;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using BatchNorm.Samples.Network;
 
 namespace TrainingLoop;
 

@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using DistributedTraining;
+using Experiments;
 using TrainingLoop;
 using Xunit;
 
@@ -87,6 +88,33 @@ public sealed class SampleCommandLineTests
         Assert.Contains("running variance[7]", output, StringComparison.Ordinal);
         Assert.Contains("Why they differ", output, StringComparison.Ordinal);
         Assert.Contains("65.6 % of the start is still in them", output, StringComparison.Ordinal); // 0.9^4
+    }
+
+    [Fact]
+    public void Experiments_Help_ListsEveryExperimentAndOptionAndRunsNothing()
+    {
+        (int exitCode, string output, string error) = Run(ExperimentsCommand.Run, "--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        foreach (string name in new[] { "all", "faster-training", "smoother-loss", "gradient-explosion", "length-direction", "small-batches", "--quick", "--output" })
+        {
+            Assert.Contains(name, output, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("experiment(s)", output, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, error);
+    }
+
+    [Theory]
+    [InlineData("--bogus", "'--bogus'", "--help")]
+    [InlineData("no-such-experiment", "'no-such-experiment'", "--help")]
+    [InlineData("small-batches --output", "'--output'", "--output")]
+    public void Experiments_BadCommandLine_OneLineNamingIt_ExitCode2(string arguments, string culprit, string fragment)
+    {
+        (int exitCode, string output, string error) = Run(ExperimentsCommand.Run, arguments.Split(' '));
+
+        AssertUsageError(exitCode, output, error, "Experiments", culprit, fragment);
     }
 
     /// <summary>The real process: the exit code and standard error as a shell sees them.</summary>

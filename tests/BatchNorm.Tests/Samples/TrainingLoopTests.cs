@@ -1,4 +1,5 @@
 using System;
+using BatchNorm.Samples.Network;
 using TrainingLoop;
 using Xunit;
 

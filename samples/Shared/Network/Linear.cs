@@ -1,7 +1,7 @@
 using System;
 using System.Numerics.Tensors;
 
-namespace TrainingLoop;
+namespace BatchNorm.Samples.Network;
 
 /// <summary>A fully connected layer y = x W^T + b over a batch (B, in) -> (B, out), with its gradients and momentum buffers.</summary>
 public sealed class Linear
@@ -15,6 +15,12 @@ public sealed class Linear
 
     /// <summary>Weights from N(0, 2 / inFeatures) (He initialization, for ReLU), bias 0.</summary>
     public Linear(int inFeatures, int outFeatures, Random random)
+        : this(inFeatures, outFeatures, Math.Sqrt(2.0 / inFeatures), random)
+    {
+    }
+
+    /// <summary>Weights from N(0, <paramref name="weightStd"/>²), bias 0.</summary>
+    public Linear(int inFeatures, int outFeatures, double weightStd, Random random)
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
@@ -24,10 +30,9 @@ public sealed class Linear
         _biasGradient = new float[outFeatures];
         _weightVelocity = new float[_weight.Length];
         _biasVelocity = new float[outFeatures];
-        double std = Math.Sqrt(2.0 / inFeatures);
         for (int i = 0; i < _weight.Length; i++)
         {
-            _weight[i] = (float)(std * Dataset.Gaussian(random));
+            _weight[i] = (float)(weightStd * Gaussian.Sample(random));
         }
     }
 

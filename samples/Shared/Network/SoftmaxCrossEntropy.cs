@@ -1,6 +1,6 @@
 using System;
 
-namespace TrainingLoop;
+namespace BatchNorm.Samples.Network;
 
 /// <summary>The mean softmax cross-entropy of a batch of logits (B, K) and its gradient.</summary>
 public static class SoftmaxCrossEntropy

@@ -1,6 +1,6 @@
 using System;
 
-namespace TrainingLoop;
+namespace BatchNorm.Samples.Network;
 
 /// <summary>The rectified linear unit, max(x, 0), and its gradient.</summary>
 public static class Relu

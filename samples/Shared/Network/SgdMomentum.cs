@@ -1,6 +1,6 @@
 using System;
 
-namespace TrainingLoop;
+namespace BatchNorm.Samples.Network;
 
 /// <summary>Stochastic gradient descent with momentum, as PyTorch's <c>torch.optim.SGD</c>: v = momentum * v + g; p -= lr * v.</summary>
 public sealed class SgdMomentum
