@@ -13,7 +13,7 @@ namespace BatchNorm.Benchmarks;
 /// without it, the full suite. Other arguments go to BenchmarkDotNet (for example <c>--filter '*Training*'</c>).
 /// <c>--first-calls</c> measures the first calls in fresh processes instead (<see cref="FirstCalls"/>), each of them
 /// started with <c>--first-calls-child</c> (<see cref="FirstCallsChild"/>). Every run but a child's starts with a line
-/// stating the vector widths.
+/// stating the vector widths; a benchmark run ends with a compact table of the layer operations (<see cref="QuickSummary"/>).
 /// </summary>
 public static class Program
 {
@@ -45,7 +45,7 @@ public static class Program
             ? Job.Dry.WithWarmupCount(2).WithIterationCount(10).WithInvocationCount(4).WithUnrollFactor(1).WithId("Quick")
             : Job.Default.WithWarmupCount(3).WithIterationCount(15).WithIterationTime(TimeInterval.FromMilliseconds(250)).WithId("Full");
         IConfig config = DefaultConfig.Instance.AddJob(job.WithToolchain(InProcessEmitToolchain.Instance));
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config);
+        QuickSummary.Print(BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config));
         return 0;
     }
 }
