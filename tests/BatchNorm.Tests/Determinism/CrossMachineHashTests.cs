@@ -9,7 +9,8 @@ using Xunit.Abstractions;
 namespace BatchNorm.Tests.Determinism;
 
 /// <summary>
-/// A fixed float and double workload over every kernel path, and Half and BFloat16 data on float layers, hashed. The hash is the same for every thread count here;
+/// A fixed float and double workload over every kernel path, Half and BFloat16 data on float layers, and the fused ReLU
+/// (with and without a residual), hashed. The hash is the same for every thread count here;
 /// <c>.ci/run</c> runs this test under each SIMD tier (AVX-512 off, AVX2 off, hardware intrinsics off, a 512-bit
 /// <see cref="Vector{T}"/>) with <c>BATCHNORM_HASH_FILE</c> set and checks that every tier wrote the same hash: the
 /// results are the same bits whatever the vector width.
@@ -86,6 +87,12 @@ public class CrossMachineHashTests(ITestOutputHelper output)
             Run<float, BFloat16>(shape, format, maxDegreeOfParallelism, hash);
         }
 
+        foreach (int[] shape in s_shapes)
+        {
+            RunFused<float>(shape, maxDegreeOfParallelism, hash);
+            RunFused<double>(shape, maxDegreeOfParallelism, hash);
+        }
+
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 
@@ -120,6 +127,26 @@ public class CrossMachineHashTests(ITestOutputHelper output)
         SixteenBit.Backward(layer, evalX, shape, Values<TData>(8, length, 0, 2), dx);
         Add(hash, y, dx);
         Add(hash, layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
+    }
+
+    /// <summary>The fused ReLU: a training step with a residual and one without, each with its backward, every result hashed.</summary>
+    private static void RunFused<T>(int[] shape, int maxDegreeOfParallelism, IncrementalHash hash)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int channels = shape[1], length = TestData.Length(shape);
+        BatchNormBase<T> layer = TestData.CreateLayer<T>(shape.Length, channels);
+        layer.MaxDegreeOfParallelism = maxDegreeOfParallelism;
+        layer.Activation = BatchNormActivation.Relu;
+        Values<T>(1, channels, 1, 1.5).CopyTo(layer.Weight);
+        Values<T>(2, channels, 0, 1).CopyTo(layer.Bias);
+        T[] x = Values<T>(3, length, 1000, 7), residual = Values<T>(4, length, 0, 2), dy = Values<T>(5, length, 0, 2);
+        T[] y = new T[length], dx = new T[length], dResidual = new T[length];
+        layer.ForwardWithResidual(x, residual, shape, y);
+        layer.BackwardWithResidual(x, residual, shape, dy, dx, dResidual);
+        Add(hash, y, dx, dResidual);
+        layer.Forward(x, shape, y);
+        layer.Backward(x, shape, dy, dx);
+        Add(hash, y, dx, layer.WeightGradient.ToArray(), layer.BiasGradient.ToArray());
     }
 
     /// <summary>
