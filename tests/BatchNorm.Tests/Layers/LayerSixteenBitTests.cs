@@ -140,6 +140,32 @@ public abstract class LayerSixteenBitTests<T, TData>
         Assert.Throws<ArgumentException>(() => SixteenBit.Backward(layer, x, shape, y, new TData[59]));
     }
 
+    [Fact]
+    public void TheRestOfTheCoreContract_HoldsFor16BitData()
+    {
+        int[] shape = [4, 3, 5];
+        BatchNormBase<T> layer = TestData.CreateLayer<T>(3, 3);
+        TData[] x = SixteenBit.Random<TData>(1, 60), y = new TData[60], dx = new TData[60];
+        T[] mean = layer.RunningMean.ToArray();
+
+        // A wrong rank, a negative dimension, a refused non-finite batch: each names what was wrong, and nothing changes.
+        Assert.Equal("shape", Assert.Throws<ArgumentException>(() => SixteenBit.Forward(layer, x, [4, 3, 5, 1, 1, 1], y)).ParamName);
+        Assert.Throws<ArgumentException>(() => SixteenBit.Forward(layer, x, [-4, 3, 5], y));
+        layer.NonFiniteStatisticsPolicy = NonFiniteStatisticsPolicy.Throw;
+        TData[] poisoned = (TData[])x.Clone();
+        poisoned[7] = SixteenBit.Round<TData>(double.NaN);
+        Assert.Contains("channel 1", Assert.Throws<ArgumentException>(() => SixteenBit.Forward(layer, poisoned, shape, y)).Message);
+        Expect.BitwiseEqual<T>(mean, layer.RunningMean.ToArray(), "running mean");
+        Assert.Equal(0L, layer.NumBatchesTracked);
+
+        // The backward: another shape, and a gradient partly overlapping the output gradient.
+        SixteenBit.Forward(layer, x, shape, y);
+        Assert.Equal("shape", Assert.Throws<ArgumentException>(() => SixteenBit.Backward(layer, x, [4, 3, 4, 1], y, dx)).ParamName);
+        TData[] shared = new TData[61];
+        Assert.Throws<ArgumentException>(() => SixteenBit.Backward(layer, x, shape, shared.AsSpan(0, 60), shared.AsSpan(1, 60)));
+        Assert.All(layer.WeightGradient.ToArray(), g => Assert.Equal(T.Zero, g));
+    }
+
     private static void Within16BitRounding(double[] expected, TData[] actual, string what)
     {
         for (int i = 0; i < expected.Length; i++)
