@@ -67,7 +67,7 @@ internal static class ReaderOracle
         {
             // A lazy layer takes its channel count from the file: its arrays are in the budget, which they fit.
             var lazy = BatchNorm1d<float>.CreateLazy();
-            Measure($"loading a lazy layer from prefix '{prefix}'", budget, () => CheckLoad(reader, prefix, lazy));
+            Measure($"loading a lazy layer from prefix '{Short(prefix)}'", budget, () => CheckLoad(reader, prefix, lazy));
             CheckLoad(reader, prefix, new BatchNorm1d<double>(3));
             CheckLoad(reader, prefix, new BatchNorm1d<float>(2, affine: false));
         }
@@ -83,18 +83,18 @@ internal static class ReaderOracle
         foreach (SafeTensorInfo info in reader.Tensors)
         {
             long bits = info.ElementCount * info.DType.BitSize();
-            Expect(info.DataStart == covered, $"tensor '{info.Name}' starts at {info.DataStart}, not at {covered} where the previous one ended");
-            Expect(bits % 8 == 0 && info.DataEnd - info.DataStart == bits / 8, $"tensor '{info.Name}' holds {info.DataEnd - info.DataStart} bytes for {info.ElementCount} elements of {info.DType}");
-            Expect(info.ElementCount == info.Shape.Aggregate(1L, (product, dimension) => product * dimension), $"tensor '{info.Name}' has {info.ElementCount} elements for its shape");
-            Expect(reader.TryGetTensor(info.Name, out SafeTensorInfo? found) && ReferenceEquals(found, info), $"TryGetTensor('{info.Name}') does not find it");
-            Expect(reader.GetData(info.Name).Length == info.DataEnd - info.DataStart, $"GetData('{info.Name}') has another length");
+            Expect(info.DataStart == covered, $"tensor '{Short(info.Name)}' starts at {info.DataStart}, not at {covered} where the previous one ended");
+            Expect(bits % 8 == 0 && info.DataEnd - info.DataStart == bits / 8, $"tensor '{Short(info.Name)}' holds {info.DataEnd - info.DataStart} bytes for {info.ElementCount} elements of {info.DType}");
+            Expect(info.ElementCount == info.Shape.Aggregate(1L, (product, dimension) => product * dimension), $"tensor '{Short(info.Name)}' has {info.ElementCount} elements for its shape");
+            Expect(reader.TryGetTensor(info.Name, out SafeTensorInfo? found) && ReferenceEquals(found, info), $"TryGetTensor('{Short(info.Name)}') does not find it");
+            Expect(reader.GetData(info.Name).Length == info.DataEnd - info.DataStart, $"GetData('{Short(info.Name)}') has another length");
             covered = info.DataEnd;
         }
 
         Expect(covered == dataLength, $"the tensors cover {covered} of the data section's {dataLength} bytes");
         foreach (KeyValuePair<string, string> entry in reader.Metadata)
         {
-            Expect(entry.Value is not null, $"metadata entry '{entry.Key}' is null");
+            Expect(entry.Value is not null, $"metadata entry '{Short(entry.Key)}' is null");
         }
     }
 
@@ -114,7 +114,7 @@ internal static class ReaderOracle
     {
         T[]? values = null;
         bool refused = false;
-        Measure($"reading '{info.Name}' ({info.DType}) as {typeof(T).Name}", (info.ElementCount * size) + AllocationSlack, () =>
+        Measure($"reading '{Short(info.Name)}' ({info.DType}) as {typeof(T).Name}", (info.ElementCount * size) + AllocationSlack, () =>
         {
             try
             {
@@ -126,7 +126,7 @@ internal static class ReaderOracle
             }
         });
 
-        Expect(readable ? values?.Length == info.ElementCount : refused, $"ReadTensor<{typeof(T).Name}>('{info.Name}') of dtype {info.DType} {(readable ? "read " + values?.Length + " elements" : "did not refuse")}");
+        Expect(readable ? values?.Length == info.ElementCount : refused, $"ReadTensor<{typeof(T).Name}>('{Short(info.Name)}') of dtype {info.DType} {(readable ? "read " + values?.Length + " elements" : "did not refuse")}");
     }
 
     /// <summary>Every prefix under which the file holds a key of a layer's state, and the empty prefix.</summary>
@@ -158,21 +158,24 @@ internal static class ReaderOracle
         }
         catch (InvalidDataException)
         {
-            Expect(Snapshot(layer) == before, $"LoadLayer(prefix '{prefix}') threw but changed the layer");
+            Expect(Snapshot(layer) == before, $"LoadLayer(prefix '{Short(prefix)}') threw but changed the layer");
             return;
         }
 
-        Expect(layer.NumFeatures > 0, $"LoadLayer(prefix '{prefix}') left a lazy layer without channels");
+        Expect(layer.NumFeatures > 0, $"LoadLayer(prefix '{Short(prefix)}') left a lazy layer without channels");
         if (layer.HasWeight)
         {
-            Expect(layer.Weight.SequenceEqual(reader.ReadTensor<T>(prefix + "weight")), $"LoadLayer(prefix '{prefix}') loaded another weight than ReadTensor reads");
+            Expect(layer.Weight.SequenceEqual(reader.ReadTensor<T>(prefix + "weight")), $"LoadLayer(prefix '{Short(prefix)}') loaded another weight than ReadTensor reads");
         }
 
         if (layer.TrackRunningStatistics)
         {
-            Expect(layer.RunningVariance.SequenceEqual(reader.ReadTensor<T>(prefix + "running_var")), $"LoadLayer(prefix '{prefix}') loaded another running_var than ReadTensor reads");
+            Expect(layer.RunningVariance.SequenceEqual(reader.ReadTensor<T>(prefix + "running_var")), $"LoadLayer(prefix '{Short(prefix)}') loaded another running_var than ReadTensor reads");
         }
     }
+
+    /// <summary>A name as the findings quote it: a hostile one may be megabytes long.</summary>
+    private static string Short(string name) => name.Length <= 60 ? name : string.Concat(name.AsSpan(0, 60), $"… ({name.Length} characters)");
 
     private static string Snapshot<T>(BatchNormBase<T> layer)
         where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T> =>
