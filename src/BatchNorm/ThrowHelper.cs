@@ -53,10 +53,26 @@ internal static class ThrowHelper
     public static void ThrowInvalidData(string message) =>
         throw new InvalidDataException(message);
 
-    /// <summary>Throws an <see cref="InvalidDataException"/> that starts with the tensor's name.</summary>
+    /// <summary>Throws an <see cref="InvalidDataException"/> that starts with the tensor's name (<see cref="Abbreviate"/>d).</summary>
     [DoesNotReturn]
     public static void ThrowInvalidTensor(string name, string problem) =>
-        throw new InvalidDataException($"Tensor '{name}' {problem}");
+        throw new InvalidDataException($"Tensor '{Abbreviate(name)}' {problem}");
+
+    /// <summary>
+    /// A name from an untrusted file as a message quotes it: at most 200 characters (never half a surrogate pair), then
+    /// "… (N characters)", so a hostile header cannot make every message as long as itself.
+    /// </summary>
+    public static string Abbreviate(string text)
+    {
+        const int MaxQuoted = 200;
+        if (text.Length <= MaxQuoted)
+        {
+            return text;
+        }
+
+        int cut = char.IsHighSurrogate(text[MaxQuoted - 1]) ? MaxQuoted - 1 : MaxQuoted;
+        return string.Concat(text.AsSpan(0, cut), $"… ({text.Length} characters)");
+    }
 
     [DoesNotReturn]
     public static void ThrowTensorNotFound(string name) =>

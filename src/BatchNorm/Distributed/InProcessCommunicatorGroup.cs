@@ -60,6 +60,7 @@ public sealed class InProcessCommunicatorGroup : IDisposable
     private readonly int[] _operations;
     private readonly int[] _lengths;
     private volatile string? _abortReason;
+    private volatile bool _disposed;
 
     /// <summary>Creates a group of <paramref name="size"/> replicas.</summary>
     /// <param name="size">The number of replicas; one or more.</param>
@@ -116,9 +117,16 @@ public sealed class InProcessCommunicatorGroup : IDisposable
     /// <remarks>Idempotent and safe to call from any thread, for example from the <c>catch</c> of a replica that failed.</remarks>
     public void Abort() => AbortWith("The group was aborted.");
 
-    /// <summary>Aborts the group (see <see cref="Abort"/>).</summary>
-    /// <remarks>Idempotent. It only aborts: the communicators stay usable objects whose collectives throw, and nothing else is released.</remarks>
-    public void Dispose() => AbortWith("The group was disposed.");
+    /// <summary>Aborts the group (see <see cref="Abort"/>); its collectives then throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <remarks>
+    /// Idempotent. It only aborts: the communicators stay usable objects whose pending and later collectives throw
+    /// <see cref="ObjectDisposedException"/> (an <see cref="InvalidOperationException"/>), and nothing else is released.
+    /// </remarks>
+    public void Dispose()
+    {
+        _disposed = true;
+        AbortWith("The group was disposed.");
+    }
 
     internal void AllGather(int rank, ReadOnlySpan<double> send, Span<double> receive)
     {
@@ -205,6 +213,11 @@ public sealed class InProcessCommunicatorGroup : IDisposable
     private void ThrowIfAborted()
     {
         string? reason = _abortReason;
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(InProcessCommunicatorGroup), "The in-process replica group was disposed; no collective can complete.");
+        }
+
         if (reason is not null)
         {
             ThrowHelper.ThrowInvalidOperation($"The in-process replica group is aborted; no collective can complete. {reason}");

@@ -45,7 +45,15 @@ internal sealed class SynchronizedStatistics
             StatisticsMerge.PackRejected(_send);
         }
 
-        communicator.AllGather(_send, _receive);
+        try
+        {
+            communicator.AllGather(_send, _receive);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw Disposed(communicator, e);
+        }
+
         rejection?.Throw();
         int rejected = StatisticsMerge.FirstRejected(_receive, size);
         if (rejected >= 0)
@@ -88,7 +96,15 @@ internal sealed class SynchronizedStatistics
             sums[2 * channels] = 1;
         }
 
-        communicator.AllReduceSum(sums);
+        try
+        {
+            communicator.AllReduceSum(sums);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw Disposed(communicator, e);
+        }
+
         if (sums[2 * channels] != 0)
         {
             rejection?.Throw();
@@ -98,4 +114,11 @@ internal sealed class SynchronizedStatistics
 
         return sums.Slice(0, 2 * channels);
     }
+
+    /// <summary>The error of a layer whose <see cref="BatchNormBase{T}.Communicator"/> was disposed: it names the communicator and what to do.</summary>
+    private static ObjectDisposedException Disposed(ICollectiveCommunicator communicator, ObjectDisposedException e) =>
+        new(
+            $"The layer's Communicator ({communicator.GetType().Name}, rank {communicator.Rank} of {communicator.Size}) was disposed, so this synchronized " +
+            "call cannot reach its peers; nothing was changed. Set Communicator to a live communicator, or to null to use this replica's batch alone.",
+            e);
 }

@@ -57,7 +57,7 @@ public abstract partial class BatchNormBase<T>
     /// <param name="shape">The shape that <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> was given.</param>
     /// <param name="gradOutput">The gradient of the loss with respect to the output.</param>
     /// <param name="gradInput">Overwritten with the gradient with respect to the input; empty to skip it. May be the very same memory as <paramref name="gradOutput"/>.</param>
-    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet; <paramref name="input"/> no longer holds what that forward's input held (a forward in place overwrote it, or the buffer was reused: the forward remembers a few values per channel and the message names where they differ; after a forward in place use <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>); or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed.</exception>
+    /// <exception cref="InvalidOperationException">No <see cref="Forward(ReadOnlySpan{T}, ReadOnlySpan{int}, Span{T})"/> has succeeded yet; <paramref name="input"/> no longer holds what that forward's input held (a forward in place overwrote it, or the buffer was reused: the forward remembers a few values per channel and the message names where they differ; after a forward in place use <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>); or, after a synchronized forward, a peer replica rejected its arguments or the communicator's group failed or was disposed (then an <see cref="ObjectDisposedException"/> naming the communicator); or another thread is in a <c>Forward</c> or <c>Backward</c> of this layer (it is not safe for concurrent use).</exception>
     /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
     /// <remarks>
     /// <para>
@@ -79,6 +79,11 @@ public abstract partial class BatchNormBase<T>
     /// read <c>x</c>, and a non-finite <c>dy</c> affects only its own element). The sums are taken in <see cref="double"/>, bit-identically for every
     /// <see cref="MaxDegreeOfParallelism"/>, and each parameter gradient is rounded to <typeparamref name="T"/> once per call.
     /// </para>
+    /// <para>
+    /// <c>Backward</c> may be called more than once after one <c>Forward</c> (for two losses on one output, say): each call
+    /// differentiates that same forward, so the same <paramref name="gradOutput"/> gives the same <paramref name="gradInput"/>
+    /// again, and the parameter gradients accumulate once more.
+    /// </para>
     /// </remarks>
     public void Backward(ReadOnlySpan<T> input, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput) =>
         Backward<T>(input, shape, gradOutput, gradInput);
@@ -89,6 +94,20 @@ public abstract partial class BatchNormBase<T>
 
     /// <summary>The backward of every overload, with the residual of a <see cref="ForwardWithResidual"/> or none.</summary>
     private void Backward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput, Residual<TData> residual)
+        where TData : unmanaged
+    {
+        EnterCall(BackwardCall);
+        try
+        {
+            BackwardOnce(input, shape, gradOutput, gradInput, residual);
+        }
+        finally
+        {
+            ExitCall();
+        }
+    }
+
+    private void BackwardOnce<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, ReadOnlySpan<TData> gradOutput, Span<TData> gradInput, Residual<TData> residual)
         where TData : unmanaged
     {
         if (_saved.Communicator is not null)
@@ -133,7 +152,8 @@ public abstract partial class BatchNormBase<T>
     /// <exception cref="InvalidOperationException">
     /// No forward has succeeded yet; <paramref name="output"/> no longer holds what that forward wrote (the message says
     /// where); <see cref="Weight"/> or <see cref="Bias"/> changed since that forward (x̂ is recovered from them: call this
-    /// before the optimizer step); or a weight is 0 (that channel's x̂ cannot be recovered; the message names it).
+    /// before the optimizer step); a weight is 0 (that channel's x̂ cannot be recovered; the message names it); or another
+    /// thread is in a <c>Forward</c> or <c>Backward</c> of this layer (it is not safe for concurrent use).
     /// </exception>
     /// <exception cref="ArgumentException"><paramref name="shape"/> differs from the last forward's, a span's length does not match it, or <paramref name="gradInput"/> partially overlaps another span.</exception>
     /// <exception cref="NotSupportedException">The last forward synchronized over a <see cref="Communicator"/>.</exception>
@@ -145,6 +165,19 @@ public abstract partial class BatchNormBase<T>
     /// <c>1 + |bias / weight|</c> (README, "In-place forward").
     /// </remarks>
     public void BackwardFromOutput(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
+    {
+        EnterCall(BackwardFromOutputCall);
+        try
+        {
+            BackwardFromOutputOnce(output, shape, gradOutput, gradInput);
+        }
+        finally
+        {
+            ExitCall();
+        }
+    }
+
+    private void BackwardFromOutputOnce(ReadOnlySpan<T> output, ReadOnlySpan<int> shape, ReadOnlySpan<T> gradOutput, Span<T> gradInput)
     {
         BatchNormLayout layout = CheckBackwardFromOutput(output, shape, gradOutput, gradInput);
         if (_saved.BatchStatistics)

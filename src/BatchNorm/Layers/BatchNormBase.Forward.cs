@@ -13,7 +13,7 @@ public abstract partial class BatchNormBase<T>
     /// <param name="shape">The shape <c>(N, C, spatial…)</c>, of a rank this layer accepts, with <c>C = NumFeatures</c>.</param>
     /// <param name="output">Receives the result; the same length as <paramref name="input"/>, and may be the very same memory (then differentiate with <see cref="BackwardFromOutput(ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, Span{T})"/>: the input is gone).</param>
     /// <exception cref="ArgumentException">The shape has the wrong rank, a negative dimension, a channel count other than <see cref="NumFeatures"/> or more than <see cref="int.MaxValue"/> elements; a span's length does not match it; <paramref name="output"/> partially overlaps <paramref name="input"/>; batch statistics are needed and a channel has fewer than two values (synchronized: in the global batch); or <see cref="NonFiniteStatisticsPolicy"/> is <see cref="NonFiniteStatisticsPolicy.Throw"/> and a training batch's statistics are not finite.</exception>
-    /// <exception cref="InvalidOperationException">Synchronized training only: a peer replica rejected its arguments, or the <see cref="Communicator"/>'s group failed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is in a <c>Forward</c> or <c>Backward</c> of this layer (it is not safe for concurrent use); or, synchronized training only, a peer replica rejected its arguments, or the <see cref="Communicator"/>'s group failed or was disposed (then an <see cref="ObjectDisposedException"/> naming the communicator).</exception>
     /// <remarks>
     /// <para>
     /// In training, this method effectively computes <c>y = (x - mean) / sqrt(var + eps) * weight + bias</c> with the
@@ -47,6 +47,7 @@ public abstract partial class BatchNormBase<T>
     private void Forward<TData>(ReadOnlySpan<TData> input, ReadOnlySpan<int> shape, Span<TData> output, BatchNormMemoryFormat memoryFormat, Residual<TData> residual)
         where TData : unmanaged
     {
+        EnterCall(ForwardCall);
         bool lazy = NumFeatures == 0;
         try
         {
@@ -56,6 +57,10 @@ public abstract partial class BatchNormBase<T>
         {
             Allocate(0);
             throw;
+        }
+        finally
+        {
+            ExitCall();
         }
     }
 

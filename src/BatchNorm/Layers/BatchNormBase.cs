@@ -18,7 +18,9 @@ namespace BatchNorm;
 /// in <see cref="BatchNormKernels"/>. A call that throws leaves every piece of this state exactly as it was.
 /// </para>
 /// <para>
-/// Thread safety: an instance is not safe for concurrent use; distinct instances may be used concurrently.
+/// Thread safety: an instance is not safe for concurrent use; distinct instances may be used concurrently. A thread that
+/// calls <c>Forward</c> or <c>Backward</c> while another is in one of them on the same instance gets an
+/// <see cref="InvalidOperationException"/> and changes nothing, so the two calls never mix.
 /// Results are bit-identical whatever <see cref="MaxDegreeOfParallelism"/> is.
 /// </para>
 /// </remarks>

@@ -57,6 +57,36 @@ public static class SafeTensors
         return writer.ToArray();
     }
 
+    /// <summary>
+    /// Saves <paramref name="layer"/>'s state to the file <paramref name="path"/>, crash-safely: the file afterwards holds
+    /// either its old bytes or the whole new checkpoint, never a part.
+    /// </summary>
+    /// <typeparam name="T">The layer's element type; written as <c>F32</c> or <c>F64</c>.</typeparam>
+    /// <param name="layer">The layer.</param>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="prefix">Prepended verbatim to each key, trailing dot included; empty for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/>, <paramref name="path"/> or <paramref name="prefix"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty, blank, ends in a directory separator or names a directory; or <paramref name="prefix"/> holds a lone UTF-16 surrogate.</exception>
+    /// <exception cref="InvalidOperationException">The layer is lazy and has no channel count yet.</exception>
+    /// <exception cref="IOException">Writing, flushing or renaming failed (a missing folder, a full disk, …); the old file is unchanged.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written.</exception>
+    /// <remarks>
+    /// The bytes are those of <see cref="Save{T}(BatchNormBase{T}, Stream, string)"/>. They go to a new temporary file in
+    /// the folder of <paramref name="path"/> (named <c>.NAME.RANDOM.tmp</c>), which is flushed to disk
+    /// (<see cref="FileStream.Flush(bool)"/>) and then renamed over <paramref name="path"/> in one step
+    /// (<see cref="File.Move(string, string, bool)"/>). If anything fails before the rename, the exception propagates,
+    /// the old file is left as it was and the temporary file is deleted; if the process dies (killed, power lost), the
+    /// old file is intact and the temporary file may remain. (The rename itself is atomic; that it survives a power
+    /// loss is up to the file system, as the folder's entry is not flushed separately.)
+    /// </remarks>
+    public static void SaveFile<T>(BatchNormBase<T> layer, string path, string prefix = "")
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var writer = new SafeTensorsWriter();
+        writer.AddLayer(layer, prefix);
+        writer.SaveFile(path);
+    }
+
     /// <summary>Reads a safetensors file from <paramref name="source"/> (to its end) and loads <paramref name="layer"/>'s state from it.</summary>
     /// <typeparam name="T">The layer's element type.</typeparam>
     /// <param name="layer">The layer to load into.</param>

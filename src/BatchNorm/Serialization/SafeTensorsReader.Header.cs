@@ -88,7 +88,7 @@ public sealed partial class SafeTensorsReader
             }
             catch (InvalidOperationException e)
             {
-                throw InvalidText($"the entry '{name}'", e);
+                throw InvalidText($"the entry '{ThrowHelper.Abbreviate(name)}'", e);
             }
         }
     }
@@ -139,7 +139,7 @@ public sealed partial class SafeTensorsReader
             if (item.Value.ValueKind != JsonValueKind.String)
             {
                 ThrowHelper.ThrowInvalidData(
-                    $"'{MetadataKey}' entry '{item.Name}' is a JSON {item.Value.ValueKind}; expected a string.");
+                    $"'{MetadataKey}' entry '{ThrowHelper.Abbreviate(item.Name)}' is a JSON {item.Value.ValueKind}; expected a string.");
             }
 
             _metadata.Add(item.Name, item.Value.GetString()!);
@@ -161,7 +161,7 @@ public sealed partial class SafeTensorsReader
         string dtypeName = dtypeElement.GetString()!;
         if (!SafeTensorsDTypes.TryParse(dtypeName, out SafeTensorsDType dtype))
         {
-            ThrowHelper.ThrowInvalidTensor(name, $"has dtype '{dtypeName}', which is not a safetensors dtype.");
+            ThrowHelper.ThrowInvalidTensor(name, $"has dtype '{ThrowHelper.Abbreviate(dtypeName)}', which is not a safetensors dtype.");
         }
 
         long[] shape = ReadIntegers(name, entry, "shape", -1);
@@ -248,7 +248,7 @@ public sealed partial class SafeTensorsReader
             if (value < 0)
             {
                 ThrowHelper.ThrowInvalidTensor(
-                    name, $"has '{item.GetRawText()}' in '{property}'; expected a non-negative integer below 2^63.");
+                    name, $"has '{ThrowHelper.Abbreviate(item.GetRawText())}' in '{property}'; expected a non-negative integer below 2^63.");
             }
 
             values[i++] = value;
@@ -289,7 +289,7 @@ public sealed partial class SafeTensorsReader
             {
                 ThrowHelper.ThrowInvalidTensor(
                     info.Name,
-                    $"has data_offsets [{info.DataStart}, {info.DataEnd}], overlapping tensor '{previous!.Name}' at [{previous.DataStart}, {previous.DataEnd}].");
+                    $"has data_offsets [{info.DataStart}, {info.DataEnd}], overlapping tensor '{ThrowHelper.Abbreviate(previous!.Name)}' at [{previous.DataStart}, {previous.DataEnd}].");
             }
 
             if (info.DataStart > covered)

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.Diagnostics.CodeAnalysis;
 using System.IO;
+using System.Linq;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -370,5 +371,12 @@ public sealed partial class SafeTensorsReader
         }
     }
 
-    internal static string FormatShape(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
+    /// <summary>A shape as messages write it: <c>[2, 3]</c>; beyond 8 dimensions the first 8 and the count, so a hostile header cannot make a message as long as itself.</summary>
+    internal static string FormatShape(IReadOnlyList<long> shape)
+    {
+        const int MaxShown = 8;
+        return shape.Count <= MaxShown
+            ? "[" + string.Join(", ", shape) + "]"
+            : "[" + string.Join(", ", shape.Take(MaxShown)) + $", … ({shape.Count} dimensions)]";
+    }
 }

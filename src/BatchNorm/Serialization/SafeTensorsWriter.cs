@@ -188,6 +188,21 @@ public sealed class SafeTensorsWriter
         }
     }
 
+    /// <summary>Writes the file to <paramref name="path"/>, crash-safely: the file afterwards holds either its old bytes or the whole new file, never a part.</summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty, blank, ends in a directory separator or names a directory.</exception>
+    /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null, or a key or value holds a lone UTF-16 surrogate.</exception>
+    /// <exception cref="IOException">Writing, flushing or renaming failed (a missing folder, a full disk, …); the old file is unchanged.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written.</exception>
+    /// <remarks>
+    /// The bytes of <see cref="WriteTo"/>, written to a new temporary file in the folder of <paramref name="path"/>,
+    /// flushed to disk, then renamed over <paramref name="path"/> in one step, as
+    /// <see cref="SafeTensors.SaveFile{T}(BatchNormBase{T}, string, string)"/> describes: a failure leaves the old file
+    /// as it was and deletes the temporary file; a process that dies leaves the old file intact.
+    /// </remarks>
+    public void SaveFile(string path) => AtomicFile.Write(path, WriteTo, nameof(path));
+
     /// <summary>Returns the file as a new array.</summary>
     /// <returns>The bytes of the file.</returns>
     /// <exception cref="InvalidOperationException">A <see cref="Metadata"/> value is null, or a key or value holds a lone UTF-16 surrogate.</exception>
