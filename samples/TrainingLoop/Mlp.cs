@@ -12,8 +12,7 @@ public sealed class Mlp
 {
     private readonly Linear[] _linears;
     private readonly BatchNorm1d<float>[] _norms;
-    private readonly float[][] _normWeightVelocity;
-    private readonly float[][] _normBiasVelocity;
+    private readonly LayerParameters _parameters;
     private readonly int _hidden;
 
     // Per hidden layer: the Linear's output, the BatchNorm's output (the ReLU's input) and the ReLU's output.
@@ -41,14 +40,12 @@ public sealed class Mlp
 
         int normCount = useBatchNorm ? hiddenLayers : 0;
         _norms = new BatchNorm1d<float>[normCount];
-        _normWeightVelocity = new float[normCount][];
-        _normBiasVelocity = new float[normCount][];
         for (int l = 0; l < normCount; l++)
         {
             _norms[l] = new BatchNorm1d<float>(hidden);
-            _normWeightVelocity[l] = new float[hidden];
-            _normBiasVelocity[l] = new float[hidden];
         }
+
+        _parameters = new LayerParameters(_linears, _norms);
     }
 
     public int Classes { get; }
@@ -63,22 +60,10 @@ public sealed class Mlp
     public Linear Layer(int layer) => _linears[layer];
 
     /// <summary>Training mode: the BatchNorm layers use batch statistics and update their running statistics.</summary>
-    public void Train()
-    {
-        foreach (BatchNorm1d<float> norm in _norms)
-        {
-            norm.Train();
-        }
-    }
+    public void Train() => _parameters.Train();
 
     /// <summary>Evaluation mode: the BatchNorm layers use their running statistics.</summary>
-    public void Eval()
-    {
-        foreach (BatchNorm1d<float> norm in _norms)
-        {
-            norm.Eval();
-        }
-    }
+    public void Eval() => _parameters.Eval();
 
     /// <summary>Computes the logits (batch, classes) of a batch (batch, inFeatures) and keeps what Backward needs.</summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch)
@@ -136,32 +121,9 @@ public sealed class Mlp
         }
     }
 
-    public void ZeroGrad()
-    {
-        foreach (Linear linear in _linears)
-        {
-            linear.ZeroGrad();
-        }
+    public void ZeroGrad() => _parameters.ZeroGrad();
 
-        foreach (BatchNorm1d<float> norm in _norms)
-        {
-            norm.ZeroGrad();
-        }
-    }
-
-    public void Step(SgdMomentum optimizer)
-    {
-        foreach (Linear linear in _linears)
-        {
-            linear.Step(optimizer);
-        }
-
-        for (int l = 0; l < _norms.Length; l++)
-        {
-            optimizer.Update(_norms[l].Weight, _norms[l].WeightGradient, _normWeightVelocity[l]);
-            optimizer.Update(_norms[l].Bias, _norms[l].BiasGradient, _normBiasVelocity[l]);
-        }
-    }
+    public void Step(SgdMomentum optimizer) => _parameters.Step(optimizer);
 
     private void EnsureCapacity(int batch)
     {

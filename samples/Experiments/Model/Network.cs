@@ -14,8 +14,7 @@ public sealed class Network
 {
     private readonly Linear[] _linears;
     private readonly BatchNorm1d<float>[] _norms;
-    private readonly float[][] _normWeightVelocity;
-    private readonly float[][] _normBiasVelocity;
+    private readonly LayerParameters _parameters;
     private readonly int _hidden;
 
     // Per hidden layer: the Linear's output, the activation's input (the BatchNorm's output, or the Linear's without
@@ -47,14 +46,12 @@ public sealed class Network
 
         int normCount = spec.BatchNorm ? spec.HiddenLayers : 0;
         _norms = new BatchNorm1d<float>[normCount];
-        _normWeightVelocity = new float[normCount][];
-        _normBiasVelocity = new float[normCount][];
         for (int l = 0; l < normCount; l++)
         {
             _norms[l] = new BatchNorm1d<float>(spec.Hidden, spec.Epsilon);
-            _normWeightVelocity[l] = new float[spec.Hidden];
-            _normBiasVelocity[l] = new float[spec.Hidden];
         }
+
+        _parameters = new LayerParameters(_linears, _norms);
     }
 
     public NetworkSpec Spec { get; }
@@ -73,22 +70,10 @@ public sealed class Network
     public ReadOnlySpan<float> ActivationInput(int layer) => _normOut[layer].AsSpan(0, _batch * _hidden);
 
     /// <summary>Training mode: the BatchNorm layers use batch statistics and update their running statistics.</summary>
-    public void Train()
-    {
-        foreach (BatchNorm1d<float> norm in _norms)
-        {
-            norm.Train();
-        }
-    }
+    public void Train() => _parameters.Train();
 
     /// <summary>Evaluation mode: the BatchNorm layers use their running statistics.</summary>
-    public void Eval()
-    {
-        foreach (BatchNorm1d<float> norm in _norms)
-        {
-            norm.Eval();
-        }
-    }
+    public void Eval() => _parameters.Eval();
 
     /// <summary>The logits (batch, classes) of a batch (batch, inputs); keeps what Backward needs.</summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch)
@@ -158,32 +143,9 @@ public sealed class Network
         }
     }
 
-    public void ZeroGrad()
-    {
-        foreach (Linear linear in _linears)
-        {
-            linear.ZeroGrad();
-        }
+    public void ZeroGrad() => _parameters.ZeroGrad();
 
-        foreach (BatchNorm1d<float> norm in _norms)
-        {
-            norm.ZeroGrad();
-        }
-    }
-
-    public void Step(SgdMomentum optimizer)
-    {
-        foreach (Linear linear in _linears)
-        {
-            linear.Step(optimizer);
-        }
-
-        for (int l = 0; l < _norms.Length; l++)
-        {
-            optimizer.Update(_norms[l].Weight, _norms[l].WeightGradient, _normWeightVelocity[l]);
-            optimizer.Update(_norms[l].Bias, _norms[l].BiasGradient, _normBiasVelocity[l]);
-        }
-    }
+    public void Step(SgdMomentum optimizer) => _parameters.Step(optimizer);
 
     private bool IsResidual(int layer) => Spec.Residual && layer > 0;
 
