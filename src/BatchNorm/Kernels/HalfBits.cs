@@ -65,4 +65,12 @@ internal readonly struct HalfBits : ISixteenBitFormat<Half>
         result = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.GreaterThan(signed, new Vector<int>((int)HalfOverflow - 1))), overflow, result);
         return result | ((single & new Vector<uint>(SignMask)) >> 16);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector<float> Even, Vector<float> Odd) WidenPairs(Vector<uint> pairs) =>
+        (Vector.AsVectorSingle(Widen(pairs & new Vector<uint>(0xFFFF))), Vector.AsVectorSingle(Widen(pairs >> 16)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<uint> NarrowPairs(Vector<float> even, Vector<float> odd) =>
+        Narrow(Vector.AsVectorUInt32(even)) | (Narrow(Vector.AsVectorUInt32(odd)) << 16);
 }

@@ -17,6 +17,15 @@ internal interface ISixteenBitFormat<TData>
 
     /// <summary>The 16 bits, in the low half of each lane, of each lane's float bits rounded once.</summary>
     static abstract Vector<uint> Narrow(Vector<uint> bits);
+
+    /// <summary>
+    /// A vector of pairs of 16-bit values (two elements a 32-bit lane, in memory order) as two float vectors: the
+    /// even-indexed elements and the odd-indexed ones. No lane crosses a vector, so no shuffle is needed on any width.
+    /// </summary>
+    static abstract (Vector<float> Even, Vector<float> Odd) WidenPairs(Vector<uint> pairs);
+
+    /// <summary>The inverse layout of <see cref="WidenPairs"/>: each element rounded once and stored back in its pair.</summary>
+    static abstract Vector<uint> NarrowPairs(Vector<float> even, Vector<float> odd);
 }
 
 /// <summary>

@@ -85,13 +85,13 @@ internal static unsafe class RunReduction
         return j % 2 == 0 ? Vector.WidenLower(pair) : Vector.WidenUpper(pair);
     }
 
-    /// <summary>Accumulator <paramref name="j"/>'s lanes, or zeros where the machine's vectors need fewer accumulators.</summary>
+    /// <summary>Accumulator <paramref name="j"/>'s lanes (of <paramref name="lanes"/>), or zeros where the machine's vectors need fewer accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<double> Load(ref double lanes, int j) =>
+    internal static Vector<double> Load(ref double lanes, int j) =>
         j * Vector<double>.Count < VirtualLanes.Count ? Vector.LoadUnsafe(ref lanes, (nuint)(j * Vector<double>.Count)) : default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(
+    internal static void Store(
         ref double lanes, Vector<double> v0, Vector<double> v1, Vector<double> v2, Vector<double> v3, Vector<double> v4, Vector<double> v5, Vector<double> v6, Vector<double> v7)
     {
         int v = Vector<double>.Count, count = VirtualLanes.Count / v;

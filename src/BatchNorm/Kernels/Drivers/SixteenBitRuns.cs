@@ -122,8 +122,8 @@ internal static unsafe class SixteenBitRuns
             {
                 for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
                 {
-                    (Vector<float> low, Vector<float> high) = Load<TData, TFormat>(source + i);
-                    Store<TData, TFormat>((low - c) * a + b, (high - c) * a + b, destination + i);
+                    (Vector<float> even, Vector<float> odd) = Load<TData, TFormat>(source + i);
+                    Store<TData, TFormat>((even - c) * a + b, (odd - c) * a + b, destination + i);
                 }
             }
 
@@ -151,9 +151,9 @@ internal static unsafe class SixteenBitRuns
             {
                 for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
                 {
-                    (Vector<float> dyLow, Vector<float> dyHigh) = Load<TData, TFormat>(gradient + i);
-                    (Vector<float> xLow, Vector<float> xHigh) = Load<TData, TFormat>(input + i);
-                    Store<TData, TFormat>(dyLow * va + (((xLow - vc) * vi) * vk + vd), dyHigh * va + (((xHigh - vc) * vi) * vk + vd), destination + i);
+                    (Vector<float> dyEven, Vector<float> dyOdd) = Load<TData, TFormat>(gradient + i);
+                    (Vector<float> xEven, Vector<float> xOdd) = Load<TData, TFormat>(input + i);
+                    Store<TData, TFormat>(dyEven * va + (((xEven - vc) * vi) * vk + vd), dyOdd * va + (((xOdd - vc) * vi) * vk + vd), destination + i);
                 }
             }
 
@@ -180,8 +180,8 @@ internal static unsafe class SixteenBitRuns
             {
                 for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
                 {
-                    (Vector<float> low, Vector<float> high) = Load<TData, TFormat>(gradient + i);
-                    Store<TData, TFormat>(low * va, high * va, destination + i);
+                    (Vector<float> even, Vector<float> odd) = Load<TData, TFormat>(gradient + i);
+                    Store<TData, TFormat>(even * va, odd * va, destination + i);
                 }
             }
 
@@ -192,20 +192,20 @@ internal static unsafe class SixteenBitRuns
         }
     }
 
-    /// <summary>A vector of 16-bit values as the two float vectors they widen to.</summary>
+    /// <summary>
+    /// A vector of 16-bit values as the two float vectors they widen to: the even-indexed elements and the odd-indexed
+    /// ones (<see cref="ISixteenBitFormat{TData}.WidenPairs"/>), which element-wise arithmetic takes in any order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector<float> Low, Vector<float> High) Load<TData, TFormat>(ushort* source)
-        where TData : unmanaged
-        where TFormat : ISixteenBitFormat<TData>
-    {
-        Vector.Widen(Vector.Load(source), out Vector<uint> low, out Vector<uint> high);
-        return (Vector.AsVectorSingle(TFormat.Widen(low)), Vector.AsVectorSingle(TFormat.Widen(high)));
-    }
-
-    /// <summary>Two float vectors rounded once to the 16-bit format and stored as one vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TData, TFormat>(Vector<float> low, Vector<float> high, ushort* destination)
+    private static (Vector<float> Even, Vector<float> Odd) Load<TData, TFormat>(ushort* source)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData> =>
-        Vector.Store(Vector.Narrow(TFormat.Narrow(Vector.AsVectorUInt32(low)), TFormat.Narrow(Vector.AsVectorUInt32(high))), destination);
+        TFormat.WidenPairs(Vector.Load((uint*)source));
+
+    /// <summary>The even and odd elements' results rounded once to the 16-bit format and stored in memory order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TData, TFormat>(Vector<float> even, Vector<float> odd, ushort* destination)
+        where TData : unmanaged
+        where TFormat : ISixteenBitFormat<TData> =>
+        Vector.Store(TFormat.NarrowPairs(even, odd), (uint*)destination);
 }

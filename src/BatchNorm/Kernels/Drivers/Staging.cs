@@ -68,7 +68,10 @@ internal readonly unsafe struct Staging<T, TData>
             PinnedScratch.Get<T>(PinnedScratch.StagedA, capacity), PinnedScratch.Get<T>(PinnedScratch.StagedB, capacity), PinnedScratch.Get<T>(PinnedScratch.StagedC, capacity), capacity);
     }
 
-    /// <summary><see cref="RunReduction.Accumulate{T, TSums}"/> over a run of <typeparamref name="TData"/>.</summary>
+    /// <summary>
+    /// <see cref="RunReduction.Accumulate{T, TSums}"/> over a run of <typeparamref name="TData"/>: 16-bit data widened in
+    /// registers (<see cref="SixteenBitReduction"/>), other types staged.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AccumulateRun<TSums>(TData* a, TData* b, int length, double constant, ref LaneSums sums)
         where TSums : ITwoSums
@@ -76,6 +79,18 @@ internal readonly unsafe struct Staging<T, TData>
         if (IsNative)
         {
             RunReduction.Accumulate<T, TSums>((T*)a, (T*)b, length, constant, ref sums);
+            return;
+        }
+
+        if (typeof(TData) == typeof(BFloat16))
+        {
+            SixteenBitReduction.Accumulate<BFloat16, BFloat16Bits, TSums>((BFloat16*)a, (BFloat16*)b, length, constant, ref sums);
+            return;
+        }
+
+        if (typeof(TData) == typeof(Half))
+        {
+            SixteenBitReduction.Accumulate<Half, HalfBits, TSums>((Half*)a, (Half*)b, length, constant, ref sums);
             return;
         }
 
