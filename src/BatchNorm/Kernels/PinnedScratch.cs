@@ -42,7 +42,13 @@ internal static unsafe class PinnedScratch
     /// <inheritdoc cref="MaskConstants"/>
     public const int WideMaskConstants = 9;
 
-    private const int SlotCount = 10;
+    /// <summary>
+    /// A column reduction's constants and its two sums in the order <see cref="SixteenBitColumns"/> keeps them, a row's
+    /// width of each.
+    /// </summary>
+    public const int DeinterleavedColumns = 10;
+
+    private const int SlotCount = 11;
 
     /// <summary>At least <paramref name="length"/> values in slot <paramref name="slot"/>; the contents are undefined.</summary>
     public static TValue* Get<TValue>(int slot, long length)

@@ -31,6 +31,18 @@ public sealed class SixteenBitRegisterTests
     public void BFloat16RunReduction_IsTheFloatReductionOfTheWidenedValues(bool gradientProducts) =>
         ReductionIsTheFloatOne<BFloat16, BFloat16Bits>(gradientProducts);
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void HalfColumnReduction_IsTheFloatReductionOfTheWidenedValues(bool gradientProducts) =>
+        ColumnReductionIsTheFloatOne<Half, HalfBits>(gradientProducts);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BFloat16ColumnReduction_IsTheFloatReductionOfTheWidenedValues(bool gradientProducts) =>
+        ColumnReductionIsTheFloatOne<BFloat16, BFloat16Bits>(gradientProducts);
+
     private static void PairsGiveTheScalarBits<TData, TFormat>()
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
@@ -110,6 +122,50 @@ public sealed class SixteenBitRegisterTests
         }
     }
 
+    /// <summary>
+    /// Every width 1..70 (whole groups of columns and every tail), 21 rows a stride of width + 5 apart, through the
+    /// staging driver (<see cref="Staging{T, TData}.AccumulateColumns{TSums}"/>) against <see cref="ColumnReduction"/>
+    /// on the widened rows.
+    /// </summary>
+    private static unsafe void ColumnReductionIsTheFloatOne<TData, TFormat>(bool gradientProducts)
+        where TData : unmanaged
+        where TFormat : ISixteenBitFormat<TData>
+    {
+        const int Rows = 21;
+        for (int width = 1; width <= 70; width++)
+        {
+            int stride = width + 5;
+            TData[] a = Random<TData, TFormat>(width, (Rows * stride) + 70), b = Random<TData, TFormat>(width + 1, (Rows * stride) + 70);
+            float[] wideA = Array.ConvertAll(a, TFormat.ToSingle), wideB = Array.ConvertAll(b, TFormat.ToSingle);
+            double[] constant = new double[width], expectedFirst = new double[width], expectedSecond = new double[width];
+            double[] actualFirst = new double[width], actualSecond = new double[width];
+            for (int j = 0; j < width; j++)
+            {
+                constant[j] = (j % 7) * 0.25;
+            }
+
+            fixed (TData* pa = a, pb = b)
+            fixed (float* wa = wideA, wb = wideB)
+            fixed (double* k = constant, ef = expectedFirst, es = expectedSecond, af = actualFirst, @as = actualSecond)
+            {
+                Staging<float, TData> staging = Staging<float, TData>.ForThread(width);
+                if (gradientProducts)
+                {
+                    ColumnReduction.Accumulate<float, GradientProducts>(new ColumnRows<float>(wa, wb, stride, Rows, width), k, ef, es);
+                    staging.AccumulateColumns<GradientProducts>(new ColumnRows<TData>(pa, pb, stride, Rows, width), k, af, @as);
+                }
+                else
+                {
+                    ColumnReduction.Accumulate<float, ShiftedSquares>(new ColumnRows<float>(wa, wa, stride, Rows, width), k, ef, es);
+                    staging.AccumulateColumns<ShiftedSquares>(new ColumnRows<TData>(pa, pa, stride, Rows, width), k, af, @as);
+                }
+            }
+
+            Expect.BitwiseEqual<double>(expectedFirst, actualFirst, $"first sums, width {width}");
+            Expect.BitwiseEqual<double>(expectedSecond, actualSecond, $"second sums, width {width}");
+        }
+    }
+
     /// <summary>Sums as a previous run leaves them: every lane a different value, so a lane moved to another is seen.</summary>
     private static LaneSums Begun(int seed)
     {
@@ -123,7 +179,7 @@ public sealed class SixteenBitRegisterTests
         return sums;
     }
 
-    /// <summary>Values in [-4, 4) rounded to the format, with a NaN and an infinity among them past the first 40.</summary>
+    /// <summary>Values in [-4, 4) rounded to the format, with a NaN and an infinity among them.</summary>
     private static TData[] Random<TData, TFormat>(int seed, int length)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
@@ -135,8 +191,8 @@ public sealed class SixteenBitRegisterTests
             values[i] = TFormat.FromSingle((random.NextSingle() * 8) - 4);
         }
 
-        values[41 + seed] = TFormat.FromSingle(float.NaN);
-        values[67 - seed] = TFormat.FromSingle(float.NegativeInfinity);
+        values[(41 + seed) % length] = TFormat.FromSingle(float.NaN);
+        values[(67 + (3 * seed)) % length] = TFormat.FromSingle(float.NegativeInfinity);
         return values;
     }
 

@@ -100,7 +100,7 @@ internal static unsafe class SixteenBitReduction
 
     /// <summary>The even and odd elements of <paramref name="a"/> and <paramref name="b"/> (a's again for one stream), as floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector<float> AEven, Vector<float> AOdd, Vector<float> BEven, Vector<float> BOdd) Pairs<TData, TFormat, TSums>(ushort* a, ushort* b)
+    internal static (Vector<float> AEven, Vector<float> AOdd, Vector<float> BEven, Vector<float> BOdd) Pairs<TData, TFormat, TSums>(ushort* a, ushort* b)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
         where TSums : ITwoSums

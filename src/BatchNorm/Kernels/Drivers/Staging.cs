@@ -104,8 +104,9 @@ internal readonly unsafe struct Staging<T, TData>
     }
 
     /// <summary>
-    /// <see cref="ColumnReduction.Accumulate{T, TSums}"/> over rows of <typeparamref name="TData"/>; with a
-    /// <paramref name="mask"/> (whose dz <c>rows.A</c> is), each group of rows masked just before it is read.
+    /// <see cref="ColumnReduction.Accumulate{T, TSums}"/> over rows of <typeparamref name="TData"/> (16-bit data widened in
+    /// registers by <see cref="SixteenBitColumns"/>); with a <paramref name="mask"/> (whose dz <c>rows.A</c> is), each
+    /// group of rows masked just before it is read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AccumulateColumns<TSums>(in ColumnRows<TData> rows, double* constant, double* first, double* second, in GradientMask<T, TData> mask = default)
@@ -117,9 +118,20 @@ internal readonly unsafe struct Staging<T, TData>
             return;
         }
 
-        new Span<double>(first, rows.Width).Clear();
-        new Span<double>(second, rows.Width).Clear();
-        int group = Math.Max(1, (IsNative ? PieceElements : _capacity) / Math.Max(rows.Width, 1));
+        int width = rows.Width;
+        bool inRegisters = SixteenBitColumns.Applies<TData>();
+        double* k = constant, f = first, s = second;
+        if (inRegisters)
+        {
+            k = PinnedScratch.Get<double>(PinnedScratch.DeinterleavedColumns, 3L * width);
+            f = k + width;
+            s = f + width;
+            SixteenBitColumns.Deinterleave(constant, k, width);
+        }
+
+        new Span<double>(f, width).Clear();
+        new Span<double>(s, width).Clear();
+        int group = Math.Max(1, (IsNative || inRegisters ? PieceElements : _capacity) / Math.Max(width, 1));
         for (int r = 0; r < rows.Count; r += group)
         {
             int count = Math.Min(group, rows.Count - r);
@@ -128,16 +140,27 @@ internal readonly unsafe struct Staging<T, TData>
                 mask.Rows(r, count);
             }
 
-            TData* a = rows.A + (r * rows.Stride), b = rows.B + (r * rows.Stride);
+            ColumnRows<TData> part = rows.Slice(r, count);
             if (IsNative)
             {
-                ColumnReduction.Add<T, TSums>(new ColumnRows<T>((T*)a, (T*)b, rows.Stride, count, rows.Width), constant, first, second);
-                continue;
+                ColumnReduction.Add<T, TSums>(new ColumnRows<T>((T*)part.A, (T*)part.B, part.Stride, count, width), k, f, s);
             }
+            else if (inRegisters)
+            {
+                SixteenBitColumns.Add<TData, TSums>(part, k, f, s);
+            }
+            else
+            {
+                Widen(part.A, _a, width, count, part.Stride);
+                T* staged = rows.B == rows.A ? _a : Widen(part.B, _b, width, count, part.Stride);
+                ColumnReduction.Add<T, TSums>(new ColumnRows<T>(_a, staged, width, count, width), k, f, s);
+            }
+        }
 
-            Widen(a, _a, rows.Width, count, rows.Stride);
-            T* staged = rows.B == rows.A ? _a : Widen(b, _b, rows.Width, count, rows.Stride);
-            ColumnReduction.Add<T, TSums>(new ColumnRows<T>(_a, staged, rows.Width, count, rows.Width), constant, first, second);
+        if (inRegisters)
+        {
+            SixteenBitColumns.Interleave(f, first, width);
+            SixteenBitColumns.Interleave(s, second, width);
         }
     }
 
