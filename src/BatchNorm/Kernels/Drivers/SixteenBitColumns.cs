@@ -41,7 +41,8 @@ internal static unsafe class SixteenBitColumns
     }
 
     /// <summary>Each whole group's even columns, then its odd ones; the columns past the last whole group stay in place.</summary>
-    public static void Deinterleave(double* source, double* destination, int width)
+    public static void Deinterleave<TValue>(TValue* source, TValue* destination, int width)
+        where TValue : unmanaged
     {
         int end = width - width % Group, half = Group / 2;
         for (int g = 0; g < end; g += Group)
@@ -53,7 +54,7 @@ internal static unsafe class SixteenBitColumns
             }
         }
 
-        new Span<double>(source + end, width - end).CopyTo(new Span<double>(destination + end, width - end));
+        new Span<TValue>(source + end, width - end).CopyTo(new Span<TValue>(destination + end, width - end));
     }
 
     /// <summary>The inverse of <see cref="Deinterleave"/>.</summary>

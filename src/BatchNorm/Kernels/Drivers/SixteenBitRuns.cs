@@ -5,22 +5,44 @@ using System.Runtime.CompilerServices;
 namespace BatchNorm.Kernels;
 
 /// <summary>
-/// The element passes of a float layer on long runs of 16-bit data with the conversions in registers: each vector of
-/// 16-bit values widened, computed as the float operators compute it (the same operations, so the same bits) and
-/// narrowed, with no staging buffer. Column-path blocks, and blocks with a channel that needs the wide form, go through
+/// The element passes of a float layer on 16-bit data with the conversions in registers: each vector of pairs of
+/// 16-bit values widened to its even and odd elements (<see cref="ISixteenBitFormat{TData}.WidenPairs"/>), computed
+/// as the float loops compute it (the same operations, so the same bits) and narrowed, with no staging buffer. Long runs
+/// take each channel's constants; the column path's rows take per-element constants, deinterleaved as the pairs are
+/// (<see cref="SixteenBitColumns.Deinterleave{TValue}"/>). Blocks with a channel that needs the wide form go through
 /// <see cref="Staging{T, TData}"/>.
 /// </summary>
 internal static unsafe class SixteenBitRuns
 {
     /// <summary>
-    /// Normalizes a block as <c>ForwardPass</c> does when it can here: a float layer, 16-bit data, long runs and every
-    /// channel's constants exact in float; otherwise returns false and the caller stages.
+    /// Normalizes a block as <c>ForwardPass</c> does when it can here: a float layer, 16-bit data and every channel's
+    /// constants exact in float; otherwise returns false and the caller stages.
     /// </summary>
     public static bool TryNormalize<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged =>
+        TryApply<T, TData, NormalizeFormula>(x, null, y, layout, block, k, NormalizeSlots.Forward);
+
+    /// <summary>
+    /// The input gradient of a block as <c>InputGradientPass</c> computes it, when it can here (as for
+    /// <see cref="TryNormalize{T, TData}"/>): in training <c>dy * a + (((x - center) * invStd) * k + d)</c>; in
+    /// evaluation <c>dy * a</c> on runs, <c>(dy - 0) * a + 0</c> on the column path, as the float loops compute it.
+    /// </summary>
+    public static bool TryInputGradient<T, TData>(TData* dy, TData* x, TData* dx, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g, bool training)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TData : unmanaged =>
+        training ? TryApply<T, TData, InputGradientFormula>(dy, x, dx, layout, block, g, default)
+        : KernelPlan.UsesColumns<T>(layout) ? TryApply<T, TData, NormalizeFormula>(dy, null, dx, layout, block, g, NormalizeSlots.Evaluation)
+        : TryApply<T, TData, ScaleFormula>(dy, null, dx, layout, block, g, default);
+
+    private static bool TryApply<T, TData, TFormula>(TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k, NormalizeSlots slots)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged
+        where TFormula : IPairFormula
     {
-        if (!Applies<T, TData>(layout, k, block.Width))
+        bool applies = typeof(T) == typeof(float) && (typeof(TData) == typeof(Half) || typeof(TData) == typeof(BFloat16))
+            && Vector.IsHardwareAccelerated && new ReadOnlySpan<bool>(k.Exact, block.Width).IndexOf(false) < 0;
+        if (!applies)
         {
             return false;
         }
@@ -28,184 +50,217 @@ internal static unsafe class SixteenBitRuns
         ref readonly ChannelConstants<float> f = ref Unsafe.As<ChannelConstants<T>, ChannelConstants<float>>(ref Unsafe.AsRef(in k));
         if (typeof(TData) == typeof(Half))
         {
-            Walk<Half, HalfBits, NormalizeRun<Half, HalfBits>>((Half*)x, null, (Half*)y, layout, block, f);
+            Walk<Half, HalfBits, TFormula>((ushort*)a, (ushort*)b, (ushort*)destination, layout, block, f, slots);
         }
         else
         {
-            Walk<BFloat16, BFloat16Bits, NormalizeRun<BFloat16, BFloat16Bits>>((BFloat16*)x, null, (BFloat16*)y, layout, block, f);
+            Walk<BFloat16, BFloat16Bits, TFormula>((ushort*)a, (ushort*)b, (ushort*)destination, layout, block, f, slots);
         }
 
         return true;
     }
 
-    /// <summary>
-    /// The input gradient of a block as <c>BackwardPass</c> computes it, when it can here (as for
-    /// <see cref="TryNormalize{T, TData}"/>): in training <c>dy * a + (((x - center) * invStd) * k + d)</c>, in
-    /// evaluation <c>dy * a</c>.
-    /// </summary>
-    public static bool TryInputGradient<T, TData>(TData* dy, TData* x, TData* dx, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g, bool training)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TData : unmanaged
-    {
-        if (!Applies<T, TData>(layout, g, block.Width))
-        {
-            return false;
-        }
-
-        ref readonly ChannelConstants<float> f = ref Unsafe.As<ChannelConstants<T>, ChannelConstants<float>>(ref Unsafe.AsRef(in g));
-        if (typeof(TData) == typeof(Half) && training)
-        {
-            Walk<Half, HalfBits, InputGradientRun<Half, HalfBits>>((Half*)dy, (Half*)x, (Half*)dx, layout, block, f);
-        }
-        else if (typeof(TData) == typeof(Half))
-        {
-            Walk<Half, HalfBits, ScaleRun<Half, HalfBits>>((Half*)dy, null, (Half*)dx, layout, block, f);
-        }
-        else if (training)
-        {
-            Walk<BFloat16, BFloat16Bits, InputGradientRun<BFloat16, BFloat16Bits>>((BFloat16*)dy, (BFloat16*)x, (BFloat16*)dx, layout, block, f);
-        }
-        else
-        {
-            Walk<BFloat16, BFloat16Bits, ScaleRun<BFloat16, BFloat16Bits>>((BFloat16*)dy, null, (BFloat16*)dx, layout, block, f);
-        }
-
-        return true;
-    }
-
-    private static bool Applies<T, TData>(BatchNormLayout layout, in ChannelConstants<T> k, int width)
-        where T : unmanaged
-        where TData : unmanaged =>
-        typeof(T) == typeof(float) && (typeof(TData) == typeof(Half) || typeof(TData) == typeof(BFloat16))
-        && !KernelPlan.UsesColumns<T>(layout) && new ReadOnlySpan<bool>(k.Exact, width).IndexOf(false) < 0;
-
-    /// <summary>Runs <typeparamref name="TRun"/> over the runs of a block, sample by sample, channel by channel, as the passes walk them.</summary>
+    /// <summary>Runs the formula over a block's runs, sample by sample, channel by channel; or over its rows on the column path.</summary>
+    [SkipLocalsInit] // the column scratch is written before it is read
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Walk<TData, TFormat, TRun>(TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<float> k)
+    private static void Walk<TData, TFormat, TFormula>(ushort* a, ushort* b, ushort* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<float> k, NormalizeSlots slots)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
-        where TRun : struct, IRun<TData>
+        where TFormula : IPairFormula
     {
         (int n0, int n1, int c0, int width) = block;
         int s = layout.SpatialSize;
         long stride = (long)layout.Channels * s, first = (n0 * stride) + ((long)c0 * s);
-        for (int i = 0; i < n1 - n0; i++)
+        a += first;
+        b = b == null ? null : b + first;
+        destination += first;
+        if (!KernelPlan.UsesColumns<float>(layout))
         {
-            for (int j = 0; j < width; j++)
+            for (int i = 0; i < n1 - n0; i++)
             {
-                long at = first + (i * stride) + ((long)j * s);
-                TRun.Run(a + at, b == null ? null : b + at, destination + at, s, k, j);
-            }
-        }
-    }
-
-    /// <summary>One run's element loop: vectors of 16-bit values widened, computed in float, narrowed; then the tail.</summary>
-    private interface IRun<TData>
-        where TData : unmanaged
-    {
-        static abstract void Run(TData* a, TData* b, TData* destination, int length, in ChannelConstants<float> k, int j);
-    }
-
-    /// <summary>y = (x - center) * scale + shift, as <see cref="NormalizeOperator{T, TMode}"/>.</summary>
-    private readonly struct NormalizeRun<TData, TFormat> : IRun<TData>
-        where TData : unmanaged
-        where TFormat : ISixteenBitFormat<TData>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Run(TData* x, TData* unused, TData* y, int length, in ChannelConstants<float> k, int j)
-        {
-            float center = k.Values(NormalizeCoefficients.Center)[j], scale = k.Values(NormalizeCoefficients.Scale)[j], shift = k.Values(NormalizeCoefficients.Shift)[j];
-            Vector<float> c = new(center), a = new(scale), b = new(shift);
-            ushort* source = (ushort*)x, destination = (ushort*)y;
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+                for (int j = 0; j < width; j++)
                 {
-                    (Vector<float> even, Vector<float> odd) = Load<TData, TFormat>(source + i);
-                    Store<TData, TFormat>((even - c) * a + b, (odd - c) * a + b, destination + i);
+                    long at = (i * stride) + ((long)j * s);
+                    Run<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, s, Constants<TFormula>(k, slots, j));
                 }
             }
 
-            for (; i < length; i++)
-            {
-                y[i] = TFormat.FromSingle((TFormat.ToSingle(x[i]) - center) * scale + shift);
-            }
+            return;
+        }
+
+        // Per-element constants of the segment, each array deinterleaved as the pairs of a row are.
+        int segment = width * s;
+        float* t = stackalloc float[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
+        double* w = stackalloc double[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
+        bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
+        ChannelConstants<float> e = k.PerElement(width, s, t, w, exact);
+        float* columns = stackalloc float[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
+        for (int c = 0; c < TFormula.Constants; c++)
+        {
+            SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)), columns + (c * KernelPlan.ColumnSegment), segment);
+        }
+
+        for (int r = 0; r < n1 - n0; r++)
+        {
+            long at = r * stride;
+            Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, segment, columns);
         }
     }
 
-    /// <summary>dx = dy * a + (((x - center) * invStd) * k + d), as <see cref="InputGradientOperator{T}"/>.</summary>
-    private readonly struct InputGradientRun<TData, TFormat> : IRun<TData>
+    /// <summary>One run: its vectors of pairs with the channel's constants, then the tail element by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Run<TData, TFormat, TFormula>(ushort* a, ushort* b, ushort* destination, int length, in ColumnConstants<float> c)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
+        where TFormula : IPairFormula
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Run(TData* dy, TData* x, TData* dx, int length, in ChannelConstants<float> g, int j)
+        int i = 0;
+        for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
         {
-            float a = g.Values(InputGradientCoefficients.A)[j], center = g.Values(InputGradientCoefficients.Center)[j];
-            float invStd = g.Values(InputGradientCoefficients.InvStd)[j], k = g.Values(InputGradientCoefficients.K)[j], d = g.Values(InputGradientCoefficients.D)[j];
-            Vector<float> va = new(a), vc = new(center), vi = new(invStd), vk = new(k), vd = new(d);
-            ushort* gradient = (ushort*)dy, input = (ushort*)x, destination = (ushort*)dx;
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
-                {
-                    (Vector<float> dyEven, Vector<float> dyOdd) = Load<TData, TFormat>(gradient + i);
-                    (Vector<float> xEven, Vector<float> xOdd) = Load<TData, TFormat>(input + i);
-                    Store<TData, TFormat>(dyEven * va + (((xEven - vc) * vi) * vk + vd), dyOdd * va + (((xOdd - vc) * vi) * vk + vd), destination + i);
-                }
-            }
-
-            for (; i < length; i++)
-            {
-                dx[i] = TFormat.FromSingle(TFormat.ToSingle(dy[i]) * a + (((TFormat.ToSingle(x[i]) - center) * invStd) * k + d));
-            }
+            (Vector<float> ae, Vector<float> ao) = TFormat.WidenPairs(Vector.Load((uint*)(a + i)));
+            (Vector<float> be, Vector<float> bo) = TFormula.ReadsB ? TFormat.WidenPairs(Vector.Load((uint*)(b + i))) : (ae, ao);
+            Vector.Store(TFormat.NarrowPairs(TFormula.Apply(ae, be, c), TFormula.Apply(ao, bo, c)), (uint*)(destination + i));
         }
-    }
 
-    /// <summary>The evaluation input gradient dx = dy * a (as <c>TensorPrimitives.Multiply</c> computes it for float data).</summary>
-    private readonly struct ScaleRun<TData, TFormat> : IRun<TData>
-        where TData : unmanaged
-        where TFormat : ISixteenBitFormat<TData>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Run(TData* dy, TData* unused, TData* dx, int length, in ChannelConstants<float> g, int j)
+        for (; i < length; i++)
         {
-            float a = g.Values(InputGradientCoefficients.A)[j];
-            Vector<float> va = new(a);
-            ushort* gradient = (ushort*)dy, destination = (ushort*)dx;
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                for (; i <= length - Vector<ushort>.Count; i += Vector<ushort>.Count)
-                {
-                    (Vector<float> even, Vector<float> odd) = Load<TData, TFormat>(gradient + i);
-                    Store<TData, TFormat>(even * va, odd * va, destination + i);
-                }
-            }
-
-            for (; i < length; i++)
-            {
-                dx[i] = TFormat.FromSingle(TFormat.ToSingle(dy[i]) * a);
-            }
+            destination[i] = Scalar<TData, TFormat, TFormula>(a[i], TFormula.ReadsB ? b[i] : a[i], c.A[0], c.B[0], c.C[0], c.D[0], c.E[0]);
         }
     }
 
     /// <summary>
-    /// A vector of 16-bit values as the two float vectors they widen to: the even-indexed elements and the odd-indexed
-    /// ones (<see cref="ISixteenBitFormat{TData}.WidenPairs"/>), which element-wise arithmetic takes in any order.
+    /// One row of a column-path segment: each whole group of columns a vector of pairs, its even and odd columns'
+    /// constants from the deinterleaved arrays; the columns past the last group element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector<float> Even, Vector<float> Odd) Load<TData, TFormat>(ushort* source)
+    private static void Row<TData, TFormat, TFormula>(ushort* a, ushort* b, ushort* destination, int width, float* columns)
         where TData : unmanaged
-        where TFormat : ISixteenBitFormat<TData> =>
-        TFormat.WidenPairs(Vector.Load((uint*)source));
+        where TFormat : ISixteenBitFormat<TData>
+        where TFormula : IPairFormula
+    {
+        int group = Vector<ushort>.Count, end = width - width % group;
+        for (int j = 0; j < end; j += group)
+        {
+            (Vector<float> ae, Vector<float> ao) = TFormat.WidenPairs(Vector.Load((uint*)(a + j)));
+            (Vector<float> be, Vector<float> bo) = TFormula.ReadsB ? TFormat.WidenPairs(Vector.Load((uint*)(b + j))) : (ae, ao);
+            ColumnConstants<float> even = Load<TFormula>(columns, j), odd = Load<TFormula>(columns, j + Vector<float>.Count);
+            Vector.Store(TFormat.NarrowPairs(TFormula.Apply(ae, be, even), TFormula.Apply(ao, bo, odd)), (uint*)(destination + j));
+        }
 
-    /// <summary>The even and odd elements' results rounded once to the 16-bit format and stored in memory order.</summary>
+        int n = KernelPlan.ColumnSegment;
+        for (int j = end; j < width; j++)
+        {
+            destination[j] = Scalar<TData, TFormat, TFormula>(a[j], TFormula.ReadsB ? b[j] : a[j], columns[j], columns[n + j], columns[(2 * n) + j], columns[(3 * n) + j], columns[(4 * n) + j]);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TData, TFormat>(Vector<float> even, Vector<float> odd, ushort* destination)
+    private static ushort Scalar<TData, TFormat, TFormula>(ushort a, ushort b, float k0, float k1, float k2, float k3, float k4)
         where TData : unmanaged
-        where TFormat : ISixteenBitFormat<TData> =>
-        Vector.Store(TFormat.NarrowPairs(even, odd), (uint*)destination);
+        where TFormat : ISixteenBitFormat<TData>
+        where TFormula : IPairFormula
+    {
+        float result = TFormula.Apply(TFormat.ToSingle(Unsafe.BitCast<ushort, TData>(a)), TFormat.ToSingle(Unsafe.BitCast<ushort, TData>(b)), k0, k1, k2, k3, k4);
+        return Unsafe.BitCast<TData, ushort>(TFormat.FromSingle(result));
+    }
+
+    /// <summary>The formula's constants of channel <paramref name="j"/>, each broadcast.</summary>
+    private static ColumnConstants<float> Constants<TFormula>(in ChannelConstants<float> k, NormalizeSlots slots, int j)
+        where TFormula : IPairFormula
+    {
+        Span<float> values = stackalloc float[ChannelConstants<float>.Count];
+        values.Clear();
+        for (int c = 0; c < TFormula.Constants; c++)
+        {
+            values[c] = k.Values(Slot<TFormula>(slots, c))[j];
+        }
+
+        return new() { A = new(values[0]), B = new(values[1]), C = new(values[2]), D = new(values[3]), E = new(values[4]) };
+    }
+
+    /// <summary>The formula's constants for the vector of columns at deinterleaved position <paramref name="j"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ColumnConstants<float> Load<TFormula>(float* columns, int j)
+        where TFormula : IPairFormula
+    {
+        int n = KernelPlan.ColumnSegment;
+        return new()
+        {
+            A = Vector.Load(columns + j),
+            B = TFormula.Constants > 1 ? Vector.Load(columns + n + j) : default,
+            C = TFormula.Constants > 2 ? Vector.Load(columns + (2 * n) + j) : default,
+            D = TFormula.Constants > 3 ? Vector.Load(columns + (3 * n) + j) : default,
+            E = TFormula.Constants > 4 ? Vector.Load(columns + (4 * n) + j) : default,
+        };
+    }
+
+    /// <summary>The <see cref="ChannelConstants{T}"/> slot of the formula's constant <paramref name="c"/>.</summary>
+    private static int Slot<TFormula>(NormalizeSlots slots, int c)
+        where TFormula : IPairFormula =>
+        TFormula.UsesNormalizeSlots ? c switch { 0 => slots.Center, 1 => slots.Scale, _ => slots.Shift } : c;
+
+    /// <summary>An element formula of one or two float inputs and up to five constants (A to E), in vector and scalar form.</summary>
+    private interface IPairFormula
+    {
+        /// <summary>How many constants it takes.</summary>
+        static abstract int Constants { get; }
+
+        /// <summary>Whether it reads a second tensor.</summary>
+        static abstract bool ReadsB { get; }
+
+        /// <summary>Whether its constants are a <see cref="NormalizeSlots"/>' center, scale and shift; else slots 0 to 4 in order.</summary>
+        static abstract bool UsesNormalizeSlots { get; }
+
+        static abstract Vector<float> Apply(Vector<float> a, Vector<float> b, in ColumnConstants<float> k);
+
+        static abstract float Apply(float a, float b, float k0, float k1, float k2, float k3, float k4);
+    }
+
+    /// <summary>(x - center) * scale + shift, as <see cref="NormalizeOperator{T, TMode}"/> and <see cref="NormalizeColumns{T, TMode}"/>.</summary>
+    private readonly struct NormalizeFormula : IPairFormula
+    {
+        public static int Constants => 3;
+
+        public static bool ReadsB => false;
+
+        public static bool UsesNormalizeSlots => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector<float> Apply(Vector<float> x, Vector<float> unused, in ColumnConstants<float> k) => (x - k.A) * k.B + k.C;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Apply(float x, float unused, float center, float scale, float shift, float k3, float k4) => (x - center) * scale + shift;
+    }
+
+    /// <summary>dy * a + (((x - center) * invStd) * k + d) (<see cref="InputGradientCoefficients"/>), as <see cref="InputGradientOperator{T}"/>.</summary>
+    private readonly struct InputGradientFormula : IPairFormula
+    {
+        public static int Constants => 5;
+
+        public static bool ReadsB => true;
+
+        public static bool UsesNormalizeSlots => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector<float> Apply(Vector<float> dy, Vector<float> x, in ColumnConstants<float> g) => dy * g.A + (((x - g.B) * g.C) * g.D + g.E);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Apply(float dy, float x, float a, float center, float invStd, float k, float d) => dy * a + (((x - center) * invStd) * k + d);
+    }
+
+    /// <summary>The evaluation input gradient of runs, dy * a (as <c>TensorPrimitives.Multiply</c> computes it for float data).</summary>
+    private readonly struct ScaleFormula : IPairFormula
+    {
+        public static int Constants => 1;
+
+        public static bool ReadsB => false;
+
+        public static bool UsesNormalizeSlots => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector<float> Apply(Vector<float> dy, Vector<float> unused, in ColumnConstants<float> g) => dy * g.A;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Apply(float dy, float unused, float a, float k1, float k2, float k3, float k4) => dy * a;
+    }
 }
