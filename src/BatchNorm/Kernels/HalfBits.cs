@@ -22,6 +22,7 @@ internal readonly struct HalfBits : ISixteenBitFormat<Half>
     private const uint FloatInfinity = 0x7F80_0000;
     private const uint HalfOverflow = (127 + 16) << 23;
     private const uint FloatMinHalfNormal = (127 - 14) << 23;
+    private const uint HalfRoundsToInfinity = 0x477F_F000; // 65,520: halfway from the largest half, 65,504, to 2^16
     private const uint DenormalMagic = ((127 - 15) + (23 - 10) + 1) << 23;
 
     public static float ToSingle(Half value) => (float)value;
@@ -66,11 +67,66 @@ internal readonly struct HalfBits : ISixteenBitFormat<Half>
         return result | ((single & new Vector<uint>(SignMask)) >> 16);
     }
 
+    /// <summary>
+    /// <see cref="Widen"/> of the even and odd elements of a vector of pairs. Where no element is infinite or NaN (the
+    /// exponents of both halves of a lane are tested at once: all ones carries into the half's top bit), each half is
+    /// moved to the top of its lane — odd ones masked in place, even ones shifted up — and widened as a number only:
+    /// the magnitude moved to float's places and multiplied by 2^112, the sign kept; else by <see cref="Widen"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector<float> Even, Vector<float> Odd) WidenPairs(Vector<uint> pairs) =>
-        (Vector.AsVectorSingle(Widen(pairs & new Vector<uint>(0xFFFF))), Vector.AsVectorSingle(Widen(pairs >> 16)));
+    public static (Vector<float> Even, Vector<float> Odd) WidenPairs(Vector<uint> pairs)
+    {
+        Vector<uint> allOnes = ((pairs & new Vector<uint>(0x7C00_7C00)) + new Vector<uint>(0x0400_0400)) & new Vector<uint>(0x8000_8000);
+        if (allOnes != Vector<uint>.Zero)
+        {
+            return (Vector.AsVectorSingle(Widen(pairs & new Vector<uint>(0xFFFF))), Vector.AsVectorSingle(Widen(pairs >> 16)));
+        }
 
+        return (WidenNumber(pairs << 16), WidenNumber(pairs & new Vector<uint>(0xFFFF_0000)));
+    }
+
+    /// <summary>
+    /// <see cref="Narrow"/> of two vectors into pairs. Where every magnitude lies in the range that rounds to a normal
+    /// half (2^-14 up to just below 65,520, tested at once for both), each is rounded as a number only, the odd ones'
+    /// results left in the top half of their lanes; else by <see cref="Narrow"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<uint> NarrowPairs(Vector<float> even, Vector<float> odd) =>
-        Narrow(Vector.AsVectorUInt32(even)) | (Narrow(Vector.AsVectorUInt32(odd)) << 16);
+    public static Vector<uint> NarrowPairs(Vector<float> even, Vector<float> odd)
+    {
+        Vector<uint> e = Vector.AsVectorUInt32(even), o = Vector.AsVectorUInt32(odd);
+        Vector<uint> evenSign = e & new Vector<uint>(SignMask), oddSign = o & new Vector<uint>(SignMask);
+        Vector<uint> evenMagnitude = e ^ evenSign, oddMagnitude = o ^ oddSign;
+        if ((OutsideNormal(evenMagnitude) | OutsideNormal(oddMagnitude)) != Vector<int>.Zero)
+        {
+            return Narrow(e) | (Narrow(o) << 16);
+        }
+
+        Vector<uint> low = RoundNormal(evenMagnitude) >> 13, high = (RoundNormal(oddMagnitude) << 3) & new Vector<uint>(0xFFFF_0000);
+        return low | (evenSign >> 16) | high | oddSign;
+    }
+
+    /// <summary>A finite half's bits in the top of each lane (the rest zero) as a float: exact for subnormals too.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> WidenNumber(Vector<uint> top)
+    {
+        Vector<uint> sign = top & new Vector<uint>(SignMask);
+        Vector<float> scaled = Vector.AsVectorSingle((top ^ sign) >> 3) * Vector.AsVectorSingle(new Vector<uint>(Rebias));
+        return Vector.AsVectorSingle(Vector.AsVectorUInt32(scaled) | sign);
+    }
+
+    /// <summary>
+    /// All ones in the lanes whose magnitude bits do not round to a normal half: below 2^-14 or from 65,520 up (which
+    /// rounds to infinity), NaN included. One signed compare after moving the range's start to int's minimum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<int> OutsideNormal(Vector<uint> magnitude)
+    {
+        Vector<int> shifted = Vector.AsVectorInt32((magnitude - new Vector<uint>(FloatMinHalfNormal)) ^ new Vector<uint>(SignMask));
+        return Vector.GreaterThan(shifted, new Vector<int>(unchecked((int)((HalfRoundsToInfinity - FloatMinHalfNormal) ^ SignMask)) - 1));
+    }
+
+    /// <summary>A normal-range magnitude plus half an ulp less one plus its kept last bit, re-biased: the half bits from bit 13 up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<uint> RoundNormal(Vector<uint> magnitude) =>
+        magnitude + new Vector<uint>(unchecked(0xFFF - ExponentBias)) + ((magnitude >> 13) & Vector<uint>.One);
 }
