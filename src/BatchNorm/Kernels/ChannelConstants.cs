@@ -47,17 +47,18 @@ internal readonly unsafe struct ChannelConstants<T>
 
     /// <summary>
     /// The constants per element of a column chunk whose runs hold <paramref name="s"/> values: these themselves for
-    /// <c>S = 1</c>; otherwise expanded into the caller's scratch buffers (see <see cref="ExpandInto"/>), which hold
-    /// <see cref="KernelPlan.ColumnSegment"/> entries per array.
+    /// <c>S = 1</c>; otherwise expanded into the caller's <paramref name="scratch"/> (see <see cref="ExpandInto"/>), which
+    /// must outlive the result.
     /// </summary>
-    public ChannelConstants<T> PerElement(int width, int s, T* values, double* wide, bool* exact)
+    public ChannelConstants<T> PerElement(int width, int s, ref SegmentScratch<T> scratch)
     {
         if (s == 1)
         {
             return this;
         }
 
-        var perElement = new ChannelConstants<T>(values, wide, exact, KernelPlan.ColumnSegment);
+        var perElement = new ChannelConstants<T>(
+            (T*)Unsafe.AsPointer(ref scratch.Values[0]), (double*)Unsafe.AsPointer(ref scratch.Wide[0]), (bool*)Unsafe.AsPointer(ref scratch.Exact[0]), KernelPlan.ColumnSegment);
         ExpandInto(perElement, width, s);
         return perElement;
     }

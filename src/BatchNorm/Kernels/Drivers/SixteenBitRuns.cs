@@ -90,10 +90,8 @@ internal static unsafe class SixteenBitRuns
 
         // Per-element constants of the segment, each array deinterleaved as the pairs of a row are.
         int segment = width * s;
-        float* t = stackalloc float[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
-        double* w = stackalloc double[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
-        bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-        ChannelConstants<float> e = k.PerElement(width, s, t, w, exact);
+        Unsafe.SkipInit(out SegmentScratch<float> scratch);
+        ChannelConstants<float> e = k.PerElement(width, s, ref scratch);
         float* columns = stackalloc float[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
         for (int c = 0; c < TFormula.Constants; c++)
         {

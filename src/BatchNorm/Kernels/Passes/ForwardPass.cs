@@ -119,10 +119,8 @@ internal static unsafe class ForwardPass
 
         // The column loops take their constants per element; for S = 1 those are the channels' own.
         int segment = width * s;
-        T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-        double* d = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-        bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-        ChannelConstants<T> e = k.PerElement(width, s, t, d, exact);
+        Unsafe.SkipInit(out SegmentScratch<T> scratch);
+        ChannelConstants<T> e = k.PerElement(width, s, ref scratch);
 
         ColumnDriver.Normalize(x, y, new ColumnExtent(stride, n1 - n0, segment), e, NormalizeSlots.Forward, tail);
     }

@@ -57,10 +57,8 @@ internal readonly unsafe struct InputGradientPass<T>(bool training) : IBlockPass
 
         // The column loops take their constants per element; for S = 1 those are the channels' own.
         int segment = width * s;
-        T* t = stackalloc T[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-        double* w = stackalloc double[ChannelConstants<T>.Count * KernelPlan.ColumnSegment];
-        bool* exact = stackalloc bool[KernelPlan.ColumnSegment];
-        ChannelConstants<T> e = g.PerElement(width, s, t, w, exact);
+        Unsafe.SkipInit(out SegmentScratch<T> scratch);
+        ChannelConstants<T> e = g.PerElement(width, s, ref scratch);
 
         var extent = new ColumnExtent(stride, n1 - n0, segment);
         if (training)
