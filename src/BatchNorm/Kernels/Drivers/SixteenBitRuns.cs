@@ -88,20 +88,26 @@ internal static unsafe class SixteenBitRuns
             return;
         }
 
-        // Per-element constants of the segment, each array deinterleaved as the pairs of a row are.
+        // Per-element constants of the segment (for S = 1 the channels' own, as many as C); a piece of at most
+        // ColumnSegment columns at a time (a multiple of every width's group), each array deinterleaved as the pairs
+        // of a row are, then every row of the block over that piece.
         int segment = width * s;
         Unsafe.SkipInit(out SegmentScratch<float> scratch);
         ChannelConstants<float> e = k.PerElement(width, s, ref scratch);
         float* columns = stackalloc float[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
-        for (int c = 0; c < TFormula.Constants; c++)
+        for (int j0 = 0; j0 < segment; j0 += KernelPlan.ColumnSegment)
         {
-            SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)), columns + (c * KernelPlan.ColumnSegment), segment);
-        }
+            int piece = Math.Min(KernelPlan.ColumnSegment, segment - j0);
+            for (int c = 0; c < TFormula.Constants; c++)
+            {
+                SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)) + j0, columns + (c * KernelPlan.ColumnSegment), piece);
+            }
 
-        for (int r = 0; r < n1 - n0; r++)
-        {
-            long at = r * stride;
-            Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, segment, columns);
+            for (int r = 0; r < n1 - n0; r++)
+            {
+                long at = (r * stride) + j0;
+                Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, piece, columns);
+            }
         }
     }
 
