@@ -41,6 +41,7 @@ internal static unsafe class SixteenBitColumns
     }
 
     /// <summary>Each whole group's even columns, then its odd ones; the columns past the last whole group stay in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Deinterleave<TValue>(TValue* source, TValue* destination, int width)
         where TValue : unmanaged
     {
@@ -58,6 +59,7 @@ internal static unsafe class SixteenBitColumns
     }
 
     /// <summary>The inverse of <see cref="Deinterleave"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Interleave(double* source, double* destination, int width)
     {
         int end = width - width % Group, half = Group / 2;

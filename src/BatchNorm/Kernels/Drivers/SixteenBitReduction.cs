@@ -111,12 +111,14 @@ internal static unsafe class SixteenBitReduction
     }
 
     /// <summary>The first virtual lane of accumulator <paramref name="j"/>: the even starts <c>0, 2v, …</c>, then the odd ones <c>1, 2v + 1, …</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Start(int j)
     {
         int v = Vector<double>.Count, half = VirtualLanes.Count / v / 2;
         return j < half ? 2 * v * j : (2 * v * (j - half)) + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(in Lanes lanes, double* accumulators)
     {
         int v = Vector<double>.Count;
@@ -129,6 +131,7 @@ internal static unsafe class SixteenBitReduction
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(double* accumulators, ref Lanes lanes)
     {
         int v = Vector<double>.Count;

@@ -88,26 +88,22 @@ internal static unsafe class SixteenBitRuns
             return;
         }
 
-        // Per-element constants of the segment (for S = 1 the channels' own, as many as C); a piece of at most
-        // ColumnSegment columns at a time (a multiple of every width's group), each array deinterleaved as the pairs
-        // of a row are, then every row of the block over that piece.
+        // Per-element constants of the segment (for S = 1 the channels' own, as many as C), each array deinterleaved
+        // as the pairs of a row are, into the thread's scratch: an array of `segment` floats per constant (all five, so
+        // the element-by-element tail reads only memory of its own).
         int segment = width * s;
         Unsafe.SkipInit(out SegmentScratch<float> scratch);
         ChannelConstants<float> e = k.PerElement(width, s, ref scratch);
-        float* columns = stackalloc float[ChannelConstants<float>.Count * KernelPlan.ColumnSegment];
-        for (int j0 = 0; j0 < segment; j0 += KernelPlan.ColumnSegment)
+        float* columns = PinnedScratch.Get<float>(PinnedScratch.DeinterleavedColumns, (long)ChannelConstants<float>.Count * segment);
+        for (int c = 0; c < TFormula.Constants; c++)
         {
-            int piece = Math.Min(KernelPlan.ColumnSegment, segment - j0);
-            for (int c = 0; c < TFormula.Constants; c++)
-            {
-                SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)) + j0, columns + (c * KernelPlan.ColumnSegment), piece);
-            }
+            SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)), columns + ((long)c * segment), segment);
+        }
 
-            for (int r = 0; r < n1 - n0; r++)
-            {
-                long at = (r * stride) + j0;
-                Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, piece, columns);
-            }
+        for (int r = 0; r < n1 - n0; r++)
+        {
+            long at = r * stride;
+            Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, segment, columns);
         }
     }
 
@@ -147,11 +143,11 @@ internal static unsafe class SixteenBitRuns
         {
             (Vector<float> ae, Vector<float> ao) = TFormat.WidenPairs(Vector.Load((uint*)(a + j)));
             (Vector<float> be, Vector<float> bo) = TFormula.ReadsB ? TFormat.WidenPairs(Vector.Load((uint*)(b + j))) : (ae, ao);
-            ColumnConstants<float> even = Load<TFormula>(columns, j), odd = Load<TFormula>(columns, j + Vector<float>.Count);
+            ColumnConstants<float> even = Load<TFormula>(columns, width, j), odd = Load<TFormula>(columns, width, j + Vector<float>.Count);
             Vector.Store(TFormat.NarrowPairs(TFormula.Apply(ae, be, even), TFormula.Apply(ao, bo, odd)), (uint*)(destination + j));
         }
 
-        int n = KernelPlan.ColumnSegment;
+        int n = width;
         for (int j = end; j < width; j++)
         {
             destination[j] = Scalar<TData, TFormat, TFormula>(a[j], TFormula.ReadsB ? b[j] : a[j], columns[j], columns[n + j], columns[(2 * n) + j], columns[(3 * n) + j], columns[(4 * n) + j]);
@@ -182,13 +178,14 @@ internal static unsafe class SixteenBitRuns
         return new() { A = new(values[0]), B = new(values[1]), C = new(values[2]), D = new(values[3]), E = new(values[4]) };
     }
 
-    /// <summary>The formula's constants for the vector of columns at deinterleaved position <paramref name="j"/>.</summary>
+    /// <summary>
+    /// The formula's constants for the vector of columns at deinterleaved position <paramref name="j"/>, of arrays
+    /// <paramref name="n"/> floats apart.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ColumnConstants<float> Load<TFormula>(float* columns, int j)
-        where TFormula : IPairFormula
-    {
-        int n = KernelPlan.ColumnSegment;
-        return new()
+    private static ColumnConstants<float> Load<TFormula>(float* columns, int n, int j)
+        where TFormula : IPairFormula =>
+        new()
         {
             A = Vector.Load(columns + j),
             B = TFormula.Constants > 1 ? Vector.Load(columns + n + j) : default,
@@ -196,7 +193,6 @@ internal static unsafe class SixteenBitRuns
             D = TFormula.Constants > 3 ? Vector.Load(columns + (3 * n) + j) : default,
             E = TFormula.Constants > 4 ? Vector.Load(columns + (4 * n) + j) : default,
         };
-    }
 
     /// <summary>The <see cref="ChannelConstants{T}"/> slot of the formula's constant <paramref name="c"/>.</summary>
     private static int Slot<TFormula>(NormalizeSlots slots, int c)
