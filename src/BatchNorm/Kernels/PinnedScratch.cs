@@ -44,8 +44,8 @@ internal static unsafe class PinnedScratch
 
     /// <summary>
     /// A column reduction's constants and its two sums in the order <see cref="SixteenBitColumns"/> keeps them, a row's
-    /// width of each (doubles); the per-element constants of a 16-bit column element pass in that order (floats,
-    /// <see cref="SixteenBitRuns"/>).
+    /// width of each (doubles); the side-by-side column constants of a 16-bit column element pass too many for the stack
+    /// (floats, <see cref="SixteenBitRuns"/>).
     /// </summary>
     public const int DeinterleavedColumns = 10;
 

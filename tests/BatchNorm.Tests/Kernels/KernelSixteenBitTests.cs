@@ -21,6 +21,7 @@ public abstract class KernelSixteenBitTests<T, TData>
     [InlineData(new[] { 2, 3, 72, 72 }, BatchNormMemoryFormat.ChannelsFirst)]
     [InlineData(new[] { 3, 70, 2, 3 }, BatchNormMemoryFormat.ChannelsLast)]
     [InlineData(new[] { 40, 1100 }, BatchNormMemoryFormat.ChannelsFirst)]
+    [InlineData(new[] { 3, 3000 }, BatchNormMemoryFormat.ChannelsFirst)]
     [InlineData(new[] { 2, 600, 2, 3 }, BatchNormMemoryFormat.ChannelsLast)]
     public void EveryEntryPoint_IsItsTypeTFormOnTheWidenedValues_RoundedOnce(int[] shape, BatchNormMemoryFormat format)
     {

@@ -15,6 +15,14 @@ namespace BatchNorm.Kernels;
 internal static unsafe class SixteenBitRuns
 {
     /// <summary>
+    /// The most side-by-side column constants kept on the stack (32 KB: C up to 2,730 for the normalize, 1,638 for the
+    /// input gradient); more go to the thread's pinned scratch. Half's column loop read them 2.3–3.5× slower from the
+    /// pinned array than from the stack on (802816, 128) and (65536, 1024) (4.6 against 1.3 cycles an element, one
+    /// thread; BFloat16's loop the same either way), an effect of where they lie, not of how many there are.
+    /// </summary>
+    private const int StackConstants = 8192;
+
+    /// <summary>
     /// Normalizes a block as <c>ForwardPass</c> does when it can here: a float layer, 16-bit data and every channel's
     /// constants exact in float; otherwise returns false and the caller stages.
     /// </summary>
@@ -88,22 +96,43 @@ internal static unsafe class SixteenBitRuns
             return;
         }
 
-        // Per-element constants of the segment (for S = 1 the channels' own, as many as C), each array deinterleaved
-        // as the pairs of a row are, into the thread's scratch: an array of `segment` floats per constant (all five, so
-        // the element-by-element tail reads only memory of its own).
-        int segment = width * s;
+        // Per-element constants of the segment (for S = 1 the channels' own, as many as C). Each whole group of columns
+        // gets its constants side by side in the thread's scratch, deinterleaved as the pairs of a row are (a constant's
+        // even columns, then its odd ones), so a row walks them with one pointer and constant offsets; the columns past
+        // the last group take theirs from the per-element arrays.
+        int segment = width * s, group = Vector<ushort>.Count, end = segment - segment % group;
         Unsafe.SkipInit(out SegmentScratch<float> scratch);
         ChannelConstants<float> e = k.PerElement(width, s, ref scratch);
-        float* columns = PinnedScratch.Get<float>(PinnedScratch.DeinterleavedColumns, (long)ChannelConstants<float>.Count * segment);
-        for (int c = 0; c < TFormula.Constants; c++)
+        long count = (long)TFormula.Constants * end;
+        float* columns;
+        if (count <= StackConstants)
         {
-            SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)), columns + ((long)c * segment), segment);
+            float* onStack = stackalloc float[(int)count];
+            columns = onStack;
+        }
+        else
+        {
+            columns = PinnedScratch.Get<float>(PinnedScratch.DeinterleavedColumns, count);
+        }
+
+        for (int g = 0; g < end; g += group)
+        {
+            for (int c = 0; c < TFormula.Constants; c++)
+            {
+                SixteenBitColumns.Deinterleave(e.Values(Slot<TFormula>(slots, c)) + g, columns + ((long)g * TFormula.Constants) + (c * group), group);
+            }
         }
 
         for (int r = 0; r < n1 - n0; r++)
         {
             long at = r * stride;
-            Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, segment, columns);
+            Row<TData, TFormat, TFormula>(a + at, b == null ? null : b + at, destination + at, end, columns);
+            for (int j = end; j < segment; j++)
+            {
+                destination[at + j] = Scalar<TData, TFormat, TFormula>(
+                    a[at + j], TFormula.ReadsB ? b[at + j] : a[at + j], Tail<TFormula>(e, slots, 0, j), Tail<TFormula>(e, slots, 1, j),
+                    Tail<TFormula>(e, slots, 2, j), Tail<TFormula>(e, slots, 3, j), Tail<TFormula>(e, slots, 4, j));
+            }
         }
     }
 
@@ -129,28 +158,22 @@ internal static unsafe class SixteenBitRuns
     }
 
     /// <summary>
-    /// One row of a column-path segment: each whole group of columns a vector of pairs, its even and odd columns'
-    /// constants from the deinterleaved arrays; the columns past the last group element by element.
+    /// The whole groups of columns of one row of a column-path segment (<paramref name="end"/> columns): each a vector of
+    /// pairs, its even and odd columns' constants side by side at <paramref name="columns"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Row<TData, TFormat, TFormula>(ushort* a, ushort* b, ushort* destination, int width, float* columns)
+    private static void Row<TData, TFormat, TFormula>(ushort* a, ushort* b, ushort* destination, int end, float* columns)
         where TData : unmanaged
         where TFormat : ISixteenBitFormat<TData>
         where TFormula : IPairFormula
     {
-        int group = Vector<ushort>.Count, end = width - width % group;
-        for (int j = 0; j < end; j += group)
+        int group = Vector<ushort>.Count;
+        for (int j = 0; j < end; j += group, columns += group * TFormula.Constants)
         {
             (Vector<float> ae, Vector<float> ao) = TFormat.WidenPairs(Vector.Load((uint*)(a + j)));
             (Vector<float> be, Vector<float> bo) = TFormula.ReadsB ? TFormat.WidenPairs(Vector.Load((uint*)(b + j))) : (ae, ao);
-            ColumnConstants<float> even = Load<TFormula>(columns, width, j), odd = Load<TFormula>(columns, width, j + Vector<float>.Count);
+            ColumnConstants<float> even = Load<TFormula>(columns), odd = Load<TFormula>(columns + Vector<float>.Count);
             Vector.Store(TFormat.NarrowPairs(TFormula.Apply(ae, be, even), TFormula.Apply(ao, bo, odd)), (uint*)(destination + j));
-        }
-
-        int n = width;
-        for (int j = end; j < width; j++)
-        {
-            destination[j] = Scalar<TData, TFormat, TFormula>(a[j], TFormula.ReadsB ? b[j] : a[j], columns[j], columns[n + j], columns[(2 * n) + j], columns[(3 * n) + j], columns[(4 * n) + j]);
         }
     }
 
@@ -179,20 +202,28 @@ internal static unsafe class SixteenBitRuns
     }
 
     /// <summary>
-    /// The formula's constants for the vector of columns at deinterleaved position <paramref name="j"/>, of arrays
-    /// <paramref name="n"/> floats apart.
+    /// The formula's constants for one vector of columns, from a group's side-by-side constants (a constant's vectors a
+    /// group of floats apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ColumnConstants<float> Load<TFormula>(float* columns, int n, int j)
-        where TFormula : IPairFormula =>
-        new()
+    private static ColumnConstants<float> Load<TFormula>(float* columns)
+        where TFormula : IPairFormula
+    {
+        int n = Vector<ushort>.Count;
+        return new()
         {
-            A = Vector.Load(columns + j),
-            B = TFormula.Constants > 1 ? Vector.Load(columns + n + j) : default,
-            C = TFormula.Constants > 2 ? Vector.Load(columns + (2 * n) + j) : default,
-            D = TFormula.Constants > 3 ? Vector.Load(columns + (3 * n) + j) : default,
-            E = TFormula.Constants > 4 ? Vector.Load(columns + (4 * n) + j) : default,
+            A = Vector.Load(columns),
+            B = TFormula.Constants > 1 ? Vector.Load(columns + n) : default,
+            C = TFormula.Constants > 2 ? Vector.Load(columns + (2 * n)) : default,
+            D = TFormula.Constants > 3 ? Vector.Load(columns + (3 * n)) : default,
+            E = TFormula.Constants > 4 ? Vector.Load(columns + (4 * n)) : default,
         };
+    }
+
+    /// <summary>The formula's constant <paramref name="c"/> of column <paramref name="j"/> of a segment's per-element arrays (0 past its last).</summary>
+    private static float Tail<TFormula>(in ChannelConstants<float> e, NormalizeSlots slots, int c, int j)
+        where TFormula : IPairFormula =>
+        c < TFormula.Constants ? e.Values(Slot<TFormula>(slots, c))[j] : 0;
 
     /// <summary>The <see cref="ChannelConstants{T}"/> slot of the formula's constant <paramref name="c"/>.</summary>
     private static int Slot<TFormula>(NormalizeSlots slots, int c)
