@@ -8,9 +8,9 @@ namespace BatchNorm.Kernels;
 /// The element passes of a float layer on 16-bit data with the conversions in registers: each vector of pairs of
 /// 16-bit values widened to its even and odd elements (<see cref="ISixteenBitFormat{TData}.WidenPairs"/>), computed
 /// as the float loops compute it (the same operations, so the same bits) and narrowed, with no staging buffer. Long runs
-/// take each channel's constants; the column path's rows take per-element constants, deinterleaved as the pairs are
-/// (<see cref="SixteenBitColumns.Deinterleave{TValue}"/>). Blocks with a channel that needs the wide form go through
-/// <see cref="Staging{T, TData}"/>.
+/// take each channel's constants; the column path's rows take per-element constants, each group's side by side and
+/// deinterleaved as the pairs are (<see cref="SixteenBitColumns.Deinterleave{TValue}"/>). Blocks with a channel that
+/// needs the wide form go through <see cref="Staging{T, TData}"/>.
 /// </summary>
 internal static unsafe class SixteenBitRuns
 {

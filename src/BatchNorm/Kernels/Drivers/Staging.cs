@@ -16,12 +16,14 @@ internal unsafe interface IBlockPass<T>
 
 /// <summary>
 /// The engine's loops on tensors of element type <typeparamref name="TData"/> for a layer of type
-/// <typeparamref name="T"/>. Where the two are the same, every call goes straight to the loop. Otherwise (16-bit data,
-/// <see cref="Half"/> or <see cref="BFloat16"/>) each call widens the data a piece at a time into buffers of the calling
-/// thread (<see cref="PinnedScratch"/>), runs the <typeparamref name="T"/> loop on the piece, and narrows what it wrote:
-/// each element is widened once and each output rounded once, and since the reductions take the pieces in the order
-/// they take the data, every sum is the same bits as for <typeparamref name="T"/> data holding the widened values. No
-/// copy of a whole tensor is made.
+/// <typeparamref name="T"/>. Where the two are the same, every call goes straight to the loop. 16-bit data
+/// (<see cref="Half"/>, <see cref="BFloat16"/>) are reduced without staging: runs by <see cref="SixteenBitReduction"/>,
+/// rows by <see cref="SixteenBitColumns"/> where vectors are hardware-accelerated; the element passes try
+/// <see cref="SixteenBitRuns"/> before they come here. Otherwise each call widens the data a piece at a time into
+/// buffers of the calling thread (<see cref="PinnedScratch"/>), runs the <typeparamref name="T"/> loop on the piece, and
+/// narrows what it wrote: each element is widened once and each output rounded once, and since the reductions take the
+/// pieces in the order they take the data, every sum is the same bits as for <typeparamref name="T"/> data holding the
+/// widened values. No copy of a whole tensor is made.
 /// </summary>
 internal readonly unsafe struct Staging<T, TData>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
