@@ -86,9 +86,12 @@ internal readonly struct HalfBits : ISixteenBitFormat<Half>
     }
 
     /// <summary>
-    /// <see cref="Narrow"/> of two vectors into pairs. Where every magnitude lies in the range that rounds to a normal
-    /// half (2^-14 up to just below 65,520, tested at once for both), each is rounded as a number only, the odd ones'
-    /// results left in the top half of their lanes; else by <see cref="Narrow"/>.
+    /// <see cref="Narrow"/> of two vectors into pairs. Where every magnitude is zero or lies in the range that rounds to
+    /// a normal half (2^-14 up to just below 65,520, tested at once for both), each is rounded as a number only, zeros
+    /// kept zero and the odd ones' results left in the top half of their lanes; else by <see cref="Narrow"/>. (Zeros
+    /// count as in range because a fused ReLU's outputs are half zeros: without that its Half forward took 29.7 ms
+    /// against 20.7 ms for the plain one, with it 22.5 ms, `16x128x112x112`, one thread; the plain evaluation forward
+    /// pays about 7 % for the test, 12.7 against 13.6 ms.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<uint> NarrowPairs(Vector<float> even, Vector<float> odd)
@@ -96,12 +99,15 @@ internal readonly struct HalfBits : ISixteenBitFormat<Half>
         Vector<uint> e = Vector.AsVectorUInt32(even), o = Vector.AsVectorUInt32(odd);
         Vector<uint> evenSign = e & new Vector<uint>(SignMask), oddSign = o & new Vector<uint>(SignMask);
         Vector<uint> evenMagnitude = e ^ evenSign, oddMagnitude = o ^ oddSign;
-        if ((OutsideNormal(evenMagnitude) | OutsideNormal(oddMagnitude)) != Vector<int>.Zero)
+        Vector<uint> evenZero = Vector.Equals(evenMagnitude, Vector<uint>.Zero), oddZero = Vector.Equals(oddMagnitude, Vector<uint>.Zero);
+        Vector<uint> outside = Vector.AndNot(OutsideNormal(evenMagnitude), evenZero) | Vector.AndNot(OutsideNormal(oddMagnitude), oddZero);
+        if (outside != Vector<uint>.Zero)
         {
             return Narrow(e) | (Narrow(o) << 16);
         }
 
-        Vector<uint> low = RoundNormal(evenMagnitude) >> 13, high = (RoundNormal(oddMagnitude) << 3) & new Vector<uint>(0xFFFF_0000);
+        Vector<uint> low = Vector.AndNot(RoundNormal(evenMagnitude) >> 13, evenZero);
+        Vector<uint> high = Vector.AndNot(RoundNormal(oddMagnitude) << 3, oddZero | new Vector<uint>(0xFFFF));
         return low | (evenSign >> 16) | high | oddSign;
     }
 
@@ -119,10 +125,10 @@ internal readonly struct HalfBits : ISixteenBitFormat<Half>
     /// rounds to infinity), NaN included. One signed compare after moving the range's start to int's minimum.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<int> OutsideNormal(Vector<uint> magnitude)
+    private static Vector<uint> OutsideNormal(Vector<uint> magnitude)
     {
         Vector<int> shifted = Vector.AsVectorInt32((magnitude - new Vector<uint>(FloatMinHalfNormal)) ^ new Vector<uint>(SignMask));
-        return Vector.GreaterThan(shifted, new Vector<int>(unchecked((int)((HalfRoundsToInfinity - FloatMinHalfNormal) ^ SignMask)) - 1));
+        return Vector.AsVectorUInt32(Vector.GreaterThan(shifted, new Vector<int>(unchecked((int)((HalfRoundsToInfinity - FloatMinHalfNormal) ^ SignMask)) - 1)));
     }
 
     /// <summary>A normal-range magnitude plus half an ulp less one plus its kept last bit, re-biased: the half bits from bit 13 up.</summary>

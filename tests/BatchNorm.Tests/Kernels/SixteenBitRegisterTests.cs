@@ -69,14 +69,16 @@ public sealed class SixteenBitRegisterTests
         }
 
         // Every float bit pattern's neighbourhood of the 16-bit grid: each pattern widened, plus the offsets around its ties.
+        // Then each pattern among zeros of both signs (a ReLU's outputs), every other lane.
         uint[] offsets = [0, 1, 0xFFF, 0x1000, 0x1001, 0x7FFF, 0x8000, 0x8001, 0xFFFF];
-        for (int p = 0; p <= ushort.MaxValue; p++)
+        for (int p = 0; p <= 2 * ushort.MaxValue + 1; p++)
         {
-            uint wide = Bits(TFormat.ToSingle(Pattern<TData>(p)));
+            uint wide = Bits(TFormat.ToSingle(Pattern<TData>(p & 0xFFFF)));
             for (int i = 0; i < lanes; i++)
             {
-                even[i] = BitConverter.UInt32BitsToSingle(wide + offsets[i % offsets.Length]);
-                odd[i] = BitConverter.UInt32BitsToSingle(wide - offsets[(i + 3) % offsets.Length]);
+                bool zero = p > ushort.MaxValue && i % 2 == 1;
+                even[i] = zero ? (i % 4 == 1 ? 0f : -0f) : BitConverter.UInt32BitsToSingle(wide + offsets[i % offsets.Length]);
+                odd[i] = zero ? (i % 4 == 1 ? -0f : 0f) : BitConverter.UInt32BitsToSingle(wide - offsets[(i + 3) % offsets.Length]);
             }
 
             System.Numerics.Vector<uint> narrow = TFormat.NarrowPairs(new System.Numerics.Vector<float>(even), new System.Numerics.Vector<float>(odd));

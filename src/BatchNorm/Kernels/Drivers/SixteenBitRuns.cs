@@ -23,24 +23,26 @@ internal static unsafe class SixteenBitRuns
     private const int StackConstants = 8192;
 
     /// <summary>
-    /// Normalizes a block as <c>ForwardPass</c> does when it can here: a float layer, 16-bit data and every channel's
-    /// constants exact in float; otherwise returns false and the caller stages.
+    /// Normalizes a block as <c>ForwardPass</c> does, with the epilogue of <typeparamref name="TMode"/> (plain or the
+    /// fused ReLU), when it can here: a float layer, 16-bit data and every channel's constants exact in float; otherwise
+    /// returns false and the caller stages.
     /// </summary>
-    public static bool TryNormalize<T, TData>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
+    public static bool TryNormalize<T, TData, TMode>(TData* x, TData* y, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TData : unmanaged =>
-        TryApply<T, TData, NormalizeFormula>(x, null, y, layout, block, k, NormalizeSlots.Forward);
+        where TData : unmanaged
+        where TMode : struct, IEpilogueMode =>
+        TryApply<T, TData, NormalizeFormula<TMode>>(x, null, y, layout, block, k, NormalizeSlots.Forward);
 
     /// <summary>
     /// The input gradient of a block as <c>InputGradientPass</c> computes it, when it can here (as for
-    /// <see cref="TryNormalize{T, TData}"/>): in training <c>dy * a + (((x - center) * invStd) * k + d)</c>; in
+    /// <see cref="TryNormalize{T, TData, TMode}"/>): in training <c>dy * a + (((x - center) * invStd) * k + d)</c>; in
     /// evaluation <c>dy * a</c> on runs, <c>(dy - 0) * a + 0</c> on the column path, as the float loops compute it.
     /// </summary>
     public static bool TryInputGradient<T, TData>(TData* dy, TData* x, TData* dx, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> g, bool training)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TData : unmanaged =>
         training ? TryApply<T, TData, InputGradientFormula>(dy, x, dx, layout, block, g, default)
-        : KernelPlan.UsesColumns<T>(layout) ? TryApply<T, TData, NormalizeFormula>(dy, null, dx, layout, block, g, NormalizeSlots.Evaluation)
+        : KernelPlan.UsesColumns<T>(layout) ? TryApply<T, TData, NormalizeFormula<PlainMode>>(dy, null, dx, layout, block, g, NormalizeSlots.Evaluation)
         : TryApply<T, TData, ScaleFormula>(dy, null, dx, layout, block, g, default);
 
     private static bool TryApply<T, TData, TFormula>(TData* a, TData* b, TData* destination, BatchNormLayout layout, ElementBlock block, in ChannelConstants<T> k, NormalizeSlots slots)
@@ -247,8 +249,12 @@ internal static unsafe class SixteenBitRuns
         static abstract float Apply(float a, float b, float k0, float k1, float k2, float k3, float k4);
     }
 
-    /// <summary>(x - center) * scale + shift, as <see cref="NormalizeOperator{T, TMode}"/> and <see cref="NormalizeColumns{T, TMode}"/>.</summary>
-    private readonly struct NormalizeFormula : IPairFormula
+    /// <summary>
+    /// (x - center) * scale + shift, then the epilogue of <typeparamref name="TMode"/> without a residual (the value, or
+    /// its ReLU), as <see cref="NormalizeOperator{T, TMode}"/> and <see cref="NormalizeColumns{T, TMode}"/>.
+    /// </summary>
+    private readonly struct NormalizeFormula<TMode> : IPairFormula
+        where TMode : struct, IEpilogueMode
     {
         public static int Constants => 3;
 
@@ -257,10 +263,12 @@ internal static unsafe class SixteenBitRuns
         public static bool UsesNormalizeSlots => true;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector<float> Apply(Vector<float> x, Vector<float> unused, in ColumnConstants<float> k) => (x - k.A) * k.B + k.C;
+        public static Vector<float> Apply(Vector<float> x, Vector<float> unused, in ColumnConstants<float> k) =>
+            default(Epilogue<float, TMode>).Apply((x - k.A) * k.B + k.C, 0);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float Apply(float x, float unused, float center, float scale, float shift, float k3, float k4) => (x - center) * scale + shift;
+        public static float Apply(float x, float unused, float center, float scale, float shift, float k3, float k4) =>
+            default(Epilogue<float, TMode>).Apply((x - center) * scale + shift, 0);
     }
 
     /// <summary>dy * a + (((x - center) * invStd) * k + d) (<see cref="InputGradientCoefficients"/>), as <see cref="InputGradientOperator{T}"/>.</summary>

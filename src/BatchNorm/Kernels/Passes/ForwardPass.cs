@@ -135,10 +135,12 @@ internal static unsafe class ForwardPass
     {
         switch (tail.Kind)
         {
-            case EpilogueKind.Plain when SixteenBitRuns.TryNormalize(x, y, layout, block, k):
+            case EpilogueKind.Plain when SixteenBitRuns.TryNormalize<T, TData, PlainMode>(x, y, layout, block, k):
                 return;
             case EpilogueKind.Plain:
                 Stage<T, TData, PlainMode>(x, y, layout, block, k, tail);
+                return;
+            case EpilogueKind.Relu when SixteenBitRuns.TryNormalize<T, TData, ReluMode>(x, y, layout, block, k):
                 return;
             case EpilogueKind.Relu:
                 Stage<T, TData, ReluMode>(x, y, layout, block, k, tail);
