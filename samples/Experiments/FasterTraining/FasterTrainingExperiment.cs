@@ -1,6 +1,4 @@
 using System;
-using System.Threading.Tasks;
-using BatchNorm.Samples.Network;
 using Experiments.Analysis;
 using Experiments.Data;
 using Experiments.Model;
@@ -25,41 +23,28 @@ public static class FasterTrainingExperiment
     public static FasterTrainingResult Run(FasterTrainingOptions options, ExperimentProgress progress)
     {
         (LabeledData train, LabeledData test) = Digits.Split();
-        ProgressPhase withPhase = progress.Phase("training with BatchNorm1d", options.Steps);
-        ProgressPhase withoutPhase = progress.Phase("training without batch norm", options.Steps);
-        TrainingTrace? with = null, without = null;
-
-        // Two independent runs, one per core; each is deterministic on its own.
-        Parallel.Invoke(
-            () => with = Train(options, batchNorm: true, train, test, withPhase),
-            () => without = Train(options, batchNorm: false, train, test, withoutPhase));
-        return new FasterTrainingResult(options, with!, without!);
+        (TrainingTrace with, TrainingTrace without) = WithAndWithout.Run(
+            progress, "training", options.Steps, (batchNorm, phase) => Train(options, batchNorm, train, test, phase));
+        return new FasterTrainingResult(options, with, without);
     }
 
     private static TrainingTrace Train(FasterTrainingOptions options, bool batchNorm, LabeledData train, LabeledData test, ProgressPhase phase)
     {
-        var spec = new NetworkSpec
+        NetworkSpec spec = NetworkSpec.For(train, options.Hidden, options.HiddenLayers) with
         {
-            Inputs = train.FeatureCount,
-            Classes = train.Classes,
-            Hidden = options.Hidden,
-            HiddenLayers = options.HiddenLayers,
             Activation = Activation.Sigmoid,
             BatchNorm = batchNorm,
             WeightStd = options.WeightStd,
         };
 
-        // The same seeds with and without batch norm: the same initial weights and the same batches in the same order.
-        var network = new Network(spec, options.Seed);
-        var sampler = new BatchSampler(train, options.BatchSize, options.Seed + 1);
-        var optimizer = new SgdMomentum(options.LearningRate, options.Momentum);
-        var gradLogits = new float[options.BatchSize * train.Classes];
+        // The same seed with and without batch norm: the same initial weights and the same batches in the same order.
+        var run = new TrainingRun(spec, train, options.BatchSize, options.Seed, options.LearningRate, options.Momentum);
         var trace = new TrainingTrace();
         for (int step = 0; ; step++)
         {
             if (step % options.EvaluateEvery == 0 || step == options.Steps)
             {
-                Measure(network, test, step, options.Unit, trace);
+                Measure(run.Network, test, step, options.Unit, trace);
             }
 
             if (step == options.Steps)
@@ -67,10 +52,9 @@ public static class FasterTrainingExperiment
                 break;
             }
 
-            network.Train();
-            sampler.Next();
-            Evaluation.LossAndGradient(network, sampler.Features, sampler.Labels, gradLogits);
-            network.Step(optimizer);
+            run.NextBatch();
+            run.LossAndGradient();
+            run.Update();
             phase.Advance();
         }
 

@@ -31,35 +31,23 @@ public static class LengthDirectionExperiment
 
     private static LengthDirectionTrace Train(LengthDirectionOptions options, LabeledData train, ProgressPhase phase)
     {
-        var spec = new NetworkSpec
-        {
-            Inputs = train.FeatureCount,
-            Classes = train.Classes,
-            Hidden = options.Hidden,
-            HiddenLayers = options.HiddenLayers,
-            Activation = Activation.Relu,
-            BatchNorm = true,
-        };
-        var network = new Network(spec, options.Seed);
-        var sampler = new BatchSampler(train, options.BatchSize, options.Seed + 1);
-        var optimizer = new SgdMomentum(options.LearningRate, momentum: 0);
-        var gradLogits = new float[options.BatchSize * train.Classes];
+        NetworkSpec spec = NetworkSpec.For(train, options.Hidden, options.HiddenLayers) with { Activation = Activation.Relu, BatchNorm = true };
+        var run = new TrainingRun(spec, train, options.BatchSize, options.Seed, options.LearningRate, momentum: 0);
         var trace = new LengthDirectionTrace();
-        Linear followed = network.Layer(options.Layer);
+        Linear followed = run.Network.Layer(options.Layer);
         trace.WeightNorm.Add(Statistics.Norm(followed.Weight));
         for (int step = 0; step < options.Steps; step++)
         {
-            network.Train();
-            sampler.Next();
-            Evaluation.LossAndGradient(network, sampler.Features, sampler.Labels, gradLogits);
+            run.NextBatch();
+            run.LossAndGradient();
             if (step % options.CheckEvery == 0)
             {
                 trace.CheckSteps.Add(step);
-                trace.MaxCosine.Add(MaxRowCosine(network));
+                trace.MaxCosine.Add(MaxRowCosine(run.Network));
             }
 
             float[] before = followed.Weight.ToArray();
-            network.Step(optimizer);
+            run.Update();
             trace.EffectiveStep.Add(Statistics.Distance(followed.Weight, before) / Statistics.Norm(before));
             trace.WeightNorm.Add(Statistics.Norm(followed.Weight));
             phase.Advance();

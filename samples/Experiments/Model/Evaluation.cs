@@ -18,11 +18,16 @@ public static class Evaluation
     /// <summary>
     /// One training step's forward and backward on a batch (no update): the loss, with every gradient freshly computed.
     /// </summary>
-    public static double LossAndGradient(Network network, float[] features, int[] labels, float[] gradLogits)
+    public static double LossAndGradient(Network network, float[] features, int[] labels, float[] gradLogits) =>
+        LossAndGradient(network, features, labels, gradLogits, out _);
+
+    /// <inheritdoc cref="LossAndGradient(Network, float[], int[], float[])"/>
+    /// <param name="correct">How many of the batch the network classified right.</param>
+    public static double LossAndGradient(Network network, float[] features, int[] labels, float[] gradLogits, out int correct)
     {
         network.ZeroGrad();
         ReadOnlySpan<float> logits = network.Forward(features, labels.Length);
-        double loss = SoftmaxCrossEntropy.Compute(logits, labels, network.Spec.Classes, gradLogits, out _);
+        double loss = SoftmaxCrossEntropy.Compute(logits, labels, network.Spec.Classes, gradLogits, out correct);
         network.Backward(gradLogits);
         return loss;
     }

@@ -1,3 +1,5 @@
+using Experiments.Data;
+
 namespace Experiments.Model;
 
 /// <summary>
@@ -27,4 +29,8 @@ public sealed record NetworkSpec
 
     /// <summary>The BatchNorm1d layers' epsilon (PyTorch's default).</summary>
     public double Epsilon { get; init; } = 1e-5;
+
+    /// <summary>A network from <paramref name="data"/>'s features to its classes, with the other settings at their defaults.</summary>
+    public static NetworkSpec For(LabeledData data, int hidden, int hiddenLayers) =>
+        new() { Inputs = data.FeatureCount, Classes = data.Classes, Hidden = hidden, HiddenLayers = hiddenLayers };
 }

@@ -38,31 +38,17 @@ public static class SmallBatchesExperiment
 
     private static BatchSizeOutcome TrainAndTest(SmallBatchesOptions options, int batchSize, LabeledData train, LabeledData test, ProgressPhase phase)
     {
-        var spec = new NetworkSpec
-        {
-            Inputs = train.FeatureCount,
-            Classes = train.Classes,
-            Hidden = options.Hidden,
-            HiddenLayers = options.HiddenLayers,
-            Activation = Activation.Relu,
-            BatchNorm = true,
-        };
-        var network = new Network(spec, options.Seed);
-        var sampler = new BatchSampler(train, batchSize, options.Seed + 1);
+        NetworkSpec spec = NetworkSpec.For(train, options.Hidden, options.HiddenLayers) with { Activation = Activation.Relu, BatchNorm = true };
         float learningRate = options.LearningRateAt32 * batchSize / 32;
-        var optimizer = new SgdMomentum(learningRate, options.Momentum);
-        var gradLogits = new float[batchSize * train.Classes];
+        var run = new TrainingRun(spec, train, batchSize, options.Seed, learningRate, options.Momentum);
+        Network network = run.Network;
         int steps = options.Epochs * (train.Count / batchSize);
         int correct = 0, seen = 0;
         for (int step = 0; step < steps; step++)
         {
-            network.Train();
-            sampler.Next();
-            network.ZeroGrad();
-            ReadOnlySpan<float> logits = network.Forward(sampler.Features, batchSize);
-            SoftmaxCrossEntropy.Compute(logits, sampler.Labels, train.Classes, gradLogits, out int batchCorrect);
-            network.Backward(gradLogits);
-            network.Step(optimizer);
+            run.NextBatch();
+            run.LossAndGradient(out int batchCorrect);
+            run.Update();
             if (step >= steps - (train.Count / batchSize))
             {
                 correct += batchCorrect; // the last epoch's training batches, normalized with their own statistics

@@ -1,6 +1,4 @@
 using System;
-using System.Threading.Tasks;
-using BatchNorm.Samples.Network;
 using Experiments.Analysis;
 using Experiments.Data;
 using Experiments.Model;
@@ -25,55 +23,40 @@ public static class SmootherLossExperiment
     public static SmootherLossResult Run(SmootherLossOptions options, ExperimentProgress progress)
     {
         (LabeledData train, LabeledData test) = Digits.Split();
-        ProgressPhase withPhase = progress.Phase("training and probing with BatchNorm1d", options.Steps);
-        ProgressPhase withoutPhase = progress.Phase("training and probing without batch norm", options.Steps);
-        (LandscapeTrace Trace, double Accuracy) with = default, without = default;
-        Parallel.Invoke(
-            () => with = Train(options, batchNorm: true, train, test, withPhase),
-            () => without = Train(options, batchNorm: false, train, test, withoutPhase));
-        return new SmootherLossResult(options, with.Trace!, without.Trace!, with.Accuracy, without.Accuracy);
+        var (with, without) = WithAndWithout.Run(
+            progress, "training and probing", options.Steps, (batchNorm, phase) => Train(options, batchNorm, train, test, phase));
+        return new SmootherLossResult(options, with.Trace, without.Trace, with.TestAccuracy, without.TestAccuracy);
     }
 
     private static (LandscapeTrace Trace, double TestAccuracy) Train(SmootherLossOptions options, bool batchNorm, LabeledData train, LabeledData test, ProgressPhase phase)
     {
-        var spec = new NetworkSpec
-        {
-            Inputs = train.FeatureCount,
-            Classes = train.Classes,
-            Hidden = options.Hidden,
-            HiddenLayers = options.HiddenLayers,
-            Activation = Activation.Relu,
-            BatchNorm = batchNorm,
-        };
-        var network = new Network(spec, options.Seed);
-        var sampler = new BatchSampler(train, options.BatchSize, options.Seed + 1);
-        var optimizer = new SgdMomentum(options.LearningRate, momentum: 0);
-        var gradLogits = new float[options.BatchSize * train.Classes];
+        NetworkSpec spec = NetworkSpec.For(train, options.Hidden, options.HiddenLayers) with { Activation = Activation.Relu, BatchNorm = batchNorm };
+        var run = new TrainingRun(spec, train, options.BatchSize, options.Seed, options.LearningRate, momentum: 0);
         var trace = new LandscapeTrace();
         for (int step = 0; step < options.Steps; step++)
         {
-            network.Train();
-            sampler.Next();
+            run.NextBatch();
             if (step % options.ProbeEvery == 0)
             {
-                Probe(network, sampler, options.StepSizes, gradLogits, step, trace);
+                Probe(run, options.StepSizes, step, trace);
             }
 
-            Evaluation.LossAndGradient(network, sampler.Features, sampler.Labels, gradLogits);
-            network.Step(optimizer);
+            run.LossAndGradient();
+            run.Update();
             phase.Advance();
         }
 
         phase.Complete();
-        network.Eval();
-        return (trace, Evaluation.Run(network, test).Accuracy);
+        run.Network.Eval();
+        return (trace, Evaluation.Run(run.Network, test).Accuracy);
     }
 
     /// <summary>The loss and gradient along −∇L(w) on the current batch; the network (and its running statistics) comes back unchanged.</summary>
-    private static void Probe(Network network, BatchSampler batch, double[] stepSizes, float[] gradLogits, int step, LandscapeTrace trace)
+    private static void Probe(TrainingRun run, double[] stepSizes, int step, LandscapeTrace trace)
     {
+        Network network = run.Network;
         var snapshot = ParameterSnapshot.Capture(network);
-        double loss = Evaluation.LossAndGradient(network, batch.Features, batch.Labels, gradLogits);
+        double loss = run.LossAndGradient();
         float[] gradient = ParameterVector.Gradient(network);
         double gradientNorm = Statistics.Norm(gradient);
         double minLoss = loss, maxLoss = loss, maxChange = 0, maxSmoothness = 0;
@@ -81,7 +64,7 @@ public static class SmootherLossExperiment
         {
             snapshot.Restore(network);
             ParameterVector.Move(network, gradient, (float)-eta);
-            double moved = Evaluation.LossAndGradient(network, batch.Features, batch.Labels, gradLogits);
+            double moved = run.LossAndGradient();
             double change = Statistics.Distance(ParameterVector.Gradient(network), gradient);
             minLoss = Math.Min(minLoss, moved);
             maxLoss = Math.Max(maxLoss, moved);
